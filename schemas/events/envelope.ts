@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { Id, Role, TenantId, UserId } from './common.js';
+
+/** Who caused an event. */
+export const Actor = z.object({
+  userId: UserId,
+  roles: z.array(Role),
+});
+export type Actor = z.infer<typeof Actor>;
+
+/**
+ * What travels with every event besides its payload. It is stored as the event's metadata and
+ * carried in Kafka headers.
+ */
+export const EventMetadata = z.object({
+  tenantId: TenantId,
+  actor: Actor,
+  correlationId: z.string().min(1).max(128),
+  causationId: z.string().min(1).max(128),
+  occurredAt: z.iso.datetime({ offset: true }),
+  /** The data subject whose key encrypts the personal fields (contact or lead id), if any. */
+  subjectId: Id.optional(),
+  /** The idempotency key of the command that produced the event, if the caller sent one. */
+  idempotencyKey: z.string().max(256).optional(),
+});
+export type EventMetadata = z.infer<typeof EventMetadata>;
+
+/**
+ * A global position in the store's `$all` order. 64-bit (EventStoreDB commit positions and our
+ * PostgreSQL positions both exceed 2^53), so it is a bigint in code and a decimal string on the wire.
+ */
+export type Position = bigint;
+
+/** The envelope of a stored event, as SPEC lists it. `type` and `data` come from the event union. */
+export interface Envelope<E extends { type: string; data: unknown } = { type: string; data: unknown }> {
+  readonly eventId: string;
+  readonly type: E['type'];
+  readonly schemaVersion: number;
+  readonly streamId: string;
+  readonly streamRevision: bigint;
+  readonly position: Position;
+  readonly occurredAt: string;
+  readonly tenantId: string;
+  readonly actor: Actor;
+  readonly correlationId: string;
+  readonly causationId: string;
+  readonly subjectId?: string | undefined;
+  readonly data: E['data'];
+  /** Hash of this event chained to the previous event of its stream (tamper evidence). */
+  readonly hash?: string | undefined;
+}

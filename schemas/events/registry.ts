@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { EventDefinition } from './define.js';
+import { EventMetadata, type Envelope } from './envelope.js';
+import {
+  CorruptEventError,
+  EventSchemaError,
+  UnknownEventTypeError,
+  UnsupportedEventVersionError,
+  type EventCoordinates,
+  type FieldIssue,
+} from './errors.js';
+import { personalPaths, type DataPath } from './personal-data.js';
+import { leadEvents, type LeadEvent } from './lead.js';
+import { contactEvents, type ContactEvent } from './contact.js';
+import { dealEvents, type DealEvent } from './deal.js';
+import { consentEvents, type ConsentEvent } from './consent.js';
+import { budgetEvents, type BudgetEvent } from './budget.js';
+import { upcasters } from './upcasters/index.js';
+import type { Upcaster } from './upcasters/define.js';
+
+/** Every event of every aggregate, at its current version. */
+export type AnnalsEvent = LeadEvent | ContactEvent | DealEvent | ConsentEvent | BudgetEvent;
+export type AnnalsEventType = AnnalsEvent['type'];
+
+/** A stored event with its envelope, discriminated on `type`. */
+export type EventEnvelope<E extends { type: string; data: unknown } = AnnalsEvent> = E extends unknown ? Envelope<E> : never;
+
+export const eventDefinitions: readonly EventDefinition[] = [
+  ...leadEvents,
+  ...contactEvents,
+  ...dealEvents,
+  ...consentEvents,
+  ...budgetEvents,
+];
+
+const definitionsByType = new Map<string, EventDefinition>();
+for (const def of eventDefinitions) {
+  if (definitionsByType.has(def.type)) throw new Error(`event type ${def.type} is defined twice`);
+  definitionsByType.set(def.type, def);
+}
+
+const upcastersByKey = new Map<string, Upcaster>();
+for (const u of upcasters) upcastersByKey.set(`${u.type}@${u.fromVersion}`, u);
+
+export function eventDefinition(type: string): EventDefinition | undefined {
+  return definitionsByType.get(type);
+}
+
+export function currentVersion(type: string): number | undefined {
+  return definitionsByType.get(type)?.version;
+}
+
+/** Personal-data paths of an event type as stored at `schemaVersion` (old versions via their upcaster schema). */
+export function personalPathsOf(type: string, schemaVersion: number): readonly DataPath[] {
+  const def = definitionsByType.get(type);
+  if (!def) throw new UnknownEventTypeError(type);
+  if (schemaVersion === def.version) return def.personalPaths;
+  const u = upcastersByKey.get(`${type}@${schemaVersion}`);
+  if (!u) throw new UnsupportedEventVersionError(type, schemaVersion);
+  return personalPaths(u.schema);
+}
+
+/** What an adapter reads back from storage, before validation. `data`/`metadata` may still be JSON text. */
+export interface RawStoredEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly streamId: string;
+  readonly streamRevision: bigint;
+  readonly position: bigint;
+  readonly data: unknown;
+  readonly metadata: unknown;
+  readonly hash?: string | undefined;
+}
+
+/** An event ready to be stored: validated at its current schema version. */
+export interface ValidatedEvent {
+  readonly type: AnnalsEventType;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+}
+
+export function issuesOf(error: z.ZodError, prefix: string): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    rule: issue.message,
+  }));
+}
+
+/**
+ * Validates an event a decider produced against its current schema. An event that fails is never
+ * appended: the error names every bad field.
+ */
+export function validateNewEvent(event: { type: string; data: unknown }): ValidatedEvent {
+  const def = definitionsByType.get(event.type);
+  if (!def) throw new UnknownEventTypeError(event.type);
+  const result = def.data.safeParse(event.data);
+  if (!result.success) throw new EventSchemaError(event.type, issuesOf(result.error, 'data'));
+  return { type: def.type as AnnalsEventType, schemaVersion: def.version, data: result.data };
+}
+
+/**
+ * The only way any code reads an event: parse JSON, validate the envelope, upcast old versions to the
+ * current one and validate the payload. Every failure names the stream and position.
+ */
+export function parseEvent(raw: RawStoredEvent): EventEnvelope {
+  const at: EventCoordinates = {
+    streamId: raw.streamId,
+    streamRevision: raw.streamRevision,
+    position: raw.position,
+    eventId: raw.eventId,
+  };
+  const def = definitionsByType.get(raw.type);
+  if (!def) throw new UnknownEventTypeError(raw.type, at);
+  if (!Number.isInteger(raw.schemaVersion) || raw.schemaVersion < 1 || raw.schemaVersion > def.version) {
+    throw new UnsupportedEventVersionError(raw.type, raw.schemaVersion, at);
+  }
+
+  const metadataResult = EventMetadata.safeParse(decodeJson(raw.metadata, 'metadata', at));
+  if (!metadataResult.success) {
+    throw new CorruptEventError(
+      `metadata is invalid: ${issuesOf(metadataResult.error, 'metadata').map((i) => `${i.field}: ${i.rule}`).join('; ')}`,
+      at,
+    );
+  }
+
+  let data = decodeJson(raw.data, 'data', at);
+  for (let version = raw.schemaVersion; version < def.version; version++) {
+    const upcaster = upcastersByKey.get(`${raw.type}@${version}`);
+    if (!upcaster) throw new UnsupportedEventVersionError(raw.type, raw.schemaVersion, at);
+    const old = upcaster.schema.safeParse(data);
+    if (!old.success) throw new EventSchemaError(`${raw.type}@v${version}`, issuesOf(old.error, 'data'), at);
+    data = upcaster.up(old.data);
+  }
+  const parsed = def.data.safeParse(data);
+  if (!parsed.success) throw new EventSchemaError(raw.type, issuesOf(parsed.error, 'data'), at);
+
+  const m = metadataResult.data;
+  return {
+    eventId: raw.eventId,
+    type: raw.type,
+    schemaVersion: def.version,
+    streamId: raw.streamId,
+    streamRevision: raw.streamRevision,
+    position: raw.position,
+    occurredAt: m.occurredAt,
+    tenantId: m.tenantId,
+    actor: m.actor,
+    correlationId: m.correlationId,
+    causationId: m.causationId,
+    subjectId: m.subjectId,
+    data: parsed.data,
+    hash: raw.hash,
+  } as EventEnvelope;
+}
+
+function decodeJson(value: unknown, what: string, at: EventCoordinates): unknown {
+  if (typeof value !== 'string' && !(value instanceof Uint8Array)) return value;
+  const text = typeof value === 'string' ? value : new TextDecoder().decode(value);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CorruptEventError(`${what} is not valid JSON (${(e as Error).message})`, at);
+  }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Runs node's built-in test runner over the test files of one level.
+//   unit  *.unit.test.ts             pure code and embedded adapters (PGlite, in-process bus); `npm test`
+//   int   *.int.test.ts              needs real servers (`annals stack up`)
+//   real  *.int.test.ts + *.e2e.test.ts
+// Node 20's runner does not expand globs, so we find the files ourselves.
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const level = process.argv[2] ?? 'unit';
+const extra = process.argv.slice(3);
+const suffixes = { unit: ['.unit.test.ts'], int: ['.int.test.ts'], e2e: ['.e2e.test.ts'], real: ['.int.test.ts', '.e2e.test.ts'] }[level];
+if (!suffixes) {
+  console.error(`unknown test level "${level}" (unit | int | e2e | real)`);
+  process.exit(2);
+}
+const roots = ['schemas', 'platform', 'write-side', 'projections', 'query-api', 'scripts'];
+const files = [];
+const walk = (dir) => {
+  let entries;
+  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) { if (e.name !== 'node_modules') walk(p); }
+    else if (suffixes.some((s) => e.name.endsWith(s))) files.push(relative(process.cwd(), p));
+  }
+};
+roots.forEach(walk);
+const filter = extra.find((a) => !a.startsWith('-'));
+const selected = filter ? files.filter((f) => f.includes(filter)) : files;
+if (selected.length === 0) {
+  console.error(`no ${level} test files found`);
+  process.exit(1);
+}
+const concurrency = process.env.TEST_CONCURRENCY ?? (level === 'unit' ? '2' : '1');
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected.sort()], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
