@@ -25,3 +25,7 @@ export const FreeText = personal(z.string().max(10_000), 'free-form');
 
 export const Role = z.enum(['admin', 'manager', 'sales', 'marketing', 'analyst', 'auditor', 'dpo']);
 export type Role = z.infer<typeof Role>;
+
+/** Purposes a data subject can consent to (SPEC: consent). Shared: contact and lead interactions check them. */
+export const ConsentPurpose = z.enum(['marketing_email', 'sms', 'phone', 'profiling', 'data_sharing']);
+export type ConsentPurpose = z.infer<typeof ConsentPurpose>;
