@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { v7 as uuidv7 } from 'uuid';
+import { createEventStore } from './event-store.js';
+import { chainHash, verifyChain } from './hash-chain.js';
+import { WrongExpectedRevisionError, type EventStoreAdapter, type EventToStore, type StoredRecord } from './port.js';
+
+/**
+ * The event store contract. Every adapter runs this same suite: PGlite in `npm test`, a real PostgreSQL
+ * server in `.ci/run`, EventStoreDB whenever ESDB_CONNECTION_STRING is set. Stores may hold other data
+ * (a shared server), so every test uses fresh stream ids and reads `$all` from the head it saw first.
+ */
+export interface ContractOptions {
+  /** Concurrent writers in the ordering test (16 on servers; PGlite serializes anyway). */
+  readonly writers?: number;
+  readonly appendsPerWriter?: number;
+}
+
+export function eventStoreContract(name: string, open: () => Promise<EventStoreAdapter>, options: ContractOptions = {}): void {
+  const writers = options.writers ?? 16;
+  const appendsPerWriter = options.appendsPerWriter ?? 20;
+
+  describe(`event store contract: ${name}`, () => {
+    let store: EventStoreAdapter;
+    before(async () => {
+      store = await open();
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    const stream = (prefix = 'contract') => `${prefix}-${uuidv7()}`;
+
+    describe('append with expected revision', () => {
+      it('no_stream creates a stream at revision 0 and refuses an existing one', async () => {
+        const s = stream();
+        const first = await store.append(s, [raw(1), raw(2)], 'no_stream');
+        assert.equal(first.nextExpectedRevision, 1n);
+        const err = await rejects(store.append(s, [raw(3)], 'no_stream'));
+        assert.equal(err.streamId, s);
+        assert.equal(err.actual, 1n);
+      });
+
+      it('an exact revision succeeds when current and conflicts when stale', async () => {
+        const s = stream();
+        await store.append(s, [raw(1)], 'no_stream');
+        const ok = await store.append(s, [raw(2)], 0n);
+        assert.equal(ok.nextExpectedRevision, 1n);
+        const err = await rejects(store.append(s, [raw(3)], 0n));
+        assert.equal(err.expected, 0n);
+        assert.equal(err.actual, 1n);
+        assert.equal((await store.readStream(s)).length, 2, 'a refused append writes nothing');
+      });
+
+      it('an exact revision on a missing stream conflicts with actual no_stream', async () => {
+        const err = await rejects(store.append(stream(), [raw(1)], 3n));
+        assert.equal(err.actual, 'no_stream');
+      });
+
+      it('stream_exists refuses a missing stream and accepts an existing one', async () => {
+        const s = stream();
+        const err = await rejects(store.append(s, [raw(1)], 'stream_exists'));
+        assert.equal(err.actual, 'no_stream');
+        await store.append(s, [raw(1)], 'no_stream');
+        const ok = await store.append(s, [raw(2)], 'stream_exists');
+        assert.equal(ok.nextExpectedRevision, 1n);
+      });
+
+      it('any appends whatever the revision', async () => {
+        const s = stream();
+        await store.append(s, [raw(1)], 'any');
+        const r = await store.append(s, [raw(2), raw(3)], 'any');
+        assert.equal(r.nextExpectedRevision, 2n);
+      });
+
+      it('of concurrent writers at the same exact revision, exactly one wins', async () => {
+        const s = stream();
+        await store.append(s, [raw(0)], 'no_stream');
+        const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.append(s, [raw(i)], 0n)));
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        assert.equal(won.length, 1);
+        for (const l of lost) assert.ok(l.reason instanceof WrongExpectedRevisionError, String(l.reason));
+        assert.equal((await store.readStream(s)).length, 2);
+      });
+
+      it('returns the position of the last event, readable from $all', async () => {
+        const s = stream();
+        const head = await store.headPosition();
+        const r = await store.append(s, [raw(1), raw(2)], 'no_stream');
+        const all = (await readAllFrom(store, head)).filter((e) => e.streamId === s);
+        assert.equal(all.length, 2);
+        assert.equal(all[1]!.position, r.position);
+        assert.ok(all[0]!.position < all[1]!.position);
+      });
+    });
+
+    describe('read one stream', () => {
+      it('returns events in revision order with their stored bytes', async () => {
+        const s = stream();
+        const events = [raw(1), raw(2), raw(3)];
+        await store.append(s, events, 'no_stream');
+        const read = await store.readStream(s);
+        assert.deepEqual(read.map((e) => e.streamRevision), [0n, 1n, 2n]);
+        assert.deepEqual(read.map((e) => e.eventId), events.map((e) => e.eventId));
+        assert.deepEqual(read.map((e) => e.data), events.map((e) => e.data));
+        assert.deepEqual(read.map((e) => e.metadata), events.map((e) => e.metadata));
+        assert.deepEqual(read.map((e) => e.schemaVersion), [1, 1, 1]);
+      });
+
+      it('reads from and up to a revision', async () => {
+        const s = stream();
+        await store.append(s, [raw(0), raw(1), raw(2), raw(3)], 'no_stream');
+        const mid = await store.readStream(s, { fromRevision: 1n, toRevision: 2n });
+        assert.deepEqual(mid.map((e) => e.streamRevision), [1n, 2n]);
+      });
+
+      it('reads up to an instant (as-of)', async () => {
+        const s = stream();
+        await store.append(s, [raw(0, '2026-01-01T00:00:00.000Z'), raw(1, '2026-02-01T00:00:00.000Z'), raw(2, '2026-03-01T00:00:00.000Z')], 'no_stream');
+        const asOf = await store.readStream(s, { until: new Date('2026-02-15T00:00:00Z') });
+        assert.deepEqual(asOf.map((e) => e.streamRevision), [0n, 1n]);
+      });
+
+      it('returns nothing for a stream that does not exist', async () => {
+        assert.deepEqual(await store.readStream(stream()), []);
+      });
+    });
+
+    describe('read all', () => {
+      it('pages through $all in position order without gaps or repeats', async () => {
+        const head = await store.headPosition();
+        const s1 = stream();
+        const s2 = stream();
+        await store.append(s1, [raw(1), raw(2)], 'no_stream');
+        await store.append(s2, [raw(3)], 'no_stream');
+        await store.append(s1, [raw(4)], 1n);
+        const pages: StoredRecord[] = [];
+        let cursor = head;
+        for (;;) {
+          const page = await store.readAll({ after: cursor, maxCount: 1 });
+          if (page.length === 0) break;
+          pages.push(...page);
+          cursor = page[page.length - 1]!.position;
+        }
+        const ours = pages.filter((e) => e.streamId === s1 || e.streamId === s2);
+        assert.deepEqual(ours.map((e) => JSON.parse(e.data).n), [1, 2, 3, 4]);
+        assertStrictlyIncreasing(pages.map((e) => e.position));
+      });
+
+      it('headPosition is the position of the newest event', async () => {
+        const r = await store.append(stream(), [raw(1)], 'no_stream');
+        assert.equal(await store.headPosition(), r.position);
+      });
+    });
+
+    describe('catch-up subscription', () => {
+      it(`${writers} concurrent appenders: a subscriber from the start sees every event exactly once, in position order`, async () => {
+        const facade = createEventStore(store);
+        const start = await store.headPosition();
+        const prefix = `order${uuidv7().replaceAll('-', '')}`;
+        const seen: StoredRecord[] = [];
+        const controller = new AbortController();
+        const expected = writers * appendsPerWriter * 2 + 40;
+
+        // A subscriber that stops and resumes from its checkpoint half-way, as a restarted relay would.
+        let checkpoint = start;
+        const subscribe = (stopAt: number) =>
+          facade.subscribeToAll({
+            after: checkpoint,
+            batchSize: 7,
+            pollIntervalMs: 5,
+            signal: controller.signal,
+            onBatch: async (batch) => {
+              for (const e of batch) {
+                if (!e.streamId.startsWith(prefix)) continue;
+                seen.push(e);
+              }
+              checkpoint = batch[batch.length - 1]!.position;
+              if (seen.length >= stopAt) throw new StopSubscription();
+            },
+          });
+        const subscriber = (async () => {
+          await subscribe(expected / 2).catch((e) => {
+            if (!(e instanceof StopSubscription)) throw e;
+          });
+          await subscribe(expected).catch((e) => {
+            if (!(e instanceof StopSubscription)) throw e;
+          });
+        })();
+
+        const writer = async (w: number) => {
+          const s = `${prefix}-${w}`;
+          for (let i = 0; i < appendsPerWriter; i++) await store.append(s, [raw(i), raw(i)], i === 0 ? 'no_stream' : BigInt(i * 2 - 1));
+        };
+        // Plus contention on one hot stream with `any`.
+        const hot = async () => {
+          for (let i = 0; i < 10; i++) await store.append(`${prefix}-hot`, [raw(i)], 'any');
+        };
+        await Promise.all([...Array.from({ length: writers }, (_, w) => writer(w)), hot(), hot(), hot(), hot()]);
+
+        await Promise.race([subscriber, timeout(60_000, `subscriber saw ${seen.length}/${expected}`)]);
+        controller.abort();
+
+        assert.equal(seen.length, expected, 'every event exactly once');
+        assert.equal(new Set(seen.map((e) => e.eventId)).size, expected, 'no duplicates');
+        assertStrictlyIncreasing(seen.map((e) => e.position));
+        const perStream = new Map<string, bigint[]>();
+        for (const e of seen) perStream.set(e.streamId, [...(perStream.get(e.streamId) ?? []), e.streamRevision]);
+        for (const [s, revisions] of perStream) {
+          assert.deepEqual(revisions, revisions.map((_, i) => BigInt(i)), `stream ${s} in revision order`);
+        }
+      });
+
+      it('continues with live appends after catching up', async () => {
+        const facade = createEventStore(store);
+        const s = stream();
+        const controller = new AbortController();
+        const got: StoredRecord[] = [];
+        let caughtUp!: () => void;
+        const isCaughtUp = new Promise<void>((r) => (caughtUp = r));
+        const sub = facade.subscribeToAll({
+          after: await store.headPosition(),
+          pollIntervalMs: 10,
+          signal: controller.signal,
+          onCaughtUp: () => caughtUp(),
+          onBatch: async (batch) => {
+            got.push(...batch.filter((e) => e.streamId === s));
+            if (got.length === 3) controller.abort();
+          },
+        });
+        await isCaughtUp;
+        await store.append(s, [raw(1)], 'no_stream');
+        await store.append(s, [raw(2), raw(3)], 0n);
+        await Promise.race([sub, timeout(20_000, `live subscriber got ${got.length}/3`)]);
+        assert.deepEqual(got.map((e) => JSON.parse(e.data).n), [1, 2, 3]);
+      });
+    });
+
+    describe('hash chain', () => {
+      it('chains every event of a stream to the previous one, over the stored bytes', async () => {
+        const s = stream();
+        await store.append(s, [raw(1), raw(2)], 'no_stream');
+        await store.append(s, [raw(3)], 1n);
+        const records = await store.readStream(s);
+        assert.equal(records[0]!.prevHash, '');
+        assert.equal(records[1]!.prevHash, records[0]!.hash);
+        for (const r of records) assert.equal(r.hash, chainHash(r), 'the store and the verifier agree on the hash');
+        assert.equal(verifyChain(records), undefined);
+        const tampered = records.map((r, i) => (i === 1 ? { ...r, data: r.data.replace('2', '9') } : r));
+        assert.equal(verifyChain(tampered)?.streamRevision, 1n);
+      });
+    });
+  });
+}
+
+class StopSubscription extends Error {}
+
+let sequence = 0;
+/** A raw record; the adapter contract is about bytes, the facade tests are about schemas. */
+export function raw(n: number, occurredAt = new Date().toISOString()): EventToStore {
+  return {
+    eventId: uuidv7(),
+    type: 'ContractTestEvent',
+    schemaVersion: 1,
+    data: JSON.stringify({ n, seq: sequence++ }),
+    metadata: JSON.stringify({ tenantId: 'contract', occurredAt }),
+  };
+}
+
+async function rejects(p: Promise<unknown>): Promise<WrongExpectedRevisionError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof WrongExpectedRevisionError, `expected WrongExpectedRevisionError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected the append to be refused');
+}
+
+async function readAllFrom(store: EventStoreAdapter, after: bigint | undefined): Promise<StoredRecord[]> {
+  const out: StoredRecord[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await store.readAll({ after: cursor, maxCount: 500 });
+    if (page.length === 0) return out;
+    out.push(...page);
+    cursor = page[page.length - 1]!.position;
+  }
+}
+
+function assertStrictlyIncreasing(positions: readonly bigint[]): void {
+  for (let i = 1; i < positions.length; i++) {
+    assert.ok(positions[i]! > positions[i - 1]!, `position ${positions[i]} at index ${i} is not after ${positions[i - 1]}`);
+  }
+}
+
+function timeout(ms: number, what: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref());
+}

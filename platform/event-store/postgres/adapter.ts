@@ -1,0 +1,159 @@
+import { appendSignal } from '../append-signal.js';
+import type { SqlClient } from '../../sql/client.js';
+import { migrate } from '../../sql/migrate.js';
+import {
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventStoreAdapter,
+  type EventToStore,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type StoredRecord,
+} from '../port.js';
+import { eventStoreMigrations } from './schema.js';
+
+interface Row {
+  position: string;
+  stream_id: string;
+  stream_revision: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: string;
+  metadata: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const COLUMNS = `position::text, stream_id, stream_revision::text, event_id::text, type, schema_version, data, metadata, prev_hash, hash`;
+// Rows below this bound belong to finished transactions only (see schema.ts).
+const VISIBLE = `position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`;
+
+const EXPECTED_CODE: Record<'no_stream' | 'any' | 'stream_exists', bigint> = { no_stream: -1n, any: -2n, stream_exists: -3n };
+/** How many times an `any` append retries a race on the stream's next revision before giving up. */
+const ANY_RETRIES = 10;
+
+export interface PostgresEventStoreOptions {
+  /** Apply the schema migrations on open (default true). */
+  readonly migrate?: boolean;
+}
+
+/** The PostgreSQL adapter; the same SQL runs on a real server (`pg`) and on PGlite. */
+export async function postgresEventStore(client: SqlClient, options: PostgresEventStoreOptions = {}): Promise<EventStoreAdapter> {
+  if (options.migrate ?? true) await migrate(client, eventStoreMigrations);
+  // Wakes local subscribers at once; other processes' appends are seen by polling.
+  const appended = appendSignal();
+
+  const toRecord = (r: Row): StoredRecord => ({
+    eventId: r.event_id,
+    type: r.type,
+    schemaVersion: r.schema_version,
+    streamId: r.stream_id,
+    streamRevision: BigInt(r.stream_revision),
+    position: BigInt(r.position),
+    data: r.data,
+    metadata: r.metadata,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  });
+
+  async function appendOnce(streamId: string, events: readonly EventToStore[], expected: ExpectedRevision): Promise<AppendResult> {
+    const occurred = events.map((e) => occurredAtOf(e));
+    try {
+      const { rows } = await client.query<{ next_revision: string; last_position: string }>(
+        `SELECT next_revision, last_position FROM annals_append($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::timestamptz[])`,
+        [
+          streamId,
+          (typeof expected === 'bigint' ? expected : EXPECTED_CODE[expected]).toString(),
+          events.map((e) => e.eventId),
+          events.map((e) => e.type),
+          events.map((e) => e.schemaVersion),
+          events.map((e) => e.data),
+          events.map((e) => e.metadata),
+          occurred,
+        ],
+      );
+      const row = rows[0]!;
+      return { streamId, nextExpectedRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
+    } catch (e) {
+      const err = e as { code?: string; detail?: string; constraint?: string };
+      if (err.code === 'AN409') {
+        const actual = BigInt(err.detail ?? '-1');
+        throw new WrongExpectedRevisionError(streamId, expected, actual < 0n ? 'no_stream' : actual);
+      }
+      if (err.code === '23505' && err.constraint === 'annals_events_stream_revision') {
+        // A concurrent append took the same revision after our check: the same thing as a stale revision.
+        throw new WrongExpectedRevisionError(streamId, expected, await currentRevision(streamId));
+      }
+      throw e;
+    }
+  }
+
+  async function currentRevision(streamId: string): Promise<bigint | 'no_stream'> {
+    const { rows } = await client.query<{ r: string | null }>(`SELECT max(stream_revision)::text AS r FROM annals_events WHERE stream_id = $1`, [streamId]);
+    return rows[0]?.r == null ? 'no_stream' : BigInt(rows[0].r);
+  }
+
+  return {
+    name: client.dialect === 'pglite' ? 'pglite' : 'postgres',
+
+    async append(streamId, events, expected) {
+      if (events.length === 0) throw new Error('append needs at least one event');
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const result = await appendOnce(streamId, events, expected);
+          appended.notify();
+          return result;
+        } catch (e) {
+          // `any` promises success whatever the revision; only a race on the next revision can fail it.
+          if (expected === 'any' && e instanceof WrongExpectedRevisionError && attempt < ANY_RETRIES) continue;
+          throw e;
+        }
+      }
+    },
+
+    async readStream(streamId, options: ReadStreamOptions = {}) {
+      const params: unknown[] = [streamId, (options.fromRevision ?? 0n).toString()];
+      let where = `stream_id = $1 AND stream_revision >= $2`;
+      if (options.toRevision !== undefined) {
+        params.push(options.toRevision.toString());
+        where += ` AND stream_revision <= $${params.length}`;
+      }
+      if (options.until !== undefined) {
+        params.push(options.until.toISOString());
+        where += ` AND occurred_at <= $${params.length}`;
+      }
+      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM annals_events WHERE ${where} ORDER BY stream_revision`, params);
+      return rows.map(toRecord);
+    },
+
+    async readAll(options: ReadAllOptions) {
+      const { rows } = await client.query<Row>(
+        `SELECT ${COLUMNS} FROM annals_events WHERE position > $1 AND ${VISIBLE} ORDER BY position LIMIT $2`,
+        [(options.after ?? -1n).toString(), options.maxCount ?? 1000],
+      );
+      return rows.map(toRecord);
+    },
+
+    async headPosition() {
+      const { rows } = await client.query<{ p: string | null }>(`SELECT max(position)::text AS p FROM annals_events WHERE ${VISIBLE}`);
+      return rows[0]?.p == null ? undefined : BigInt(rows[0].p);
+    },
+
+    waitForAppend: (timeoutMs, signal) => appended.wait(timeoutMs, signal),
+
+    async ping() {
+      await client.query('SELECT 1');
+    },
+
+    close: () => client.close(),
+  };
+}
+
+function occurredAtOf(e: EventToStore): string {
+  // The envelope's occurredAt drives as-of reads; it was validated before it got here.
+  const m = JSON.parse(e.metadata) as { occurredAt?: string };
+  if (!m.occurredAt) throw new Error(`event ${e.eventId} has no metadata.occurredAt`);
+  return m.occurredAt;
+}
