@@ -45,6 +45,8 @@ export interface Envelope<E extends { type: string; data: unknown } = { type: st
   readonly correlationId: string;
   readonly causationId: string;
   readonly subjectId?: string | undefined;
+  /** The idempotency key of the command that produced the event, when the caller sent one. */
+  readonly idempotencyKey?: string | undefined;
   readonly data: E['data'];
   /** Hash of this event chained to the previous event of its stream (tamper evidence). */
   readonly hash?: string | undefined;

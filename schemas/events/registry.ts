@@ -15,11 +15,12 @@ import { contactEvents, type ContactEvent } from './contact.js';
 import { dealEvents, type DealEvent } from './deal.js';
 import { consentEvents, type ConsentEvent } from './consent.js';
 import { budgetEvents, type BudgetEvent } from './budget.js';
+import { systemEvents, type SystemEvent } from './system.js';
 import { upcasters } from './upcasters/index.js';
 import type { Upcaster } from './upcasters/define.js';
 
 /** Every event of every aggregate, at its current version. */
-export type AnnalsEvent = LeadEvent | ContactEvent | DealEvent | ConsentEvent | BudgetEvent;
+export type AnnalsEvent = LeadEvent | ContactEvent | DealEvent | ConsentEvent | BudgetEvent | SystemEvent;
 export type AnnalsEventType = AnnalsEvent['type'];
 
 /** A stored event with its envelope, discriminated on `type`. */
@@ -31,6 +32,7 @@ export const eventDefinitions: readonly EventDefinition[] = [
   ...dealEvents,
   ...consentEvents,
   ...budgetEvents,
+  ...systemEvents,
 ];
 
 const definitionsByType = new Map<string, EventDefinition>();
@@ -149,6 +151,7 @@ export function parseEvent(raw: RawStoredEvent): EventEnvelope {
     correlationId: m.correlationId,
     causationId: m.causationId,
     subjectId: m.subjectId,
+    idempotencyKey: m.idempotencyKey,
     data: parsed.data,
     hash: raw.hash,
   } as EventEnvelope;
