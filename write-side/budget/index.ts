@@ -1,0 +1,3 @@
+export * from './commands.js';
+export * from './decide.js';
+export * from './state.js';

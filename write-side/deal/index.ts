@@ -1,0 +1,4 @@
+export * from './commands.js';
+export * from './decide.js';
+export * from './pipelines.js';
+export * from './state.js';
