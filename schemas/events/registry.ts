@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { EventDefinition } from './define.js';
 import { EventMetadata, type Envelope } from './envelope.js';
 import {
