@@ -1,0 +1,1 @@
+CREATE DATABASE annals_read;
