@@ -1,0 +1,35 @@
+// `annals` CLI entry point. Each subcommand is one module under ./commands, loaded lazily so a
+// command never pays for another's imports (pg, kafkajs, the ES client…).
+// Adding a command = one module exporting `run(args): Promise<number>` + one line below.
+
+export interface CliCommand {
+  run(args: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  stack: { summary: 'up|down|status|env: the real servers on this machine (no Docker)', load: () => import('./commands/stack.js') },
+  // Planned, one module each: start, token, seed, replay, dlq, gdpr, import.
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return ['usage: annals <command> [args…]', '', 'commands:', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`annals: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  return (await command.load()).run(args);
+}
+
+// Set exitCode rather than calling process.exit() so pending stdout (e.g. `stack env` piped
+// into eval) is flushed before the process ends.
+process.exitCode = await main(process.argv.slice(2));
