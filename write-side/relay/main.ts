@@ -1,0 +1,91 @@
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { z } from 'zod';
+import { createBus } from '../../platform/bus/create-bus.js';
+import type { Bus } from '../../platform/bus/port.js';
+import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
+import { esdbEventStore } from '../../platform/event-store/esdb/adapter.js';
+import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
+import { pgClient } from '../../platform/sql/client.js';
+import { sqlRelayCheckpoint, type RelayCheckpointStore } from './checkpoint.js';
+import { newRelayStats, runRelay, type RelayStats } from './relay.js';
+
+export interface RelayHandle {
+  /** Live counters (checkpoint, published, dead-lettered, skipped). */
+  readonly stats: RelayStats;
+  /** Checkpoint vs head of the store, for /metrics and `annals replay status`. */
+  status(): Promise<{ checkpoint: bigint | undefined; head: bigint | undefined; caughtUp: boolean; published: number; deadLettered: number }>;
+  /** Stops after the batch in flight (its checkpoint is written if its publish was acknowledged). */
+  stop(): Promise<void>;
+  /** Settles when the relay stops. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Starts the relay inside a composition root. `npm start` (one process) calls this with the embedded
+ * event store and the SAME embedded bus instance it gives the projectors.
+ */
+export function startRelay(deps: { store: EventStore; bus: Bus; checkpoint: RelayCheckpointStore; log: Logger; batchSize?: number }): RelayHandle {
+  const controller = new AbortController();
+  const stats = newRelayStats();
+  const log = deps.log.child({ component: 'relay' });
+  const done = runRelay({ store: deps.store, bus: deps.bus, checkpoint: deps.checkpoint, log, signal: controller.signal, batchSize: deps.batchSize }, stats);
+  return {
+    stats,
+    async status() {
+      return { checkpoint: stats.checkpoint, head: await deps.store.headPosition(), caughtUp: stats.caughtUp, published: stats.published, deadLettered: stats.deadLettered };
+    },
+    async stop() {
+      controller.abort();
+      await done;
+    },
+    done,
+  };
+}
+
+/** Configuration of the standalone relay service (GUIDE rule 10: parsed once, every bad variable listed). */
+export const RelayConfig = z
+  .object({
+    EVENTSTORE_URL: z.string().regex(/^(postgres(ql)?|esdb(\+discover)?):\/\//, 'EVENTSTORE_URL must be postgres://… or esdb://…'),
+    /** PostgreSQL for the checkpoint when the store is EventStoreDB (which has no tables). */
+    RELAY_CHECKPOINT_DB_URL: z.string().regex(/^postgres(ql)?:\/\//).optional(),
+    // The embedded bus lives inside one process: a standalone relay only makes sense with Kafka.
+    KAFKA_BROKERS: z.string().min(1, 'KAFKA_BROKERS is required for the standalone relay (the embedded bus runs inside `npm start`)'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => !c.EVENTSTORE_URL.startsWith('esdb') || c.RELAY_CHECKPOINT_DB_URL !== undefined, {
+    path: ['RELAY_CHECKPOINT_DB_URL'],
+    message: 'RELAY_CHECKPOINT_DB_URL is required when EVENTSTORE_URL is EventStoreDB',
+  });
+export type RelayConfig = z.infer<typeof RelayConfig>;
+
+async function main(): Promise<void> {
+  const parsed = RelayConfig.safeParse(process.env);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) process.stderr.write(`config: ${i.path.join('.')}: ${i.message}\n`);
+    process.exit(1);
+  }
+  const config = Object.freeze(parsed.data);
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'relay' } });
+  const isEsdb = config.EVENTSTORE_URL.startsWith('esdb');
+  const store = createEventStore(isEsdb ? esdbEventStore(config.EVENTSTORE_URL) : await postgresEventStore(pgClient(config.EVENTSTORE_URL, { applicationName: 'annals-relay' })));
+  const checkpointSql = pgClient(config.RELAY_CHECKPOINT_DB_URL ?? config.EVENTSTORE_URL, { max: 2, applicationName: 'annals-relay-checkpoint' });
+  const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, clientId: 'annals-relay', log });
+  const relay = startRelay({ store, bus, checkpoint: await sqlRelayCheckpoint(checkpointSql), log });
+  const shutdown = async () => {
+    log.info('relay: stopping');
+    await relay.stop();
+    await Promise.allSettled([bus.close(), store.close(), checkpointSql.close()]);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  await relay.done;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`relay: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
