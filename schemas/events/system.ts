@@ -20,5 +20,32 @@ export const IdempotencyKeyClaimed = defineEvent(
   }),
 );
 
-export const systemEvents = [IdempotencyKeyClaimed] as const;
+/**
+ * Stream `contactemail-<hmac(tenant, normalized email)>`: the reservation that makes an email unique among
+ * the active contacts of a tenant. A create (or an update to a new email) appends `ContactEmailClaimed` at
+ * the stream's current revision, so of two concurrent claims exactly one succeeds; merge, erasure and an
+ * email change append `ContactEmailReleased`. The stream name is a keyed hash, so it reveals no email.
+ */
+export const ContactEmailClaimed = defineEvent('ContactEmailClaimed', 1, z.object({ contactId: z.uuid() }));
+export const ContactEmailReleased = defineEvent(
+  'ContactEmailReleased',
+  1,
+  z.object({
+    contactId: z.uuid(),
+    reason: z.enum(['changed', 'merged', 'erased', 'create-failed', 'stale']),
+  }),
+);
+
+/**
+ * Stream `checkpoint-<processor>`: how far a process manager that keeps no database of its own (the lead
+ * conversion) has read `$all`. Only the last event matters; it is written after the work it covers, and
+ * the work is idempotent, so a crash in between replays a little and changes nothing.
+ */
+export const ProcessorCheckpointed = defineEvent(
+  'ProcessorCheckpointed',
+  1,
+  z.object({ processor: z.string().min(1).max(100), position: z.string().regex(/^\d+$/, 'a decimal position') }),
+);
+
+export const systemEvents = [IdempotencyKeyClaimed, ContactEmailClaimed, ContactEmailReleased, ProcessorCheckpointed] as const;
 export type SystemEvent = z.infer<(typeof systemEvents)[number]['schema']>;

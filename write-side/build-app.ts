@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { v7 as uuidv7 } from 'uuid';
+import { AuthError, AuthErrorCode } from '../platform/auth/errors.js';
+import { can } from '../platform/auth/permissions.js';
+import { bearerToken, createTokenVerifier, type TokenVerifier } from '../platform/auth/verify.js';
+import type { EventStore } from '../platform/event-store/event-store.js';
+import type { Logger } from '../platform/logging/logger.js';
+import type { WriteSideConfig } from './config.js';
+import type { WriteDeps } from './http/context.js';
+import { createCommandMetrics, outcomeOf, type CommandMetrics } from './http/metrics.js';
+import { HttpError, PROBLEM_CONTENT_TYPE, errorHandler, problem } from './http/problem.js';
+import { budgetRoutes } from './budget/routes.js';
+import { consentRoutes } from './consent/routes.js';
+import { contactRoutes } from './contact/routes.js';
+import { dealRoutes } from './deal/routes.js';
+import { leadRoutes } from './lead/routes.js';
+import { subjectRoutes } from './subject-routes.js';
+
+export interface AppDeps {
+  readonly config: WriteSideConfig;
+  readonly logger: Logger;
+  readonly eventStore: EventStore;
+  readonly clock?: () => Date;
+  /** New ids: aggregates (UUIDv7), request ids, generated correlation ids. */
+  readonly ids?: () => string;
+  /** Defaults to one built from `config.auth`. */
+  readonly verifier?: TokenVerifier;
+  readonly metrics?: CommandMetrics;
+}
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The write side's HTTP app. Everything it uses arrives in `deps` (GUIDE rule 5), so tests build it on
+ * a temporary PGlite and drive it with `app.inject`. Encapsulation follows fastify's plugin model: the
+ * /api/v1 plugin owns auth, permissions and rate limiting; each aggregate's routes are a child plugin of
+ * it (not wrapped in fastify-plugin, so nothing they decorate leaks); ops routes (/healthz, /readyz,
+ * /metrics, /docs) sit outside auth.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, eventStore: store } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const ids = deps.ids ?? (() => uuidv7());
+  const verifier = deps.verifier ?? createTokenVerifier({ keys: config.auth.keys, issuer: config.auth.issuer, audience: config.auth.audience, clock });
+  const metrics = deps.metrics ?? createCommandMetrics();
+
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // We log one line per request ourselves (onResponse), with the correlation id and without the
+    // client's address or headers: fastify's default lines would carry the IP (personal data).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => ids(),
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('correlationId', '');
+  app.decorateRequest('principal', null);
+  app.decorateRequest('replayed', false);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const given = request.headers['x-correlation-id'];
+    // An invalid header is refused by the route's header schema; it is never copied into logs or events.
+    request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+    reply.header('x-correlation-id', request.correlationId);
+    request.log = reply.log = request.log.child({ correlationId: request.correlationId });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const command = request.routeOptions.config.command;
+    const ms = reply.elapsedTime;
+    if (command) {
+      const outcome = outcomeOf(reply.statusCode, request.replayed);
+      metrics.commands.inc({ command, outcome });
+      metrics.latency.observe({ command, outcome }, ms / 1000);
+    }
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(ms * 10) / 10, command },
+      'request completed',
+    );
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(problem(404, 'HTTP_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, request.correlationId)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Annals command API',
+        version: '1.0.0',
+        description:
+          'Write side of Annals. Every command answers `{ id, revision, position }`; errors are application/problem+json with a stable `code` and the `correlationId`. ' +
+          'Bodies are strict: an unknown field is a 400 naming it. Headers: Idempotency-Key, If-Match, X-Correlation-Id.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // ── ops ──────────────────────────────────────────────────────────────────────────────────────
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+    // Every configured adapter: the write side has one, the event store.
+    const checks: Record<string, string> = {};
+    try {
+      await store.ping();
+      checks.eventStore = 'ok';
+    } catch (err) {
+      request.log.warn({ err }, 'readiness: event store unreachable');
+      checks.eventStore = 'unreachable';
+    }
+    const ready = Object.values(checks).every((c) => c === 'ok');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  // ── the command API ──────────────────────────────────────────────────────────────────────────
+  const routeDeps: WriteDeps = { store, clock, ids, emailHashKey: config.piiMasterKey };
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', async (request, reply) => {
+        const principal = await verifier(bearerToken(request.headers.authorization));
+        request.principal = principal;
+        request.log = reply.log = request.log.child({ tenantId: principal.tenantId, actor: principal.userId });
+        const permission = request.routeOptions.config.permission;
+        if (permission && !can(principal.roles, permission)) {
+          throw new AuthError(AuthErrorCode.Forbidden, `this command needs the ${permission} permission, which none of the caller's roles grants`, {
+            permission,
+            roles: principal.roles,
+          });
+        }
+      });
+      await api.register(rateLimit, {
+        max: config.rateLimit.maxPerWindow,
+        timeWindow: config.rateLimit.windowMs,
+        // After authentication (onRequest), before the body is parsed: a flood costs no parsing.
+        hook: 'preParsing',
+        keyGenerator: (request) => (request.principal ? `${request.principal.tenantId}\u0000${request.principal.userId}` : request.ip),
+        errorResponseBuilder: (_request, context) =>
+          new HttpError(429, 'HTTP_ERR_RATE_LIMITED', `at most ${context.max} commands per ${context.after} per user; retry after the Retry-After seconds`),
+      });
+      await api.register(leadRoutes, routeDeps);
+      await api.register(contactRoutes, routeDeps);
+      await api.register(dealRoutes, routeDeps);
+      await api.register(consentRoutes, routeDeps);
+      await api.register(budgetRoutes, routeDeps);
+      await api.register(subjectRoutes, routeDeps);
+    },
+    { prefix: '/api/v1' },
+  );
+
+  return app;
+}

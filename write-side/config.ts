@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from '../platform/logging/logger.js';
+import type { KeySource } from '../platform/auth/verify.js';
+
+/**
+ * The write side's configuration (GUIDE rule 10): one zod schema over the environment, parsed once at
+ * start-up, frozen. A failure names every bad variable at once, so a deployment is fixed in one go.
+ * Units are in the names (`_MS`, `_BYTES`, `_PER_WINDOW`).
+ */
+const int = (min: number, max: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+
+export const ConfigEnv = z
+  .object({
+    PORT: int(0, 65_535).default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATA_DIR: z.string().min(1).default('./.annals'),
+    /** esdb://… → EventStoreDB, postgres://… → PostgreSQL, unset → embedded PGlite under DATA_DIR/eventstore. */
+    EVENTSTORE_URL: z
+      .string()
+      .regex(/^(esdb(\+discover)?|postgres(ql)?):\/\/\S+$/, 'must start with esdb://, esdb+discover://, postgres:// or postgresql://')
+      .optional(),
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 needs 256 bits)').optional(),
+    AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    AUTH_ISSUER: z.string().min(1).optional(),
+    AUTH_AUDIENCE: z.string().min(1).optional(),
+    /** Wraps the per-subject data keys (GDPR) and keys the email-uniqueness hashes. */
+    PII_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    /** Commands one user of one tenant may send per window. */
+    RATE_LIMIT_MAX_PER_WINDOW: int(1, 1_000_000).default(600),
+    RATE_LIMIT_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
+    /** Largest accepted request body; larger answers 413. */
+    BODY_LIMIT_BYTES: int(1_024, 100 * 1024 * 1024).default(1024 * 1024),
+    /** How long a graceful shutdown waits for in-flight requests before the process exits anyway. */
+    SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+    /** Run the lead-conversion process manager in this process (off when another instance runs it). */
+    CONVERSION_PROCESS: z.enum(['on', 'off']).default('on'),
+  })
+  .superRefine((env, ctx) => {
+    const embedded = env.EVENTSTORE_URL === undefined;
+    if (env.AUTH_JWT_SECRET !== undefined && env.AUTH_JWKS_URL !== undefined) {
+      for (const v of ['AUTH_JWT_SECRET', 'AUTH_JWKS_URL']) ctx.addIssue({ code: 'custom', path: [v], message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both' });
+    }
+    if (!embedded && env.AUTH_JWT_SECRET === undefined && env.AUTH_JWKS_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'AUTH_JWT_SECRET or AUTH_JWKS_URL is required when EVENTSTORE_URL is set' });
+    }
+    if (!embedded && env.PII_MASTER_KEY === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['PII_MASTER_KEY'], message: 'is required when EVENTSTORE_URL is set' });
+    }
+    // An identity provider has its own issuer and audience; guessing them would accept nothing (or too much).
+    if (env.AUTH_JWKS_URL !== undefined) {
+      for (const v of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+        if (env[v] === undefined) ctx.addIssue({ code: 'custom', path: [v], message: 'is required with AUTH_JWKS_URL' });
+      }
+    }
+  });
+export type ConfigEnv = z.input<typeof ConfigEnv>;
+
+export type EventStoreConfig =
+  | { readonly kind: 'pglite'; readonly dir: string }
+  | { readonly kind: 'postgres'; readonly url: string }
+  | { readonly kind: 'esdb'; readonly url: string };
+
+export interface WriteSideConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly eventStore: EventStoreConfig;
+  readonly auth: { readonly keys: KeySource; readonly issuer: string; readonly audience: string };
+  readonly piiMasterKey: string;
+  readonly logLevel: LogLevel;
+  readonly rateLimit: { readonly maxPerWindow: number; readonly windowMs: number };
+  readonly bodyLimitBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly conversionProcess: boolean;
+}
+
+export const DEFAULT_ISSUER = 'annals';
+export const DEFAULT_AUDIENCE = 'annals-api';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_ERR_INVALID';
+  constructor(readonly issues: readonly { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: WriteSideConfig;
+  /** Things main must log as warnings once the logger exists (config comes before the logger). */
+  readonly warnings: readonly string[];
+}
+
+/** Parses the environment without touching the disk; the embedded secrets are filled in by `loadConfig`. */
+export function parseConfigEnv(env: Readonly<Record<string, string | undefined>>): z.output<typeof ConfigEnv> {
+  // An empty variable (`FOO=` in an env file) means unset, as in most twelve-factor tools.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in ConfigEnv.shape && v !== undefined && v.trim() !== ''));
+  const parsed = ConfigEnv.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), message: i.message })));
+  }
+  return parsed.data;
+}
+
+/**
+ * Parses the environment once and freezes the result. In embedded mode (no EVENTSTORE_URL) a missing
+ * AUTH secret or PII master key is generated once into DATA_DIR/secrets (mode 0600) and reused on every
+ * later start, with a warning: a fresh machine runs `npm start` with no setup, and its data stays
+ * readable across restarts. In any other mode their absence is a start-up error (see the schema).
+ */
+export async function loadConfig(env: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
+  const e = parseConfigEnv(env);
+  const dataDir = resolve(e.DATA_DIR);
+  const warnings: string[] = [];
+  const embedded = e.EVENTSTORE_URL === undefined;
+
+  let keys: KeySource;
+  if (e.AUTH_JWKS_URL !== undefined) keys = { kind: 'jwks', url: e.AUTH_JWKS_URL };
+  else if (e.AUTH_JWT_SECRET !== undefined) keys = { kind: 'secret', secret: e.AUTH_JWT_SECRET };
+  else {
+    const { value, created } = await embeddedSecret(dataDir, 'auth-jwt-secret');
+    keys = { kind: 'secret', secret: value };
+    warnings.push(`AUTH_JWT_SECRET is not set: using the development secret ${created ? 'generated into' : 'from'} ${secretPath(dataDir, 'auth-jwt-secret')} (embedded mode only)`);
+  }
+  let piiMasterKey = e.PII_MASTER_KEY;
+  if (piiMasterKey === undefined) {
+    const { value, created } = await embeddedSecret(dataDir, 'pii-master-key');
+    piiMasterKey = value;
+    warnings.push(`PII_MASTER_KEY is not set: using the development key ${created ? 'generated into' : 'from'} ${secretPath(dataDir, 'pii-master-key')} (embedded mode only)`);
+  }
+
+  const url = e.EVENTSTORE_URL;
+  const eventStore: EventStoreConfig = embedded
+    ? { kind: 'pglite', dir: join(dataDir, 'eventstore') }
+    : url!.startsWith('esdb')
+      ? { kind: 'esdb', url: url! }
+      : { kind: 'postgres', url: url! };
+
+  const config: WriteSideConfig = {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    eventStore,
+    auth: { keys, issuer: e.AUTH_ISSUER ?? DEFAULT_ISSUER, audience: e.AUTH_AUDIENCE ?? DEFAULT_AUDIENCE },
+    piiMasterKey,
+    logLevel: e.LOG_LEVEL,
+    rateLimit: { maxPerWindow: e.RATE_LIMIT_MAX_PER_WINDOW, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    conversionProcess: e.CONVERSION_PROCESS === 'on',
+  };
+  return { config: deepFreeze(config), warnings };
+}
+
+export function secretPath(dataDir: string, name: string): string {
+  return join(dataDir, 'secrets', name);
+}
+
+/** Reads DATA_DIR/secrets/<name>, creating it (0600, in a 0700 directory) on first use. */
+async function embeddedSecret(dataDir: string, name: string): Promise<{ value: string; created: boolean }> {
+  const path = secretPath(dataDir, name);
+  try {
+    return { value: (await readFile(path, 'utf8')).trim(), created: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
+  const value = randomBytes(32).toString('base64url');
+  try {
+    // `wx`: two processes starting at once must not overwrite each other's secret.
+    await writeFile(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    return { value, created: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return { value: (await readFile(path, 'utf8')).trim(), created: false };
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,200 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+
+import { streamName } from '../../schemas/events/streams.js';
+import { activeConsents } from '../consent/state.js';
+import { consentDecider } from '../consent/decide.js';
+import { DomainError } from '../kernel/errors.js';
+import { claimIdempotentId } from '../kernel/handle-command.js';
+import { runCommand, foldEvents, readSameTenant, crossTenant } from '../http/command.js';
+import { envelopeOf, metadataOf, principalOf, type WriteDeps } from '../http/context.js';
+import { Problem } from '../http/problem.js';
+import { CommandAccepted, CommandHeaders, IdParams, strictDeep } from '../http/schemas.js';
+import { CreateContactBody, LogContactInteractionData, MergeContactData, UpdateContactData } from './commands.js';
+import { ContactErrorCode, contactDecider } from './decide.js';
+import { claimEmail, normalizeEmail, releaseEmail } from './email-claims.js';
+import type { ContactState } from './state.js';
+
+const notFound = () => new DomainError(ContactErrorCode.NotFound, 'the contact does not exist', 'not-found');
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 429: Problem };
+
+/**
+ * Contact routes (SPEC: Command API). Email uniqueness is enforced with reservation streams
+ * (email-claims.ts) around the contact's own command: claim first, then append the contact event,
+ * release on failure, merge or email change.
+ */
+export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const claims = { store: deps.store, key: deps.emailHashKey };
+
+  /** The contact's current state, read in the caller's tenant (another tenant's contact reads as absent + security log). */
+  const load = async (request: FastifyRequest, id: string): Promise<ContactState> => {
+    const events = await deps.store.readStream(streamName.contact(id));
+    if (events.length > 0 && events[0]!.tenantId !== principalOf(request).tenantId) throw crossTenant(request, streamName.contact(id), notFound);
+    return foldEvents(contactDecider, events);
+  };
+
+  r.post(
+    '/contacts',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'Create a contact',
+        description: 'Email is unique among active contacts of the tenant: a second create answers 409 CONTACT_ERR_EMAIL_TAKEN with `existingId`.',
+        headers: CommandHeaders,
+        body: strictDeep(CreateContactBody),
+        response: { 201: CommandAccepted, ...errors },
+      },
+      config: { command: 'CreateContact', permission: 'contact:write' },
+    },
+    async (request, reply) => {
+      const now = deps.clock();
+      const base = envelopeOf(request, { ignoreIfMatch: true });
+      const contactId = await claimIdempotentId(deps.store, base, streamName.contact, deps.ids(), 'CreateContact', now);
+      const envelope = { ...base, subjectId: contactId };
+      const email = request.body.email;
+      let fresh = false;
+      if (email !== undefined) {
+        const claim = await claimEmail(claims, envelope, email, contactId, now);
+        if (!claim.claimed) {
+          throw new DomainError(ContactErrorCode.EmailTaken, 'the email belongs to another active contact of this tenant', 'conflict', { existingId: claim.ownerId });
+        }
+        fresh = claim.fresh;
+      }
+      try {
+        return await runCommand(request, reply, {
+          store: deps.store,
+          decider: contactDecider,
+          streamId: streamName.contact(contactId),
+          id: contactId,
+          created: true,
+          command: { type: 'CreateContact', data: { ...request.body, contactId }, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
+          envelope,
+          notFound,
+        });
+      } catch (e) {
+        if (fresh && email !== undefined) await releaseEmail(claims, envelope, email, contactId, 'create-failed', now);
+        throw e;
+      }
+    },
+  );
+
+  r.patch(
+    '/contacts/:id',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'Update the changed fields of a contact',
+        description: 'Absent fields are left alone, `null` clears one; `customFields` merges key by key (`null` removes a key); `tags` replaces the set. Nothing new appends nothing.',
+        headers: CommandHeaders,
+        params: IdParams,
+        body: strictDeep(UpdateContactData),
+        response: { 200: CommandAccepted, ...errors },
+      },
+      config: { command: 'UpdateContact', permission: 'contact:write' },
+    },
+    async (request, reply) => {
+      const now = deps.clock();
+      const id = request.params.id;
+      const envelope = envelopeOf(request, { subjectId: id });
+      const before = await load(request, id);
+      const oldEmail = before.status === 'Active' ? before.email : undefined;
+      const newEmail = request.body.email;
+      const changesEmail = typeof newEmail === 'string' && (oldEmail === undefined || normalizeEmail(oldEmail) !== normalizeEmail(newEmail));
+      let fresh = false;
+      if (changesEmail && before.status === 'Active') {
+        const claim = await claimEmail(claims, envelope, newEmail, id, now);
+        if (!claim.claimed) {
+          throw new DomainError(ContactErrorCode.EmailTaken, 'the email belongs to another active contact of this tenant', 'conflict', { existingId: claim.ownerId });
+        }
+        fresh = claim.fresh;
+      }
+      try {
+        const answer = await runCommand(request, reply, {
+          store: deps.store,
+          decider: contactDecider,
+          streamId: streamName.contact(id),
+          id,
+          command: { type: 'UpdateContact', data: request.body, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
+          envelope,
+          notFound,
+        });
+        const emailReplaced = newEmail === null || changesEmail;
+        if (!request.replayed && emailReplaced && oldEmail !== undefined) await releaseEmail(claims, envelope, oldEmail, id, 'changed', now);
+        return answer;
+      } catch (e) {
+        if (fresh && typeof newEmail === 'string') await releaseEmail(claims, envelope, newEmail, id, 'create-failed', now);
+        throw e;
+      }
+    },
+  );
+
+  r.post(
+    '/contacts/:id/interactions',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'Log an interaction (email, call, meeting, note)',
+        description: 'An outbound interaction with `marketingPurpose` needs the contact\'s active consent for that purpose (422 CONTACT_ERR_CONSENT_REQUIRED).',
+        headers: CommandHeaders,
+        params: IdParams,
+        body: strictDeep(LogContactInteractionData),
+        response: { 200: CommandAccepted, ...errors },
+      },
+      config: { command: 'LogContactInteraction', permission: 'contact:write' },
+    },
+    async (request, reply) => {
+      const now = deps.clock();
+      const id = request.params.id;
+      const tenantId = principalOf(request).tenantId;
+      const consent = foldEvents(consentDecider, await readSameTenant(request, deps.store, streamName.consent(id), tenantId));
+      return runCommand(request, reply, {
+        store: deps.store,
+        decider: contactDecider,
+        streamId: streamName.contact(id),
+        id,
+        command: { type: 'LogContactInteraction', data: request.body, metadata: metadataOf(request, now), context: { activeConsents: activeConsents(consent) } },
+        envelope: envelopeOf(request, { subjectId: id }),
+        notFound,
+      });
+    },
+  );
+
+  r.post(
+    '/contacts/:id/merge',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'Merge this contact (the duplicate) into a survivor',
+        description: 'Manager or admin. The duplicate becomes read-only and points to the survivor; its email is released.',
+        headers: CommandHeaders,
+        params: IdParams,
+        body: strictDeep(MergeContactData),
+        response: { 200: CommandAccepted, ...errors },
+      },
+      config: { command: 'MergeContact', permission: 'contact:merge' },
+    },
+    async (request, reply) => {
+      const now = deps.clock();
+      const id = request.params.id;
+      const tenantId = principalOf(request).tenantId;
+      const envelope = envelopeOf(request, { subjectId: id });
+      const before = await load(request, id);
+      const survivor = foldEvents(contactDecider, await readSameTenant(request, deps.store, streamName.contact(request.body.survivorId), tenantId));
+      const survivorStatus = ({ Absent: 'not-found', Active: 'active', Merged: 'merged', Erased: 'erased' } as const)[survivor.status];
+      const answer = await runCommand(request, reply, {
+        store: deps.store,
+        decider: contactDecider,
+        streamId: streamName.contact(id),
+        id,
+        command: { type: 'MergeContact', data: request.body, metadata: metadataOf(request, now), context: { survivorStatus } },
+        envelope,
+        notFound,
+      });
+      // The duplicate is no longer active, so its email is free again (the survivor keeps its own).
+      if (before.status === 'Active' && before.email !== undefined) await releaseEmail(claims, envelope, before.email, id, 'merged', now);
+      return answer;
+    },
+  );
+}
+

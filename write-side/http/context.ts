@@ -1,0 +1,65 @@
+import type { FastifyRequest } from 'fastify';
+import type { Permission } from '../../platform/auth/permissions.js';
+import type { Principal } from '../../platform/auth/verify.js';
+import type { EventStore } from '../../platform/event-store/event-store.js';
+import type { CommandMetadata } from '../kernel/decider.js';
+import type { CommandEnvelope } from '../kernel/handle-command.js';
+import { AuthError, AuthErrorCode } from '../../platform/auth/errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** X-Correlation-Id of the request, or a fresh one; echoed in the response and stored in events. */
+    correlationId: string;
+    /** Set by the /api/v1 auth hook; null only on routes outside it. */
+    principal: Principal | null;
+    /** Set by a command handler: the answer came from an earlier handling of the same Idempotency-Key. */
+    replayed: boolean;
+  }
+  interface FastifyContextConfig {
+    /** The command type, for metrics and logs (`CaptureLead`). */
+    command?: string;
+    /** What the caller's roles must grant; checked before the body is even parsed. */
+    permission?: Permission;
+  }
+}
+
+/** What the route plugins get from the composition root (GUIDE rule 5: dependencies are arguments). */
+export interface WriteDeps {
+  readonly store: EventStore;
+  readonly clock: () => Date;
+  /** New aggregate ids (UUIDv7 in production; tests may pass a deterministic one). */
+  readonly ids: () => string;
+  /** Keys the email-uniqueness hashes, so the reservation streams hold no guessable digest of an email. */
+  readonly emailHashKey: string;
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AuthError(AuthErrorCode.TokenMissing, 'an Authorization: Bearer token is required');
+  return request.principal;
+}
+
+export function metadataOf(request: FastifyRequest, now: Date): CommandMetadata {
+  const p = principalOf(request);
+  return { now, tenantId: p.tenantId, actor: { userId: p.userId, roles: [...p.roles] } };
+}
+
+/**
+ * The envelope of the command a request carries. The tenant and actor come only from the verified
+ * token; the causation id is the request id (so an auditor can tie each event to one HTTP request).
+ */
+export function envelopeOf(request: FastifyRequest, extra: { subjectId?: string; ignoreIfMatch?: boolean } = {}): CommandEnvelope {
+  const p = principalOf(request);
+  const headers = request.headers;
+  const idempotencyKey = typeof headers['idempotency-key'] === 'string' ? headers['idempotency-key'] : undefined;
+  const ifMatch = typeof headers['if-match'] === 'string' ? headers['if-match'] : undefined;
+  const m = ifMatch === undefined || extra.ignoreIfMatch ? null : /-?\d+/.exec(ifMatch);
+  return {
+    tenantId: p.tenantId,
+    actor: { userId: p.userId, roles: [...p.roles] },
+    correlationId: request.correlationId,
+    causationId: request.id,
+    idempotencyKey,
+    expectedRevision: m ? BigInt(m[0]) : undefined,
+    subjectId: extra.subjectId,
+  };
+}

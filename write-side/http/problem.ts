@@ -1,0 +1,141 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AuthError } from '../../platform/auth/errors.js';
+import { DomainError, type ErrorClass } from '../kernel/errors.js';
+
+/**
+ * RFC 9457 problem details, the body of every error the command API answers. `code` is the stable,
+ * documented machine-readable code (`LEAD_ERR_ALREADY_CONVERTED`, `HTTP_ERR_VALIDATION`, …); `type` is
+ * derived from it; `correlationId` lets support find the request's log lines and events.
+ */
+export const FieldError = z.object({
+  /** Where the bad value is: `body.email`, `params.id`, `headers.if-match`. */
+  path: z.string(),
+  /** The rule it breaks. */
+  rule: z.string(),
+  /** The zod issue code (`invalid_type`, `too_small`, `unrecognized_keys`, …). */
+  issue: z.string(),
+});
+
+export const Problem = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    correlationId: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(FieldError).optional(),
+  })
+  .meta({ id: 'Problem', description: 'application/problem+json (RFC 9457) with a stable `code` and the request\'s `correlationId`.' });
+export type Problem = z.infer<typeof Problem>;
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const TYPE_BASE = 'https://annals.dev/problems/';
+
+const STATUS_OF: Record<ErrorClass, number> = { validation: 400, forbidden: 403, 'not-found': 404, conflict: 409, invariant: 422 };
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+};
+
+/** Fastify's own request errors, renamed into our code space so clients see one vocabulary. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'HTTP_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'HTTP_ERR_EMPTY_BODY',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'HTTP_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'HTTP_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'HTTP_ERR_INVALID_CONTENT_LENGTH',
+  FST_ERR_RATE_LIMITED: 'HTTP_ERR_RATE_LIMITED',
+};
+
+/** A coded error raised by the HTTP layer itself (bad header, not implemented yet, …). */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export function problem(status: number, code: string, detail: string, correlationId: string, extra: Record<string, unknown> = {}): Problem {
+  return {
+    type: `${TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
+    status,
+    detail,
+    code,
+    correlationId,
+    ...extra,
+  };
+}
+
+/**
+ * THE error handler (GUIDE rule 6): every error of every route becomes problem+json here, and nowhere
+ * else. Domain errors map by class; validation lists every bad field; fastify's parser errors (malformed
+ * JSON 400, body too large 413) keep their status under our codes; anything unknown is a 500 whose
+ * detail reveals nothing and whose log line carries the error.
+ */
+export function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const correlationId = request.correlationId ?? 'unknown';
+  const instance = request.url.split('?')[0];
+  let body: Problem;
+
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = (err as FastifyError).validationContext ?? 'body';
+    const errors = err.validation.flatMap((v) => {
+      const base = `${where}${v.instancePath.replaceAll('/', '.')}`.replace(/\.$/, '');
+      // One entry per unknown key, so a client sees exactly which fields to drop.
+      if (v.keyword === 'unrecognized_keys' && Array.isArray(v.params.keys)) {
+        return (v.params.keys as string[]).map((k) => ({ path: `${base}.${k}`, rule: 'unknown field (bodies are strict: remove it)', issue: v.keyword }));
+      }
+      return [{ path: base, rule: v.message ?? 'invalid', issue: v.keyword }];
+    });
+    body = problem(400, 'HTTP_ERR_VALIDATION', `${errors.length} invalid field${errors.length === 1 ? '' : 's'}: ${errors.map((e) => e.path).join(', ')}`, correlationId, {
+      instance,
+      errors,
+    });
+  } else if (err instanceof DomainError) {
+    const status = STATUS_OF[err.errorClass];
+    const { crossTenant: _never, ...details } = err.details ?? {};
+    body = problem(status, err.code, err.message, correlationId, { instance, ...details });
+  } else if (err instanceof AuthError || err instanceof HttpError) {
+    body = problem(err.statusCode, err.code, err.message, correlationId, { instance, ...(err.details ?? {}) });
+  } else if (isClientError(err)) {
+    const status = err.statusCode;
+    const code = FASTIFY_CODES[err.code ?? ''] ?? `HTTP_ERR_${status}`;
+    const detail = code === 'HTTP_ERR_MALFORMED_JSON' ? 'the request body is not valid JSON' : err.message;
+    body = problem(status, code, detail, correlationId, { instance });
+  } else {
+    request.log.error({ err }, 'unhandled error');
+    body = problem(500, 'HTTP_ERR_INTERNAL', 'an unexpected error occurred; quote the correlationId when reporting it', correlationId, { instance });
+  }
+
+  if (body.status >= 400 && body.status < 500 && body.status !== 404) {
+    request.log.info({ code: body.code, status: body.status }, 'command rejected');
+  }
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+function isClientError(err: unknown): err is FastifyError & { statusCode: number } {
+  const sc = (err as { statusCode?: unknown }).statusCode;
+  return typeof sc === 'number' && sc >= 400 && sc < 500;
+}
