@@ -1,0 +1,158 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { z } from 'zod';
+import { createBus } from '../platform/bus/create-bus.js';
+import { deadLetterTopic, topicOfStream } from '../platform/bus/topics.js';
+import { encodeEvent, deadLetter } from '../platform/bus/message.js';
+import type { Bus } from '../platform/bus/port.js';
+import { createEventStore, type EventStore } from '../platform/event-store/event-store.js';
+import { esdbEventStore } from '../platform/event-store/esdb/adapter.js';
+import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
+import { openPglite, pgClient, pgliteClient, type SqlClient } from '../platform/sql/client.js';
+import { registerProjection } from './kernel/generations.js';
+import type { RetryPolicy } from './kernel/isolate.js';
+import type { PostgresProjection } from './kernel/projection.js';
+import { createProjector, type Projector } from './kernel/projector.js';
+import { rebuildProjection, replayProjection, type ReplayFailure } from './kernel/replay.js';
+import { projectionGauges, projectionStatus, renderPrometheus, type ProjectionStatus } from './kernel/status.js';
+import { consentsProjection } from './postgres/consents/projection.js';
+import { contactsProjection } from './postgres/contacts/projection.js';
+import { dealsProjection } from './postgres/deals/projection.js';
+import { leadsProjection } from './postgres/leads/projection.js';
+import { timelinesProjection } from './postgres/timelines/projection.js';
+
+/** The PostgreSQL read models this service keeps up to date (one consumer group each). */
+export const postgresReadModels: readonly PostgresProjection[] = [contactsProjection, leadsProjection, dealsProjection, consentsProjection, timelinesProjection];
+
+export interface ProjectionsDeps {
+  /** The read database (PostgreSQL or PGlite). */
+  readonly readSql: SqlClient;
+  /** The event store, read for first fills, rebuilds and the head position (lag). */
+  readonly store: EventStore;
+  /** In one process, the SAME bus instance the relay publishes to. */
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly projections?: readonly PostgresProjection[];
+  readonly retry?: RetryPolicy;
+}
+
+export interface ProjectionsHandle {
+  readonly projectors: readonly Projector[];
+  /** Checkpoints, generations and lag of every read model (for `annals replay status`). */
+  status(): Promise<ProjectionStatus[]>;
+  /** Prometheus text for /metrics. */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts every PostgreSQL projector. Before a read model consumes the bus:
+ * - first start (its generation 1 was just created): it is filled from the event store, so a read model
+ *   added long after the topics' retention still sees all of history; the bus then redelivers from the
+ *   earliest offset and the revision guard skips what the fill applied;
+ * - code version differs from the live generation: blue-green rebuild from the store, then consume.
+ * Events the fill/rebuild cannot apply go to the projector's dead-letter topic, like the consumer's.
+ */
+export async function startProjections(deps: ProjectionsDeps): Promise<ProjectionsHandle> {
+  const projections = deps.projections ?? postgresReadModels;
+  const controller = new AbortController();
+  const projectors: Projector[] = [];
+  const runs: Promise<void>[] = [];
+  for (const projection of projections) {
+    const log = deps.log.child({ projector: projection.name });
+    const onFailure = async (f: ReplayFailure) => {
+      const record = (await deps.store.readStreamRaw(f.streamId, { fromRevision: f.streamRevision, toRevision: f.streamRevision }))[0];
+      if (!record || !topicOfStream(f.streamId)) return;
+      await deps.bus.publish([deadLetter(encodeEvent(record), deadLetterTopic(projection.name), { consumer: projection.name, error: f.error, attempts: 1, at: new Date() })]);
+    };
+    const reg = await registerProjection(deps.readSql, projection);
+    if (reg.created) {
+      const r = await replayProjection({ sql: deps.readSql, store: deps.store, projection, log, retry: deps.retry, onFailure, signal: controller.signal });
+      log.info({ events: r.events, applied: r.applied, elapsedMs: r.elapsedMs }, 'projector: new read model filled from the event store');
+    } else if (reg.needsRebuild) {
+      log.warn({ liveVersion: reg.version, codeVersion: projection.version }, 'projector: version changed; rebuilding blue-green');
+      await rebuildProjection({ sql: deps.readSql, store: deps.store, projection, log, retry: deps.retry, onFailure, signal: controller.signal });
+    }
+    const projector = createProjector({ sql: deps.readSql, bus: deps.bus, projection, log: deps.log, retry: deps.retry });
+    projectors.push(projector);
+    runs.push(projector.run(controller.signal));
+  }
+  const status = () => projectionStatus({ sql: deps.readSql, projections, headPosition: () => deps.store.headPosition(), bus: deps.bus });
+  return {
+    projectors,
+    status,
+    metrics: async () => renderPrometheus(projectionGauges(await status())),
+    async stop() {
+      controller.abort();
+      await Promise.all(runs);
+    },
+  };
+}
+
+const url = (schemes: string) => z.string().regex(new RegExp(`^(${schemes})://`), `must be a ${schemes.replace(/\|/g, ' or ')} URL`);
+
+/** Configuration of the projections service (GUIDE rule 10): parsed once, frozen, every bad variable listed. */
+export const ProjectionsConfig = z.object({
+  /** Unset: PGlite in DATA_DIR/read (embedded). */
+  READ_DB_URL: url('postgres|postgresql').optional(),
+  /** Unset: PGlite in DATA_DIR/eventstore (embedded; only one process may open it, so embedded means `npm start`). */
+  EVENTSTORE_URL: url('postgres|postgresql|esdb|esdb\\+discover').optional(),
+  /** Unset: the in-process bus (only meaningful inside `npm start`, where the relay shares it). */
+  KAFKA_BROKERS: z.string().min(1).optional(),
+  DATA_DIR: z.string().min(1).default('./.annals'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Attempts of a failing event before it is dead-lettered. */
+  PROJECTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
+});
+export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
+
+export function parseProjectionsConfig(env: NodeJS.ProcessEnv): ProjectionsConfig {
+  const parsed = ProjectionsConfig.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+async function main(): Promise<void> {
+  const config = parseProjectionsConfig(process.env);
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'projections' } });
+  if (!config.KAFKA_BROKERS) {
+    // A standalone service with the in-process bus would never receive anything: the relay is elsewhere.
+    log.warn('KAFKA_BROKERS is unset: the embedded bus only carries events published in this process (use `npm start` for the one-process mode)');
+  }
+  const readSql = config.READ_DB_URL
+    ? pgClient(config.READ_DB_URL, { applicationName: 'annals-projections' })
+    : pgliteClient(await openPglite(join(config.DATA_DIR, 'read')));
+  const store = createEventStore(
+    config.EVENTSTORE_URL?.startsWith('esdb')
+      ? esdbEventStore(config.EVENTSTORE_URL)
+      : await postgresEventStore(config.EVENTSTORE_URL ? pgClient(config.EVENTSTORE_URL, { max: 2, applicationName: 'annals-projections' }) : pgliteClient(await openPglite(join(config.DATA_DIR, 'eventstore')))),
+  );
+  const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, dataDir: config.DATA_DIR, clientId: 'annals-projections', sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, log });
+  const handle = await startProjections({
+    readSql,
+    store,
+    bus,
+    log,
+    retry: { maxAttempts: config.PROJECTOR_MAX_ATTEMPTS, backoff: { initialMs: 100, maxMs: 10_000 } },
+  });
+  log.info({ projectors: handle.projectors.map((p) => p.name) }, 'projections: running');
+  const shutdown = async () => {
+    log.info('projections: stopping');
+    await handle.stop();
+    await Promise.allSettled([bus.close(), store.close(), readSql.close()]);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`projections: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
