@@ -62,7 +62,7 @@ export async function budgetRoutes(app: FastifyInstance, deps: WriteDeps): Promi
           ...(description ? { description } : {}),
           headers: CommandHeaders,
           params: IdParams,
-          body: optionalBody ? strict.optional() : strict,
+          body: optionalBody ? strict.nullish() : strict,
           response: { 200: CommandAccepted, ...errors },
         },
         config: { command: type, permission: 'budget:write' },

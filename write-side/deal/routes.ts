@@ -70,7 +70,7 @@ export async function dealRoutes(app: FastifyInstance, deps: WriteDeps): Promise
           headers: CommandHeaders,
           params: IdParams,
           // Commands without required fields (win, reopen) accept an empty request.
-          body: optionalBody ? strict.optional() : strict,
+          body: optionalBody ? strict.nullish() : strict,
           response: { 200: CommandAccepted, ...errors },
         },
         config: { command: type, permission: 'deal:write' },

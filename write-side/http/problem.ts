@@ -76,15 +76,27 @@ export class HttpError extends Error {
   }
 }
 
+const RESERVED = new Set(['type', 'title', 'status', 'detail', 'code', 'correlationId', 'instance', 'errors', 'details']);
+
+/**
+ * Extension members (`existingId`, `actualRevision`, …) sit beside the standard ones; an error detail
+ * whose name collides with a standard member (a deal's `status`) goes under `details` instead.
+ */
 export function problem(status: number, code: string, detail: string, correlationId: string, extra: Record<string, unknown> = {}): Problem {
+  const { instance, errors, ...rest } = extra;
+  const members = Object.fromEntries(Object.entries(rest).filter(([k]) => !RESERVED.has(k)));
+  const collided = Object.fromEntries(Object.entries(rest).filter(([k]) => RESERVED.has(k)));
   return {
+    ...members,
+    ...(Object.keys(collided).length ? { details: collided } : {}),
     type: `${TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`,
     title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
     status,
     detail,
     code,
     correlationId,
-    ...extra,
+    ...(typeof instance === 'string' ? { instance } : {}),
+    ...(Array.isArray(errors) ? { errors: errors as Problem['errors'] } : {}),
   };
 }
 

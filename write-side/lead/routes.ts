@@ -143,7 +143,7 @@ export async function leadRoutes(app: FastifyInstance, deps: WriteDeps): Promise
           'asynchronously and idempotently, under the same correlation id. When an active contact already has the lead\'s email, the lead converts into that contact.',
         headers: CommandHeaders,
         params: IdParams,
-        body: strictDeep(ConvertLeadBody).default({}),
+        body: strictDeep(ConvertLeadBody).nullish(),
         response: { 200: ConvertAccepted, ...errors },
       },
       config: { command: 'ConvertLead', permission: 'lead:write' },
@@ -154,7 +154,7 @@ export async function leadRoutes(app: FastifyInstance, deps: WriteDeps): Promise
       const tenantId = principalOf(request).tenantId;
       const history = await deps.store.readStream(streamName.lead(id));
       if (history.length > 0 && history[0]!.tenantId !== tenantId) throw crossTenant(request, streamName.lead(id), notFound);
-      const deal = request.body.deal;
+      const deal = request.body?.deal;
       if (deal) checkPipeline(deal.pipeline, deal.stage);
       const captured = history.find((e) => e.type === 'LeadCaptured');
       const email = captured?.type === 'LeadCaptured' ? captured.data.email : undefined;
