@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void close('SIGTERM'));
 
   const address = await app.listen({ port: config.port, host: config.host });
-  logger.info({ address, eventStore: config.eventStore.kind, docs: `${address}/docs` }, 'write-side listening');
+  logger.info({ url: address, eventStore: config.eventStore.kind, docs: `${address}/docs` }, 'write-side listening');
 }
 
 await main();
