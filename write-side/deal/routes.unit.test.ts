@@ -67,6 +67,7 @@ describe('deal routes', () => {
   it('200 concurrent stage moves with If-Match: every 2xx is in the stream exactly once, every other answer is 409', async () => {
     const id = await open();
     const result = await stageMoveRace({ app: t.app, store: t.store, headers: h, dealId: id, movers: 200 });
+    console.log(`PGlite race: ${result.accepted} accepted, ${result.conflicts} conflicts in ${Math.round(result.ms)} ms`);
     assert.deepEqual(result.unexpected, [], 'only 200 and 409 answers');
     assert.ok(result.accepted >= 1);
     assert.equal(result.accepted + result.conflicts, 200);
