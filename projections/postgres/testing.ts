@@ -16,7 +16,8 @@ import type { PostgresProjection, Tables } from '../kernel/projection.js';
  * One PGlite per test file (opening one is slow); every replay creates a new generation (`contacts_g7`),
  * exactly as a blue-green rebuild does, so a projection that hard-codes a table or index name fails here.
  * The replay applies each event's statements in one transaction, in the given order, once (the runtime's
- * revision guard dedupes redeliveries), skipping types the projection does not list, like the runtime.
+ * revision guard dedupes redeliveries) or twice on request, skipping types the projection does not
+ * list, like the runtime.
  */
 
 export type DataOf<T extends AnnalsEventType> = Extract<AnnalsEvent, { type: T }>['data'];
@@ -39,14 +40,18 @@ const START = Date.parse('2025-01-01T09:00:00.000Z');
 export class History {
   readonly events: EventEnvelope[] = [];
   private readonly revisions = new Map<string, bigint>();
-  private position = 0n;
+  private position: bigint;
   private clock = START;
 
-  constructor(private readonly defaults: { tenantId: string; userId?: string } = { tenantId: 'tenant-a' }) {}
+  constructor(private readonly defaults: { tenantId: string; userId?: string; firstPosition?: bigint } = { tenantId: 'tenant-a' }) {
+    this.position = (defaults.firstPosition ?? 1n) - 1n;
+  }
 
   append<T extends AnnalsEventType>(streamId: string, type: T, data: DataOf<T>, options: EventOptions = {}): EventEnvelope {
-    const revision = (this.revisions.get(streamId) ?? -1n) + 1n;
-    this.revisions.set(streamId, revision);
+    // Revisions per tenant and stream: tests reuse one id in two tenants to prove isolation.
+    const key = `${options.tenantId ?? this.defaults.tenantId}/${streamId}`;
+    const revision = (this.revisions.get(key) ?? -1n) + 1n;
+    this.revisions.set(key, revision);
     this.position += 1n;
     if (options.occurredAt !== undefined) this.clock = Date.parse(options.occurredAt);
     else this.clock += 60_000;
@@ -88,28 +93,39 @@ export interface Generation {
   dump(): Promise<Record<string, Row[]>>;
 }
 
+export interface ReplayOptions {
+  /**
+   * Deliver every event twice in a row (GUIDE rule 8). The runtime's revision guard makes this
+   * unnecessary, but our statements are written so a duplicate changes nothing anyway.
+   */
+  readonly deliverTwice?: boolean;
+}
+
 export interface ReadModelDb {
-  replay(events: readonly EventEnvelope[]): Promise<Generation>;
+  replay(events: readonly EventEnvelope[], options?: ReplayOptions): Promise<Generation>;
   close(): Promise<void>;
 }
 
-export async function openReadModel(projection: PostgresProjection): Promise<ReadModelDb> {
-  const db: SqlClient = pgliteClient(await openPglite());
+/** Opens PGlite for one projection, or uses `shared` (then `close` leaves it open). */
+export async function openReadModel(projection: PostgresProjection, shared?: SqlClient): Promise<ReadModelDb> {
+  const db: SqlClient = shared ?? pgliteClient(await openPglite());
   // Time zone fixed away from UTC, so a projection that relies on the session time zone shows up.
   await db.exec(`SET TimeZone = 'America/New_York'`);
   let generation = 0;
   return {
-    async replay(events) {
+    async replay(events, options = {}) {
       generation += 1;
       const tables: Tables = Object.fromEntries(projection.tables.map((t) => [t, `${t}_g${generation}`]));
       await db.exec(projection.ddl(tables));
       const handled = new Set<string>(projection.eventTypes);
       for (const event of events) {
         if (!handled.has(event.type)) continue;
-        const statements = projection.project(event, tables);
-        await db.transaction(async (tx) => {
-          for (const s of statements) await tx.query(s.sql, s.params);
-        });
+        for (let delivery = options.deliverTwice ? 2 : 1; delivery > 0; delivery--) {
+          const statements = projection.project(event, tables);
+          await db.transaction(async (tx) => {
+            for (const s of statements) await tx.query(s.sql, s.params);
+          });
+        }
       }
       const rows = async (logical: string, orderBy?: string): Promise<Row[]> => {
         const physical = tables[logical];
@@ -129,7 +145,9 @@ export async function openReadModel(projection: PostgresProjection): Promise<Rea
         },
       };
     },
-    close: () => db.close(),
+    close: async () => {
+      if (!shared) await db.close();
+    },
   };
 }
 

@@ -24,7 +24,8 @@ import {
  * - `occurred_at` is the business time when the event has one (interaction time, consent granted /
  *   withdrawn at), else the envelope time; `recorded_at` is always the envelope time.
  * - `details` holds only non-personal summary fields; personal text (an interaction's summary and
- *   outcome, a consent's source) is in `summary` / `outcome`, which erasure nulls (`erased_at` set).
+ *   outcome, a consent's source) is in `summary` / `outcome`, which erasure nulls; `erased_at` marks
+ *   every entry of an erased subject (the first erasure event's time).
  *   The entries themselves stay: that something happened, when and by whom is not personal data of
  *   the subject and the audit needs it.
  * - Deal events after DealOpened do not name the contact, and ConsentWithdrawn does not say whether
@@ -227,7 +228,9 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
       ];
     }
     case 'ContactErased':
-      return [redact(event.data.contactId, event.occurredAt), insert({ entryType: 'contact_erased', details: {} }, event.data.contactId)];
+      // Entry first, then redact: every entry of the subject, the erasure's own included, ends up marked
+      // erased, so a duplicate delivery (redact again) changes nothing.
+      return [insert({ entryType: 'contact_erased', details: {} }, event.data.contactId), redact(event.data.contactId, event.occurredAt)];
     case 'ConsentGranted': {
       const d = event.data;
       if (d.subjectType === 'lead') return [link(d.subjectId, 'lead_subject', null)];
@@ -270,7 +273,7 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
       const d = event.data;
       // Redact whatever sits under the subject's id, whichever its type (see the lead-withdrawal note above).
       if (d.subjectType === 'lead') return [link(d.subjectId, 'lead_subject', null), redact(d.subjectId, d.erasedAt)];
-      return [redact(d.subjectId, d.erasedAt), insert({ entryType: 'subject_erased', occurredAt: d.erasedAt, details: {} }, d.subjectId)];
+      return [insert({ entryType: 'subject_erased', occurredAt: d.erasedAt, details: {} }, d.subjectId), redact(d.subjectId, d.erasedAt)];
     }
     case 'DealOpened': {
       const d = event.data;
