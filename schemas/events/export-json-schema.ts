@@ -17,7 +17,7 @@ export function eventJsonSchemas(): Map<string, unknown> {
       io: 'input',
       unrepresentable: 'any',
       override: (ctx) => {
-        const meta = personalDataRegistry.get(ctx.zodSchema as z.ZodType);
+        const meta = personalDataRegistry.get(ctx.zodSchema as unknown as z.ZodType);
         if (meta) (ctx.jsonSchema as Record<string, unknown>)['x-personal-data'] = meta.kind;
       },
     });
