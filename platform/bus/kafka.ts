@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, IHeaders, Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { sleep } from './backoff.js';
 import type { ConsumedMessage } from './message.js';
 import { tpKey, type Bus, type ConsumeOptions } from './port.js';
 
@@ -195,8 +196,16 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
 
     async endOffsets(topic) {
       const a = await getAdmin();
-      const offsets = await a.fetchTopicOffsets(topic);
-      return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+      // Right after a topic is created its leaders may not be known yet; that settles within a second.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const offsets = await a.fetchTopicOffsets(topic);
+          return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+        } catch (e) {
+          if (attempt >= 10) throw e;
+          await sleep(200 * attempt);
+        }
+      }
     },
 
     async ping() {

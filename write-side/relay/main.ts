@@ -52,6 +52,14 @@ export const RelayConfig = z
     // The embedded bus lives inside one process: a standalone relay only makes sense with Kafka.
     KAFKA_BROKERS: z.string().min(1, 'KAFKA_BROKERS is required for the standalone relay (the embedded bus runs inside `npm start`)'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Checkpoint row name: one per relay (e.g. one per Kafka cluster fed from the same store). */
+    RELAY_CHECKPOINT_NAME: z.string().min(1).max(100).default('relay'),
+    /**
+     * Where a relay WITHOUT a stored checkpoint starts: `beginning` (default) publishes all of history;
+     * `head` suits a new bus whose read models are filled from the event store anyway (they are, on their
+     * first start), and the integration tests, which share a store with other runs.
+     */
+    RELAY_FROM: z.enum(['beginning', 'head']).default('beginning'),
   })
   .refine((c) => !c.EVENTSTORE_URL.startsWith('esdb') || c.RELAY_CHECKPOINT_DB_URL !== undefined, {
     path: ['RELAY_CHECKPOINT_DB_URL'],
@@ -71,7 +79,12 @@ async function main(): Promise<void> {
   const store = createEventStore(isEsdb ? esdbEventStore(config.EVENTSTORE_URL) : await postgresEventStore(pgClient(config.EVENTSTORE_URL, { applicationName: 'annals-relay' })));
   const checkpointSql = pgClient(config.RELAY_CHECKPOINT_DB_URL ?? config.EVENTSTORE_URL, { max: 2, applicationName: 'annals-relay-checkpoint' });
   const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, clientId: 'annals-relay', log });
-  const relay = startRelay({ store, bus, checkpoint: await sqlRelayCheckpoint(checkpointSql), log });
+  const checkpoint = await sqlRelayCheckpoint(checkpointSql, config.RELAY_CHECKPOINT_NAME);
+  if (config.RELAY_FROM === 'head' && (await checkpoint.load()) === undefined) {
+    const head = await store.headPosition();
+    if (head !== undefined) await checkpoint.save(head);
+  }
+  const relay = startRelay({ store, bus, checkpoint, log });
   const shutdown = async () => {
     log.info('relay: stopping');
     await relay.stop();
