@@ -1,0 +1,87 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLogger } from '../../../platform/logging/logger.js';
+import { createBus } from '../../../platform/bus/create-bus.js';
+import { openPglite, pgClient, pgliteClient } from '../../../platform/sql/client.js';
+import { buildApp } from '../../../write-side/build-app.js';
+import { ConfigError, loadConfig } from '../../../write-side/config.js';
+import { openEventStore } from '../../../write-side/event-store.js';
+import { startLeadConversionProcess } from '../../../write-side/lead/conversion-process.js';
+import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
+import { startRelay } from '../../../write-side/relay/main.js';
+import { startProjections } from '../../../projections/main.js';
+
+/**
+ * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
+ * write-side, relay and projections (which never import one another) are wired together.
+ *
+ * With nothing configured it runs on the embedded adapters under DATA_DIR: PGlite event store
+ * (DATA_DIR/eventstore), PGlite read models (DATA_DIR/read) and the in-process bus, so a fresh machine
+ * needs no server. Each adapter switches to its server by configuration only: EVENTSTORE_URL,
+ * READ_DB_URL, KAFKA_BROKERS.
+ */
+export async function run(_args: string[]): Promise<number> {
+  let loaded;
+  try {
+    loaded = await loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`annals start: ${err.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw err;
+  }
+  const { config, warnings } = loaded;
+  const logger = createLogger({ level: config.logLevel, name: 'annals' });
+  for (const w of warnings) logger.warn(w);
+
+  const eventStore = await openEventStore(config.eventStore);
+  const readDbUrl = process.env.READ_DB_URL?.trim() || undefined;
+  if (!readDbUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
+  const readSql = readDbUrl ? pgClient(readDbUrl, { applicationName: 'annals' }) : pgliteClient(await openPglite(join(config.dataDir, 'read')));
+  const bus = createBus({ kafkaBrokers: process.env.KAFKA_BROKERS, dataDir: config.dataDir, clientId: 'annals', log: logger });
+
+  // The relay is the only publisher; in one process it and the projectors share this bus instance.
+  const relay = startRelay({ store: eventStore, bus, checkpoint: await sqlRelayCheckpoint(readSql), log: logger });
+  const projections = await startProjections({ readSql, store: eventStore, bus, log: logger.child({ component: 'projections' }) });
+  const processes = new AbortController();
+  const conversion = config.conversionProcess
+    ? startLeadConversionProcess({ store: eventStore, logger: logger.child({ process: 'lead-conversion' }), clock: () => new Date(), emailHashKey: config.piiMasterKey, signal: processes.signal })
+    : undefined;
+  const app = await buildApp({ config, logger, eventStore });
+
+  const stopped = new Promise<number>((resolve) => {
+    const close = async (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      try {
+        await app.close();
+        processes.abort();
+        await conversion?.catch((err: unknown) => logger.error({ err }, 'lead-conversion process failed'));
+        await relay.stop();
+        await projections.stop();
+        await bus.close();
+        await readSql.close();
+        await eventStore.close();
+        logger.info('stopped');
+        resolve(0);
+      } catch (err) {
+        logger.error({ err }, 'error during shutdown');
+        resolve(1);
+      }
+    };
+    process.once('SIGINT', () => void close('SIGINT'));
+    process.once('SIGTERM', () => void close('SIGTERM'));
+  });
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  logger.info(
+    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: process.env.KAFKA_BROKERS ? 'kafka' : 'embedded' },
+    'annals listening (write-side, relay, projections in one process)',
+  );
+  return stopped;
+}
