@@ -32,6 +32,7 @@ describe('annals start (one process, embedded adapters)', () => {
     child.stdout.on('data', (d) => (output += String(d)));
     child.stderr.on('data', (d) => (output += String(d)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let id = '';
     try {
       await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, 120_000, () => output);
       assert.match(output, /AUTH_JWT_SECRET is not set/, 'the generated development secret is announced');
@@ -43,7 +44,7 @@ describe('annals start (one process, embedded adapters)', () => {
         body: JSON.stringify({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', company: 'Analytical Engines' }),
       });
       assert.equal(res.status, 201, await res.clone().text());
-      const { id } = (await res.json()) as { id: string };
+      ({ id } = (await res.json()) as { id: string });
 
       // Read-your-writes is a later issue (X-Consistent-With); here we only wait for the pipeline.
       await new Promise((r) => setTimeout(r, 5_000));
@@ -54,8 +55,8 @@ describe('annals start (one process, embedded adapters)', () => {
 
     const read = pgliteClient(await openPglite(join(dataDir, 'read')));
     try {
-      const { rows } = await read.query<{ first_name: string; company: string; tenant_id: string }>(`SELECT first_name, company, tenant_id FROM contacts`);
-      assert.deepEqual(rows, [{ first_name: 'Ada', company: 'Analytical Engines', tenant_id: 'acme' }]);
+      const { rows } = await read.query<{ id: string; first_name: string; company: string; tenant_id: string }>(`SELECT id::text, first_name, company, tenant_id FROM contacts`);
+      assert.deepEqual(rows, [{ id, first_name: 'Ada', company: 'Analytical Engines', tenant_id: 'acme' }]);
     } finally {
       await read.close();
     }
