@@ -55,7 +55,7 @@ describe('annals start (one process, embedded adapters)', () => {
 
     const read = pgliteClient(await openPglite(join(dataDir, 'read')));
     try {
-      const { rows } = await read.query<{ id: string; first_name: string; company: string; tenant_id: string }>(`SELECT id::text, first_name, company, tenant_id FROM contacts`);
+      const { rows } = await read.query<{ id: string; first_name: string; company: string; tenant_id: string }>(`SELECT contact_id::text AS id, first_name, company, tenant_id FROM contacts`);
       assert.deepEqual(rows, [{ id, first_name: 'Ada', company: 'Analytical Engines', tenant_id: 'acme' }]);
     } finally {
       await read.close();
