@@ -18,6 +18,8 @@ export interface KafkaBusOptions {
    * keeps its partitions this long before the group moves them, so it bounds the pause after a crash.
    */
   readonly sessionTimeoutMs?: number;
+  /** Longest a fetch waits on the broker when there is nothing to read (default 500 ms). */
+  readonly maxWaitTimeMs?: number;
   readonly log?: Logger;
 }
 
@@ -116,6 +118,8 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
         rebalanceTimeout: Math.max(options.sessionTimeoutMs ?? 10_000, 15_000),
         heartbeatInterval: 1_000,
         allowAutoTopicCreation: false,
+        // The broker answers a fetch as soon as data arrives; this only bounds an idle long poll.
+        maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
       });
       consumers.add(consumer);
       let failure: unknown;
