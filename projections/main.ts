@@ -16,14 +16,10 @@ import type { PostgresProjection } from './kernel/projection.js';
 import { createProjector, type Projector } from './kernel/projector.js';
 import { rebuildProjection, replayProjection, type ReplayFailure } from './kernel/replay.js';
 import { projectionGauges, projectionStatus, renderPrometheus, type ProjectionStatus } from './kernel/status.js';
-import { consentsProjection } from './postgres/consents/projection.js';
-import { contactsProjection } from './postgres/contacts/projection.js';
-import { dealsProjection } from './postgres/deals/projection.js';
-import { leadsProjection } from './postgres/leads/projection.js';
-import { timelinesProjection } from './postgres/timelines/projection.js';
+import { postgresProjections } from './postgres/index.js';
 
 /** The PostgreSQL read models this service keeps up to date (one consumer group each). */
-export const postgresReadModels: readonly PostgresProjection[] = [contactsProjection, leadsProjection, dealsProjection, consentsProjection, timelinesProjection];
+export const postgresReadModels: readonly PostgresProjection[] = postgresProjections;
 
 export interface ProjectionsDeps {
   /** The read database (PostgreSQL or PGlite). */

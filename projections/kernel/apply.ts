@@ -1,6 +1,13 @@
+import { createRequire } from 'node:module';
+import pg from 'pg';
 import type { SqlExecutor } from '../../platform/sql/client.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
-import type { PostgresProjection, Tables } from './projection.js';
+import type { PostgresProjection, SqlStatement, Tables } from './projection.js';
+
+const { escapeLiteral } = pg;
+// node-postgres's own parameter serialiser (arrays → array literals, dates, JSON, buffers); untyped in
+// @types/pg, but part of pg 8's stable lib, so inlined literals match what a bound parameter would be.
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { prepareValue: (value: unknown) => unknown };
 
 /**
  * Applying events to one generation, inside a transaction the caller owns (GUIDE rule 8: the caller adds
@@ -76,6 +83,11 @@ export async function applyEvents(
   const guard = new Map(rows.map((r) => [r.stream_id, BigInt(r.revision)]));
   const touched = new Set<string>();
 
+  // Plan first (pure), then write. The statements of the whole batch go to the server as ONE script,
+  // with their parameters inlined as escaped literals: a batch of N events costs one round trip instead of
+  // N×statements. If the script fails, the savepoint undoes it and the slow path runs statement by
+  // statement, only to find which event failed (for retries and the dead-letter topic).
+  const planned: { event: EventEnvelope; index: number; statements: readonly SqlStatement[] }[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     if (!handled.has(event.type)) continue;
@@ -84,23 +96,35 @@ export async function applyEvents(
       result.duplicates++;
       continue;
     }
-    let statements;
     try {
-      statements = projection.project(event, target.tables);
+      planned.push({ event, index: i, statements: projection.project(event, target.tables) });
     } catch (e) {
       // The mapping is pure: the same event throws again.
       throw new ProjectionEventError(projection.name, event, e, true, i);
     }
-    for (const s of statements) {
-      try {
-        await tx.query(s.sql, s.params);
-      } catch (e) {
-        throw new ProjectionEventError(projection.name, event, e, isDeterministicSqlError(e), i);
-      }
-    }
     guard.set(event.streamId, event.streamRevision);
     touched.add(event.streamId);
     result.applied++;
+  }
+
+  const script = planned.flatMap((p) => p.statements.map(inlineParameters)).join(';\n');
+  if (script) {
+    await tx.query('SAVEPOINT annals_apply_batch');
+    try {
+      await tx.exec(script);
+      await tx.query('RELEASE SAVEPOINT annals_apply_batch');
+    } catch {
+      await tx.query('ROLLBACK TO SAVEPOINT annals_apply_batch');
+      for (const { event, index, statements } of planned) {
+        for (const s of statements) {
+          try {
+            await tx.query(s.sql, s.params);
+          } catch (e) {
+            throw new ProjectionEventError(projection.name, event, e, isDeterministicSqlError(e), index);
+          }
+        }
+      }
+    }
   }
 
   if (touched.size > 0) {
@@ -124,4 +148,18 @@ export async function advanceGeneration(tx: SqlExecutor, target: ApplyTarget, po
       WHERE name = $1 AND generation = $2`,
     [target.name, target.generation, position?.toString() ?? null, applied],
   );
+}
+
+/**
+ * `$n` placeholders replaced by the parameter as a quoted literal, exactly as node-postgres would have
+ * serialised it (`prepareValue`: arrays, dates, JSON, buffers). Quoted literals are untyped, like
+ * extended-protocol parameters, so the server resolves their types from the same context.
+ */
+export function inlineParameters(s: SqlStatement): string {
+  return s.sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const index = Number(n) - 1;
+    if (index >= s.params.length) throw new Error(`statement uses $${n} but has ${s.params.length} parameters: ${s.sql}`);
+    const value = prepareValue(s.params[index]);
+    return value === null || value === undefined ? 'NULL' : escapeLiteral(value instanceof Buffer ? `\\x${value.toString('hex')}` : String(value));
+  });
 }
