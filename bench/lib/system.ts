@@ -1,0 +1,58 @@
+import type { BenchEvent } from './events.js';
+import type { SystemName } from './types.js';
+
+/**
+ * What a workload needs from a store. Each implementation lives in bench/systems/ and is imported
+ * only by the case process that measures it, so no two systems ever share a process (emmett, once
+ * loaded, changes pg's type parsing for the whole process).
+ */
+export interface SystemDriver {
+  /** Empties the system's tables, so every case starts from the same state. */
+  reset(): Promise<void>;
+  /**
+   * Appends `events` to `streamId`, which already holds `existing` events (0: a new stream), with
+   * the optimistic-concurrency check the system offers for that situation.
+   */
+  append(streamId: string, events: readonly BenchEvent[], existing: number): Promise<void>;
+  /** Reads a whole stream into usable objects; returns how many events it read. */
+  readStream(streamId: string): Promise<number>;
+  /** Free-form facts recorded in the results (server settings, versions). */
+  describe(): Promise<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** Connection pool size; the workload sets it to its concurrency. */
+  readonly poolSize: number;
+}
+
+export const systems: Record<SystemName, () => Promise<{ open(options: SystemOptions): Promise<SystemDriver> }>> = {
+  'ours-pg': () => import('../systems/ours-pg.js'),
+  'emmett-pg': () => import('../baselines/emmett/system.js'),
+  'raw-pg': () => import('../systems/raw-pg.js'),
+  'ours-pglite': () => import('../systems/ours-pglite.js'),
+  'raw-pglite': () => import('../systems/raw-pglite.js'),
+};
+
+/** The database each server-backed system uses: one per system, so their tables never collide. */
+export const databaseOf: Partial<Record<SystemName, string>> = {
+  'ours-pg': 'annals_bench_ours',
+  'emmett-pg': 'annals_bench_emmett',
+  'raw-pg': 'annals_bench_raw',
+};
+
+/** The server URL, handed down by bench/run.ts; `database` replaces the path. */
+export function serverUrl(database?: string): string {
+  const base = process.env.ANNALS_BENCH_PG_URL;
+  if (!base) throw new Error('ANNALS_BENCH_PG_URL is not set (bench/run.ts sets it from `annals stack env`)');
+  if (!database) return base;
+  const u = new URL(base);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export function urlFor(system: SystemName): string {
+  const db = databaseOf[system];
+  if (!db) throw new Error(`${system} has no database`);
+  return serverUrl(db);
+}
