@@ -6,9 +6,8 @@ import { createBus } from '../platform/bus/create-bus.js';
 import { deadLetterTopic, topicOfStream } from '../platform/bus/topics.js';
 import { encodeEvent, deadLetter } from '../platform/bus/message.js';
 import type { Bus } from '../platform/bus/port.js';
-import { createEventStore, type EventStore } from '../platform/event-store/event-store.js';
-import { esdbEventStore } from '../platform/event-store/esdb/adapter.js';
-import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
+import type { EventStore } from '../platform/event-store/event-store.js';
+import { eventStoreConfig, openEventStore } from '../platform/event-store/open.js';
 import { openPglite, pgClient, pgliteClient, type SqlClient } from '../platform/sql/client.js';
 import { registerProjection } from './kernel/generations.js';
 import type { RetryPolicy } from './kernel/isolate.js';
@@ -122,11 +121,8 @@ async function main(): Promise<void> {
   const readSql = config.READ_DB_URL
     ? pgClient(config.READ_DB_URL, { applicationName: 'annals-projections' })
     : pgliteClient(await openPglite(join(config.DATA_DIR, 'read')));
-  const store = createEventStore(
-    config.EVENTSTORE_URL?.startsWith('esdb')
-      ? esdbEventStore(config.EVENTSTORE_URL)
-      : await postgresEventStore(config.EVENTSTORE_URL ? pgClient(config.EVENTSTORE_URL, { max: 2, applicationName: 'annals-projections' }) : pgliteClient(await openPglite(join(config.DATA_DIR, 'eventstore')))),
-  );
+  const store = await openEventStore(eventStoreConfig(config.EVENTSTORE_URL, config.DATA_DIR), { applicationName: 'annals-projections', maxConnections: 2 });
+
   const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, dataDir: config.DATA_DIR, clientId: 'annals-projections', sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, log });
   const handle = await startProjections({
     readSql,

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from '../platform/logging/logger.js';
 import type { KeySource } from '../platform/auth/verify.js';
+import { eventStoreConfig, type EventStoreConfig } from '../platform/event-store/open.js';
 
 /**
  * The write side's configuration (GUIDE rule 10): one zod schema over the environment, parsed once at
@@ -59,10 +60,7 @@ export const ConfigEnv = z
   });
 export type ConfigEnv = z.input<typeof ConfigEnv>;
 
-export type EventStoreConfig =
-  | { readonly kind: 'pglite'; readonly dir: string }
-  | { readonly kind: 'postgres'; readonly url: string }
-  | { readonly kind: 'esdb'; readonly url: string };
+export type { EventStoreConfig };
 
 export interface WriteSideConfig {
   readonly port: number;
@@ -116,7 +114,6 @@ export async function loadConfig(env: Readonly<Record<string, string | undefined
   const e = parseConfigEnv(env);
   const dataDir = resolve(e.DATA_DIR);
   const warnings: string[] = [];
-  const embedded = e.EVENTSTORE_URL === undefined;
 
   let keys: KeySource;
   if (e.AUTH_JWKS_URL !== undefined) keys = { kind: 'jwks', url: e.AUTH_JWKS_URL };
@@ -133,12 +130,7 @@ export async function loadConfig(env: Readonly<Record<string, string | undefined
     warnings.push(`PII_MASTER_KEY is not set: using the development key ${created ? 'generated into' : 'from'} ${secretPath(dataDir, 'pii-master-key')} (embedded mode only)`);
   }
 
-  const url = e.EVENTSTORE_URL;
-  const eventStore: EventStoreConfig = embedded
-    ? { kind: 'pglite', dir: join(dataDir, 'eventstore') }
-    : url!.startsWith('esdb')
-      ? { kind: 'esdb', url: url! }
-      : { kind: 'postgres', url: url! };
+  const eventStore = eventStoreConfig(e.EVENTSTORE_URL, dataDir);
 
   const config: WriteSideConfig = {
     port: e.PORT,

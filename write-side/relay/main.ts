@@ -3,9 +3,8 @@ import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { createBus } from '../../platform/bus/create-bus.js';
 import type { Bus } from '../../platform/bus/port.js';
-import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
-import { esdbEventStore } from '../../platform/event-store/esdb/adapter.js';
-import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
+import type { EventStore } from '../../platform/event-store/event-store.js';
+import { eventStoreConfig, openEventStore } from '../../platform/event-store/open.js';
 import { pgClient } from '../../platform/sql/client.js';
 import { sqlRelayCheckpoint, type RelayCheckpointStore } from './checkpoint.js';
 import { newRelayStats, runRelay, type RelayStats } from './relay.js';
@@ -75,8 +74,7 @@ async function main(): Promise<void> {
   }
   const config = Object.freeze(parsed.data);
   const log = pino({ level: config.LOG_LEVEL, base: { service: 'relay' } });
-  const isEsdb = config.EVENTSTORE_URL.startsWith('esdb');
-  const store = createEventStore(isEsdb ? esdbEventStore(config.EVENTSTORE_URL) : await postgresEventStore(pgClient(config.EVENTSTORE_URL, { applicationName: 'annals-relay' })));
+  const store = await openEventStore(eventStoreConfig(config.EVENTSTORE_URL, '.'), { applicationName: 'annals-relay' });
   const checkpointSql = pgClient(config.RELAY_CHECKPOINT_DB_URL ?? config.EVENTSTORE_URL, { max: 2, applicationName: 'annals-relay-checkpoint' });
   const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, clientId: 'annals-relay', log });
   const checkpoint = await sqlRelayCheckpoint(checkpointSql, config.RELAY_CHECKPOINT_NAME);
