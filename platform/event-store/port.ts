@@ -84,3 +84,21 @@ export class WrongExpectedRevisionError extends Error {
 }
 
 export type NewEventMetadata = EventMetadata;
+
+/** How many times an `any` append retries a race on the stream's next revision before giving up. */
+const ANY_RETRIES = 10;
+
+/**
+ * `any` promises success whatever the revision, but every adapter appends at the exact next revision (the
+ * hash chain needs the previous hash), so a concurrent writer can still make one attempt fail: retry it.
+ */
+export async function appendRetryingAny<T>(expected: ExpectedRevision, appendOnce: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await appendOnce();
+    } catch (e) {
+      if (expected === 'any' && e instanceof WrongExpectedRevisionError && attempt < ANY_RETRIES) continue;
+      throw e;
+    }
+  }
+}

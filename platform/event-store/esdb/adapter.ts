@@ -15,6 +15,7 @@ import {
 import { chainHash } from '../hash-chain.js';
 import {
   WrongExpectedRevisionError,
+  appendRetryingAny,
   type AppendResult,
   type EventStoreAdapter,
   type EventToStore,
@@ -43,7 +44,6 @@ interface AnnalsMeta {
   hash: string;
 }
 
-const ANY_RETRIES = 10;
 
 export function esdbEventStore(connectionString: string): EventStoreAdapter {
   const client = EventStoreDBClient.connectionString(connectionString);
@@ -128,16 +128,9 @@ export function esdbEventStore(connectionString: string): EventStoreAdapter {
 
     async append(streamId, events, expected) {
       if (events.length === 0) throw new Error('append needs at least one event');
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const result = await appendOnce(streamId, events, expected);
-          appended.notify();
-          return result;
-        } catch (e) {
-          if (expected === 'any' && e instanceof WrongExpectedRevisionError && attempt < ANY_RETRIES) continue;
-          throw e;
-        }
-      }
+      const result = await appendRetryingAny(expected, () => appendOnce(streamId, events, expected));
+      appended.notify();
+      return result;
     },
 
     async readStream(streamId, options: ReadStreamOptions = {}) {

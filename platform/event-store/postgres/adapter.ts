@@ -3,6 +3,7 @@ import type { SqlClient } from '../../sql/client.js';
 import { migrate } from '../../sql/migrate.js';
 import {
   WrongExpectedRevisionError,
+  appendRetryingAny,
   type AppendResult,
   type EventStoreAdapter,
   type EventToStore,
@@ -31,8 +32,6 @@ const COLUMNS = `position::text, stream_id, stream_revision::text, event_id::tex
 const VISIBLE = `position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`;
 
 const EXPECTED_CODE: Record<'no_stream' | 'any' | 'stream_exists', bigint> = { no_stream: -1n, any: -2n, stream_exists: -3n };
-/** How many times an `any` append retries a race on the stream's next revision before giving up. */
-const ANY_RETRIES = 10;
 
 export interface PostgresEventStoreOptions {
   /** Apply the schema migrations on open (default true). */
@@ -100,17 +99,9 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
 
     async append(streamId, events, expected) {
       if (events.length === 0) throw new Error('append needs at least one event');
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const result = await appendOnce(streamId, events, expected);
-          appended.notify();
-          return result;
-        } catch (e) {
-          // `any` promises success whatever the revision; only a race on the next revision can fail it.
-          if (expected === 'any' && e instanceof WrongExpectedRevisionError && attempt < ANY_RETRIES) continue;
-          throw e;
-        }
-      }
+      const result = await appendRetryingAny(expected, () => appendOnce(streamId, events, expected));
+      appended.notify();
+      return result;
     },
 
     async readStream(streamId, options: ReadStreamOptions = {}) {
