@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -100,6 +101,8 @@ export const ProjectionsConfig = z.object({
   /** Attempts of a failing event before it is dead-lettered. */
   PROJECTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
+  /** HTTP port of the service's /metrics (checkpoints and lag of every projector). */
+  PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).default(9464),
 });
 export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
 
@@ -132,8 +135,20 @@ async function main(): Promise<void> {
     retry: { maxAttempts: config.PROJECTOR_MAX_ATTEMPTS, backoff: { initialMs: 100, maxMs: 10_000 } },
   });
   log.info({ projectors: handle.projectors.map((p) => p.name) }, 'projections: running');
+  // /metrics (Prometheus text) with every projector's checkpoint and lag, read from the database at scrape time.
+  const metricsServer = createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    handle.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
+      (err: unknown) => {
+        log.error({ err }, 'projections: /metrics failed');
+        res.writeHead(500).end();
+      },
+    );
+  }).listen(config.PROJECTIONS_METRICS_PORT);
   const shutdown = async () => {
     log.info('projections: stopping');
+    metricsServer.close();
     await handle.stop();
     await Promise.allSettled([bus.close(), store.close(), readSql.close()]);
     process.exit(0);

@@ -31,6 +31,11 @@ export interface AppDeps {
   /** Defaults to one built from `config.auth`. */
   readonly verifier?: TokenVerifier;
   readonly metrics?: CommandMetrics;
+  /**
+   * More Prometheus text appended to /metrics by the composition root: in one process (`npm start`) the
+   * projectors' checkpoints and lag, which this service cannot import itself.
+   */
+  readonly extraMetrics?: () => Promise<string>;
 }
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -127,7 +132,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
+    const own = await metrics.registry.metrics();
+    return deps.extraMetrics ? `${own}\n${await deps.extraMetrics()}` : own;
   });
 
   // ── the command API ──────────────────────────────────────────────────────────────────────────

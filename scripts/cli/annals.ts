@@ -8,9 +8,10 @@ export interface CliCommand {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   start: { summary: 'the whole product in one process (same as `npm start`); embedded adapters unless configured', load: () => import('./commands/start.js') },
+  replay: { summary: 'status: checkpoints, generations and lag of every read model', load: () => import('./commands/replay.js') },
   stack: { summary: 'up|down|status|env: the real servers on this machine (no Docker)', load: () => import('./commands/stack.js') },
   token: { summary: '--tenant T --sub U --roles r1,r2 [--ttl 1h]: a development token for the APIs', load: () => import('./commands/token.js') },
-  // Planned, one module each: seed, replay, dlq, gdpr, import.
+  // Planned, one module each: seed, dlq, gdpr, import; replay rebuild/verify/history/chain.
 };
 
 function usage(): string {

@@ -48,7 +48,7 @@ export async function run(_args: string[]): Promise<number> {
   const conversion = config.conversionProcess
     ? startLeadConversionProcess({ store: eventStore, logger: logger.child({ process: 'lead-conversion' }), clock: () => new Date(), emailHashKey: config.piiMasterKey, signal: processes.signal })
     : undefined;
-  const app = await buildApp({ config, logger, eventStore });
+  const app = await buildApp({ config, logger, eventStore, extraMetrics: () => projections.metrics() });
 
   const stopped = new Promise<number>((resolve) => {
     const close = async (signal: string) => {

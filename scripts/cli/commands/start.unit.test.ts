@@ -48,6 +48,9 @@ describe('annals start (one process, embedded adapters)', () => {
 
       // Read-your-writes is a later issue (X-Consistent-With); here we only wait for the pipeline.
       await new Promise((r) => setTimeout(r, 5_000));
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /annals_commands_total\{command="CreateContact",outcome="accepted"\} 1/);
+      assert.match(metrics, /annals_projection_applied_position\{[^}]*contacts[^}]*\} \d+/, 'projector checkpoints on the same /metrics');
     } finally {
       child.kill('SIGTERM');
     }
@@ -60,6 +63,9 @@ describe('annals start (one process, embedded adapters)', () => {
     } finally {
       await read.close();
     }
+
+    const status = await runCli(['replay', 'status'], env);
+    assert.match(status, /^contacts\s+1\/1\s+1\s+\d+\s+\d+\s+caught up/m, status);
   });
 });
 
