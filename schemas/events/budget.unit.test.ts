@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { badFields } from './testing.js';
 import { BudgetEvent, budgetEvents } from './budget.js';
 import { EventSchemaError } from './errors.js';
 import { validateNewEvent } from './registry.js';
@@ -27,16 +28,6 @@ const spendRecorded = {
     overridden: false,
   },
 };
-
-function badFields(event: { type: string; data: unknown }): string[] {
-  try {
-    validateNewEvent(event);
-  } catch (e) {
-    assert.ok(e instanceof EventSchemaError, `expected EventSchemaError, got ${String(e)}`);
-    return e.issues.map((i) => i.field);
-  }
-  return assert.fail(`${event.type} validated but should not have`);
-}
 
 describe('budget event schemas', () => {
   it('registers every budget event at version 1, with no personal fields', () => {

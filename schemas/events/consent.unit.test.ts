@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { badFields } from './testing.js';
 import { ConsentEvent, consentEvents } from './consent.js';
-import { EventSchemaError } from './errors.js';
 import { validateNewEvent } from './registry.js';
 
 const subjectId = '0190a6e2-7a4b-7c1d-8e2f-00000000c0de';
@@ -17,16 +17,6 @@ const granted = {
     grantedAt: '2025-03-01T10:00:00.000Z',
   },
 };
-
-function badFields(event: { type: string; data: unknown }): string[] {
-  try {
-    validateNewEvent(event);
-  } catch (e) {
-    assert.ok(e instanceof EventSchemaError, `expected EventSchemaError, got ${String(e)}`);
-    return e.issues.map((i) => i.field);
-  }
-  return assert.fail(`${event.type} validated but should not have`);
-}
 
 describe('consent event schemas', () => {
   it('registers every consent event at version 1', () => {

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { schemaIssues } from './testing.js';
 import { ContactEvent, contactEvents } from './contact.js';
-import { EventSchemaError } from './errors.js';
 import { currentVersion, personalPathsOf, validateNewEvent } from './registry.js';
 
 const contactId = '01950000-0000-7000-8000-00000000000a';
-
-function schemaIssues(event: { type: string; data: unknown }): Map<string, string> {
-  try {
-    validateNewEvent(event);
-  } catch (e) {
-    assert.ok(e instanceof EventSchemaError, `expected EventSchemaError, got ${String(e)}`);
-    return new Map(e.issues.map((i) => [i.field, i.rule]));
-  }
-  return assert.fail('expected the event to be refused');
-}
 
 describe('contact event schemas', () => {
   it('registers every contact event at its current version (ContactCreated is v2)', () => {

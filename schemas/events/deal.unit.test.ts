@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { badFields } from './testing.js';
 import { DealEvent, dealEvents } from './deal.js';
 import { EventSchemaError } from './errors.js';
 import { validateNewEvent } from './registry.js';
@@ -18,17 +19,6 @@ const opened = {
     ownerId: 'user-1',
   },
 };
-
-/** The fields an EventSchemaError names for `event`, or fails if it validates. */
-function badFields(event: { type: string; data: unknown }): string[] {
-  try {
-    validateNewEvent(event);
-  } catch (e) {
-    assert.ok(e instanceof EventSchemaError, `expected EventSchemaError, got ${String(e)}`);
-    return e.issues.map((i) => i.field);
-  }
-  return assert.fail(`${event.type} validated but should not have`);
-}
 
 describe('deal event schemas', () => {
   it('registers every deal event at version 1', () => {

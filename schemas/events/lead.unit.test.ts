@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventSchemaError } from './errors.js';
+import { schemaIssues } from './testing.js';
 import { LeadEvent, leadEvents } from './lead.js';
 import { currentVersion, personalPathsOf, validateNewEvent } from './registry.js';
 
 const leadId = '01950000-0000-7000-8000-000000000001';
 const contactId = '01950000-0000-7000-8000-000000000002';
-
-function schemaIssues(event: { type: string; data: unknown }): Map<string, string> {
-  try {
-    validateNewEvent(event);
-  } catch (e) {
-    assert.ok(e instanceof EventSchemaError, `expected EventSchemaError, got ${String(e)}`);
-    return new Map(e.issues.map((i) => [i.field, i.rule]));
-  }
-  return assert.fail('expected the event to be refused');
-}
 
 describe('lead event schemas', () => {
   it('registers every lead event at version 1', () => {
