@@ -27,6 +27,8 @@ interface Row {
   hash: string;
 }
 
+// The casts keep the column names, so ORDER BY must name the table's columns (`e.position`): a bare
+// `ORDER BY position` binds to the text output column and sorts "1000341504" before "999292928".
 const COLUMNS = `position::text, stream_id, stream_revision::text, event_id::text, type, schema_version, data, metadata, prev_hash, hash`;
 // Rows below this bound belong to finished transactions only (see schema.ts).
 const VISIBLE = `position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`;
@@ -115,13 +117,13 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
         params.push(options.until.toISOString());
         where += ` AND occurred_at <= $${params.length}`;
       }
-      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM annals_events WHERE ${where} ORDER BY stream_revision`, params);
+      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM annals_events e WHERE ${where} ORDER BY e.stream_revision`, params);
       return rows.map(toRecord);
     },
 
     async readAll(options: ReadAllOptions) {
       const { rows } = await client.query<Row>(
-        `SELECT ${COLUMNS} FROM annals_events WHERE position > $1 AND ${VISIBLE} ORDER BY position LIMIT $2`,
+        `SELECT ${COLUMNS} FROM annals_events e WHERE position > $1 AND ${VISIBLE} ORDER BY e.position LIMIT $2`,
         [(options.after ?? -1n).toString(), options.maxCount ?? 1000],
       );
       return rows.map(toRecord);

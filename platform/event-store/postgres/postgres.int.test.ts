@@ -8,8 +8,4 @@ import { postgresEventStore } from './adapter.js';
 eventStoreContract('PostgreSQL server', async () => postgresEventStore(pgClient(requireEnv('EVENTSTORE_URL'), { max: 24 })), {
   writers: 16,
   appendsPerWriter: 30,
-  // Passes on a warm cluster (20+ runs in a row), but on the first run after initdb the subscriber misses
-  // a range of committed events: rows of transactions the snapshot calls finished are not visible to it.
-  // Not understood yet; tracked in README "Known gaps" and the issue note.
-  orderingKnownIssue: 'OPEN BUG: on a freshly initialised cluster the subscriber can miss events (README: Known gaps)',
 });
