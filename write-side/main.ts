@@ -1,8 +1,8 @@
+import { onShutdownSignal } from '../platform/lifecycle/shutdown.js';
 import { createLogger } from '../platform/logging/logger.js';
-import { buildApp } from './build-app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openEventStore } from './event-store.js';
-import { startLeadConversionProcess } from './lead/conversion-process.js';
+import { createWriteSide } from './service.js';
 
 /**
  * The write side's composition root (GUIDE rule 5): config → logger → clients → app → listen. Nothing
@@ -27,44 +27,19 @@ async function main(): Promise<void> {
   for (const w of warnings) logger.warn(w);
 
   const eventStore = await openEventStore(config.eventStore);
-  const app = await buildApp({ config, logger, eventStore });
-  const processes = new AbortController();
-  const conversion = config.conversionProcess
-    ? startLeadConversionProcess({
-        store: eventStore,
-        logger: logger.child({ process: 'lead-conversion' }),
-        clock: () => new Date(),
-        emailHashKey: config.piiMasterKey,
-        signal: processes.signal,
-      })
-    : undefined;
+  const writeSide = await createWriteSide({ config, logger, eventStore });
+  const stopped = onShutdownSignal({
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    steps: [
+      { name: 'write side', run: () => writeSide.stop() },
+      { name: 'event store', run: () => eventStore.close() },
+    ],
+  });
 
-  let closing = false;
-  const close = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    timer.unref();
-    try {
-      await app.close();
-      processes.abort();
-      await conversion?.catch((err: unknown) => logger.error({ err }, 'lead-conversion process failed'));
-      await eventStore.close();
-      logger.info('stopped');
-    } catch (err) {
-      logger.error({ err }, 'error during shutdown');
-      process.exitCode = 1;
-    }
-  };
-  process.once('SIGINT', () => void close('SIGINT'));
-  process.once('SIGTERM', () => void close('SIGTERM'));
-
-  const address = await app.listen({ port: config.port, host: config.host });
+  const address = await writeSide.app.listen({ port: config.port, host: config.host });
   logger.info({ url: address, eventStore: config.eventStore.kind, docs: `${address}/docs` }, 'write-side listening');
+  process.exitCode = await stopped;
 }
 
 await main();

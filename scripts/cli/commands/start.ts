@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { onShutdownSignal } from '../../../platform/lifecycle/shutdown.js';
 import { createLogger } from '../../../platform/logging/logger.js';
 import { createBus } from '../../../platform/bus/create-bus.js';
 import { openPglite, pgClient, pgliteClient } from '../../../platform/sql/client.js';
-import { buildApp } from '../../../write-side/build-app.js';
 import { ConfigError, loadConfig } from '../../../write-side/config.js';
 import { openEventStore } from '../../../write-side/event-store.js';
-import { startLeadConversionProcess } from '../../../write-side/lead/conversion-process.js';
+import { createWriteSide } from '../../../write-side/service.js';
 import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { startRelay } from '../../../write-side/relay/main.js';
 import { startProjections } from '../../../projections/main.js';
@@ -44,41 +44,22 @@ export async function run(_args: string[]): Promise<number> {
   // The relay is the only publisher; in one process it and the projectors share this bus instance.
   const relay = startRelay({ store: eventStore, bus, checkpoint: await sqlRelayCheckpoint(readSql), log: logger });
   const projections = await startProjections({ readSql, store: eventStore, bus, log: logger.child({ component: 'projections' }) });
-  const processes = new AbortController();
-  const conversion = config.conversionProcess
-    ? startLeadConversionProcess({ store: eventStore, logger: logger.child({ process: 'lead-conversion' }), clock: () => new Date(), emailHashKey: config.piiMasterKey, signal: processes.signal })
-    : undefined;
-  const app = await buildApp({ config, logger, eventStore, extraMetrics: () => projections.metrics() });
+  const writeSide = await createWriteSide({ config, logger, eventStore, extraMetrics: () => projections.metrics() });
 
-  const stopped = new Promise<number>((resolve) => {
-    const close = async (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      const timer = setTimeout(() => {
-        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out');
-        process.exit(1);
-      }, config.shutdownTimeoutMs);
-      timer.unref();
-      try {
-        await app.close();
-        processes.abort();
-        await conversion?.catch((err: unknown) => logger.error({ err }, 'lead-conversion process failed'));
-        await relay.stop();
-        await projections.stop();
-        await bus.close();
-        await readSql.close();
-        await eventStore.close();
-        logger.info('stopped');
-        resolve(0);
-      } catch (err) {
-        logger.error({ err }, 'error during shutdown');
-        resolve(1);
-      }
-    };
-    process.once('SIGINT', () => void close('SIGINT'));
-    process.once('SIGTERM', () => void close('SIGTERM'));
+  const stopped = onShutdownSignal({
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    steps: [
+      { name: 'write side', run: () => writeSide.stop() },
+      { name: 'relay', run: () => relay.stop() },
+      { name: 'projections', run: () => projections.stop() },
+      { name: 'bus', run: () => bus.close() },
+      { name: 'read database', run: () => readSql.close() },
+      { name: 'event store', run: () => eventStore.close() },
+    ],
   });
 
-  const address = await app.listen({ port: config.port, host: config.host });
+  const address = await writeSide.app.listen({ port: config.port, host: config.host });
   logger.info(
     { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: process.env.KAFKA_BROKERS ? 'kafka' : 'embedded' },
     'annals listening (write-side, relay, projections in one process)',
