@@ -11,7 +11,7 @@ import { bearerToken, createTokenVerifier, type TokenVerifier } from '../platfor
 import type { EventStore } from '../platform/event-store/event-store.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { WriteSideConfig } from './config.js';
-import type { WriteDeps } from './http/context.js';
+import { requestHashOf, type WriteDeps } from './http/context.js';
 import { createCommandMetrics, outcomeOf, type CommandMetrics } from './http/metrics.js';
 import { HttpError, PROBLEM_CONTENT_TYPE, errorHandler, problem } from './http/problem.js';
 import { budgetRoutes } from './budget/routes.js';
@@ -68,6 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('correlationId', '');
   app.decorateRequest('principal', null);
   app.decorateRequest('replayed', false);
+  app.decorateRequest('requestHash', null);
 
   app.addHook('onRequest', async (request, reply) => {
     const given = request.headers['x-correlation-id'];
@@ -151,6 +152,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             roles: principal.roles,
           });
         }
+      });
+      // After validation, so the hash covers the body exactly as the command will see it.
+      api.addHook('preHandler', async (request) => {
+        if (typeof request.headers['idempotency-key'] === 'string') request.requestHash = requestHashOf(request, config.piiMasterKey);
       });
       await api.register(rateLimit, {
         max: config.rateLimit.maxPerWindow,

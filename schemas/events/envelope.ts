@@ -22,6 +22,11 @@ export const EventMetadata = z.object({
   subjectId: Id.optional(),
   /** The idempotency key of the command that produced the event, if the caller sent one. */
   idempotencyKey: z.string().max(256).optional(),
+  /**
+   * A keyed hash (HMAC) of the request that carried the idempotency key: method, path and body. A retry
+   * with the same key but another request is refused instead of answered with the first result.
+   */
+  requestHash: z.string().max(128).optional(),
 });
 export type EventMetadata = z.infer<typeof EventMetadata>;
 
@@ -47,6 +52,8 @@ export interface Envelope<E extends { type: string; data: unknown } = { type: st
   readonly subjectId?: string | undefined;
   /** The idempotency key of the command that produced the event, when the caller sent one. */
   readonly idempotencyKey?: string | undefined;
+  /** Keyed hash of the request that carried the idempotency key (see EventMetadata). */
+  readonly requestHash?: string | undefined;
   readonly data: E['data'];
   /** Hash of this event chained to the previous event of its stream (tamper evidence). */
   readonly hash?: string | undefined;

@@ -152,6 +152,7 @@ export function parseEvent(raw: RawStoredEvent): EventEnvelope {
     causationId: m.causationId,
     subjectId: m.subjectId,
     idempotencyKey: m.idempotencyKey,
+    requestHash: m.requestHash,
     data: parsed.data,
     hash: raw.hash,
   } as EventEnvelope;

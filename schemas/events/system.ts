@@ -17,6 +17,8 @@ export const IdempotencyKeyClaimed = defineEvent(
   z.object({
     streamId: z.string().min(1).max(200),
     commandType: z.string().min(1).max(100),
+    /** Keyed hash of the claiming request (see EventMetadata.requestHash); absent for older claims. */
+    requestHash: z.string().max(128).optional(),
   }),
 );
 

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Permission } from '../../platform/auth/permissions.js';
 import type { Principal } from '../../platform/auth/verify.js';
@@ -14,6 +15,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Set by a command handler: the answer came from an earlier handling of the same Idempotency-Key. */
     replayed: boolean;
+    /** Keyed hash of method, path and body, set when the request carries an Idempotency-Key. */
+    requestHash: string | null;
   }
   interface FastifyContextConfig {
     /** The command type, for metrics and logs (`CaptureLead`). */
@@ -59,7 +62,18 @@ export function envelopeOf(request: FastifyRequest, extra: { subjectId?: string;
     correlationId: request.correlationId,
     causationId: request.id,
     idempotencyKey,
+    requestHash: idempotencyKey ? (request.requestHash ?? undefined) : undefined,
     expectedRevision: m ? BigInt(m[0]) : undefined,
     subjectId: extra.subjectId,
   };
+}
+
+/**
+ * What identifies a request for the Idempotency-Key check: method, path (with the aggregate id) and the
+ * validated body. Keyed (HMAC), because bodies carry personal data and the hash is stored in events.
+ */
+export function requestHashOf(request: FastifyRequest, key: string): string {
+  return createHmac('sha256', key)
+    .update(`idempotency\n${request.method} ${request.url.split('?')[0]}\n${JSON.stringify(request.body ?? null)}`)
+    .digest('base64url');
 }

@@ -14,6 +14,8 @@ export interface CommandEnvelope {
   /** The id of whatever caused this command: the request id, or the event a process manager reacted to. */
   readonly causationId: string;
   readonly idempotencyKey?: string | undefined;
+  /** Keyed hash of the request carrying the idempotency key; the same key with another request is refused. */
+  readonly requestHash?: string | undefined;
   /** `If-Match`: the revision the caller last saw. When set, a stale stream answers 409 instead of retrying. */
   readonly expectedRevision?: bigint | undefined;
   /** The data subject whose key will encrypt personal fields (lead or contact id). */
@@ -64,6 +66,7 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
       const earlier = history.filter((e) => e.idempotencyKey === envelope.idempotencyKey);
       if (earlier.length > 0) {
         const last = earlier[earlier.length - 1]!;
+        assertSameRequest(envelope, last.requestHash);
         return { streamId, revision: last.streamRevision, position: last.position, events: [], replayed: true };
       }
     }
@@ -92,6 +95,7 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
             occurredAt,
             ...(envelope.subjectId ? { subjectId: envelope.subjectId } : {}),
             ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
+            ...(envelope.idempotencyKey && envelope.requestHash ? { requestHash: envelope.requestHash } : {}),
           },
         })),
         { expectedRevision: revision === -1n ? 'no_stream' : revision },
@@ -124,7 +128,9 @@ export async function claimIdempotentId(
   const claimStream = `idempotency-${createHash('sha256').update(`${envelope.tenantId}:${envelope.idempotencyKey}`).digest('hex')}`;
   const claimed = async () => {
     const [claim] = await store.readStream(claimStream, { toRevision: 0n });
-    return claim?.type === 'IdempotencyKeyClaimed' ? claim.data.streamId : undefined;
+    if (claim?.type !== 'IdempotencyKeyClaimed') return undefined;
+    assertSameRequest(envelope, claim.data.requestHash);
+    return claim.data.streamId;
   };
   const existing = await claimed();
   if (existing) return idOf(existing);
@@ -134,7 +140,7 @@ export async function claimIdempotentId(
       [
         {
           type: 'IdempotencyKeyClaimed',
-          data: { streamId: streamIdOf(proposedId), commandType },
+          data: { streamId: streamIdOf(proposedId), commandType, ...(envelope.requestHash ? { requestHash: envelope.requestHash } : {}) },
           metadata: { tenantId: envelope.tenantId, actor: envelope.actor, correlationId: envelope.correlationId, causationId: envelope.causationId, occurredAt: now.toISOString() },
         },
       ],
@@ -165,4 +171,20 @@ function staleRevision(streamId: string, expected: bigint, actual: bigint): Doma
     expectedRevision: expected.toString(),
     actualRevision: actual.toString(),
   });
+}
+
+/**
+ * An idempotency key names one request. Reusing it for a different one (another body or path) is a
+ * client bug that a replayed answer would hide, so it is refused (422), as the IETF Idempotency-Key
+ * draft asks. Records written without a hash (process managers, older events) match anything.
+ */
+function assertSameRequest(envelope: CommandEnvelope, earlierHash: string | undefined): void {
+  if (envelope.requestHash && earlierHash && envelope.requestHash !== earlierHash) {
+    throw new DomainError(
+      'IDEMPOTENCY_ERR_KEY_REUSED',
+      `Idempotency-Key "${envelope.idempotencyKey}" was already used for a different request (another body or path); use a new key for a new request`,
+      'invariant',
+      { idempotencyKey: envelope.idempotencyKey },
+    );
+  }
 }

@@ -133,6 +133,22 @@ describe('lead routes', () => {
     assert.equal((await t.store.readStream(`lead-${first.json().id}`)).length, 2);
   });
 
+  it('Idempotency-Key reused for a different request → 422 IDEMPOTENCY_ERR_KEY_REUSED, nothing appended', async () => {
+    const headers = { ...h, 'idempotency-key': 'capture-reused-1' };
+    const first = await send(t.app, 'POST', '/api/v1/leads', { name: 'Grace Hopper', source: 'web' }, headers);
+    assert.equal(first.statusCode, 201);
+    // A create: the key's claim holds the first request's hash.
+    expectProblem(await send(t.app, 'POST', '/api/v1/leads', { name: 'Someone Else', source: 'web' }, headers), 422, 'IDEMPOTENCY_ERR_KEY_REUSED');
+    // A command on an existing stream: the key is found in the stream's events.
+    const id = String(first.json().id);
+    assert.equal((await post(id, 'score', { score: 5, factors: [] }, { ...h, 'idempotency-key': 'score-reused-1' })).statusCode, 200);
+    expectProblem(await post(id, 'score', { score: 6, factors: [] }, { ...h, 'idempotency-key': 'score-reused-1' }), 422, 'IDEMPOTENCY_ERR_KEY_REUSED');
+    assert.equal((await t.store.readStream(`lead-${id}`)).length, 2, 'captured and scored once; the reused key appended nothing');
+    // The same body again is still a plain replay.
+    const replay = await post(id, 'score', { score: 5, factors: [] }, { ...h, 'idempotency-key': 'score-reused-1' });
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+  });
+
   it('If-Match: the current revision passes, a stale one → 409 STREAM_ERR_REVISION_MISMATCH', async () => {
     const { id } = await capture();
     assert.equal((await post(id, 'score', { score: 1, factors: [] }, { ...h, 'if-match': '"0"' })).statusCode, 200);
