@@ -39,6 +39,23 @@ export const ContactEmailReleased = defineEvent(
 );
 
 /**
+ * Stream `contactname-<hmac(tenant, normalized first name, last name, company)>`: an index, not a
+ * uniqueness rule (two real people may share a name at one company). The contact CSV import looks it up
+ * to report rows that match an existing contact by name + company. Create, update and merge keep it
+ * current; an entry whose contact is absent, merged or erased is ignored by the reader, so a write that
+ * crashed after indexing leaves nothing that matters. The stream name is a keyed hash: it reveals no name.
+ */
+export const ContactNameIndexed = defineEvent('ContactNameIndexed', 1, z.object({ contactId: z.uuid() }));
+export const ContactNameUnindexed = defineEvent(
+  'ContactNameUnindexed',
+  1,
+  z.object({
+    contactId: z.uuid(),
+    reason: z.enum(['changed', 'merged', 'erased', 'write-failed']),
+  }),
+);
+
+/**
  * Stream `checkpoint-<processor>`: how far a process manager that keeps no database of its own (the lead
  * conversion) has read `$all`. Only the last event matters; it is written after the work it covers, and
  * the work is idempotent, so a crash in between replays a little and changes nothing.
@@ -49,5 +66,12 @@ export const ProcessorCheckpointed = defineEvent(
   z.object({ processor: z.string().min(1).max(100), position: z.string().regex(/^\d+$/, 'a decimal position') }),
 );
 
-export const systemEvents = [IdempotencyKeyClaimed, ContactEmailClaimed, ContactEmailReleased, ProcessorCheckpointed] as const;
+export const systemEvents = [
+  IdempotencyKeyClaimed,
+  ContactEmailClaimed,
+  ContactEmailReleased,
+  ContactNameIndexed,
+  ContactNameUnindexed,
+  ProcessorCheckpointed,
+] as const;
 export type SystemEvent = z.infer<(typeof systemEvents)[number]['schema']>;

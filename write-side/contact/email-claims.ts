@@ -52,7 +52,8 @@ async function readClaim(store: EventStore, stream: string): Promise<ClaimState>
   return { owner, claimedAt, revision: events.length ? events[events.length - 1]!.streamRevision : -1n };
 }
 
-async function contactStatus(store: EventStore, contactId: string, tenantId: string): Promise<'Absent' | 'Active' | 'Merged' | 'Erased'> {
+/** The contact's status in the tenant (another tenant's contact reads as absent). */
+export async function contactStatus(store: EventStore, contactId: string, tenantId: string): Promise<'Absent' | 'Active' | 'Merged' | 'Erased'> {
   const events = await store.readStream(streamName.contact(contactId));
   if (events.length === 0 || events[0]!.tenantId !== tenantId) return 'Absent';
   return events.reduce((s, e) => contactDecider.evolve(s, e as never), contactDecider.initialState()).status;
@@ -85,7 +86,7 @@ export async function claimEmail(deps: ClaimDeps, envelope: CommandEnvelope, ema
     if (state.owner === contactId) return { claimed: true, fresh: false };
     if (state.owner !== undefined && !(await isStale(deps, envelope.tenantId, state, now))) return { claimed: false, ownerId: state.owner };
     try {
-      await deps.store.append(stream, [{ type: 'ContactEmailClaimed', data: { contactId }, metadata: metadataOf(envelope, now) }], {
+      await deps.store.append(stream, [{ type: 'ContactEmailClaimed', data: { contactId }, metadata: reservationMetadata(envelope, now) }], {
         expectedRevision: state.revision === -1n ? 'no_stream' : state.revision,
       });
       return { claimed: true, fresh: true };
@@ -111,7 +112,7 @@ export async function releaseEmail(
     const state = await readClaim(deps.store, stream);
     if (state.owner !== contactId) return;
     try {
-      await deps.store.append(stream, [{ type: 'ContactEmailReleased', data: { contactId, reason }, metadata: metadataOf(envelope, now) }], {
+      await deps.store.append(stream, [{ type: 'ContactEmailReleased', data: { contactId, reason }, metadata: reservationMetadata(envelope, now) }], {
         expectedRevision: state.revision,
       });
       return;
@@ -121,7 +122,8 @@ export async function releaseEmail(
   }
 }
 
-function metadataOf(envelope: CommandEnvelope, now: Date) {
+/** The metadata of a reservation event (no subject: reservation streams hold no personal data). */
+export function reservationMetadata(envelope: CommandEnvelope, now: Date) {
   return {
     tenantId: envelope.tenantId,
     actor: envelope.actor,

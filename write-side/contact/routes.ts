@@ -12,16 +12,16 @@ import { Problem } from '../http/problem.js';
 import { CommandAccepted, CommandHeaders, IdParams, strictDeep } from '../http/schemas.js';
 import { CreateContactBody, LogContactInteractionData, MergeContactData, UpdateContactData } from './commands.js';
 import { ContactErrorCode, contactDecider } from './decide.js';
-import { claimEmail, normalizeEmail, releaseEmail } from './email-claims.js';
-import type { ContactState } from './state.js';
+import { releaseReservations, withReservations, type ContactKeys } from './reservations.js';
+import type { ActiveContactState, ContactState } from './state.js';
 
 const notFound = () => new DomainError(ContactErrorCode.NotFound, 'the contact does not exist', 'not-found');
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 429: Problem };
 
 /**
- * Contact routes (SPEC: Command API). Email uniqueness is enforced with reservation streams
- * (email-claims.ts) around the contact's own command: claim first, then append the contact event,
- * release on failure, merge or email change.
+ * Contact routes (SPEC: Command API). Email uniqueness and the name + company index are kept with
+ * reservation streams around the contact's own command (reservations.ts): claim first, then append the
+ * contact event, release on failure, merge or change.
  */
 export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -52,30 +52,20 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
       const base = envelopeOf(request, { ignoreIfMatch: true });
       const contactId = await claimIdempotentId(deps.store, base, streamName.contact, deps.ids(), 'CreateContact', now);
       const envelope = { ...base, subjectId: contactId };
-      const email = request.body.email;
-      let fresh = false;
-      if (email !== undefined) {
-        const claim = await claimEmail(claims, envelope, email, contactId, now);
-        if (!claim.claimed) {
-          throw new DomainError(ContactErrorCode.EmailTaken, 'the email belongs to another active contact of this tenant', 'conflict', { existingId: claim.ownerId });
-        }
-        fresh = claim.fresh;
-      }
-      try {
-        return await runCommand(request, reply, {
-          store: deps.store,
-          decider: contactDecider,
-          streamId: streamName.contact(contactId),
-          id: contactId,
-          created: true,
-          command: { type: 'CreateContact', data: { ...request.body, contactId }, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
-          envelope,
-          notFound,
-        });
-      } catch (e) {
-        if (fresh && email !== undefined) await releaseEmail(claims, envelope, email, contactId, 'create-failed', now);
-        throw e;
-      }
+      return withReservations(claims, envelope, contactId, { before: undefined, after: request.body }, now, {
+        write: () =>
+          runCommand(request, reply, {
+            store: deps.store,
+            decider: contactDecider,
+            streamId: streamName.contact(contactId),
+            id: contactId,
+            created: true,
+            command: { type: 'CreateContact', data: { ...request.body, contactId }, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
+            envelope,
+            notFound,
+          }),
+        replayed: () => request.replayed,
+      });
     },
   );
 
@@ -98,19 +88,8 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
       const id = request.params.id;
       const envelope = envelopeOf(request, { subjectId: id });
       const before = await load(request, id);
-      const oldEmail = before.status === 'Active' ? before.email : undefined;
-      const newEmail = request.body.email;
-      const changesEmail = typeof newEmail === 'string' && (oldEmail === undefined || normalizeEmail(oldEmail) !== normalizeEmail(newEmail));
-      let fresh = false;
-      if (changesEmail && before.status === 'Active') {
-        const claim = await claimEmail(claims, envelope, newEmail, id, now);
-        if (!claim.claimed) {
-          throw new DomainError(ContactErrorCode.EmailTaken, 'the email belongs to another active contact of this tenant', 'conflict', { existingId: claim.ownerId });
-        }
-        fresh = claim.fresh;
-      }
-      try {
-        const answer = await runCommand(request, reply, {
+      const run = () =>
+        runCommand(request, reply, {
           store: deps.store,
           decider: contactDecider,
           streamId: streamName.contact(id),
@@ -119,13 +98,9 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
           envelope,
           notFound,
         });
-        const emailReplaced = newEmail === null || changesEmail;
-        if (!request.replayed && emailReplaced && oldEmail !== undefined) await releaseEmail(claims, envelope, oldEmail, id, 'changed', now);
-        return answer;
-      } catch (e) {
-        if (fresh && typeof newEmail === 'string') await releaseEmail(claims, envelope, newEmail, id, 'create-failed', now);
-        throw e;
-      }
+      // Only an active contact changes; the decider answers the others (not found, merged, erased).
+      if (before.status !== 'Active') return run();
+      return withReservations(claims, envelope, id, { before, after: patched(before, request.body) }, now, { write: run, replayed: () => request.replayed });
     },
   );
 
@@ -191,10 +166,21 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
         envelope,
         notFound,
       });
-      // The duplicate is no longer active, so its email is free again (the survivor keeps its own).
-      if (before.status === 'Active' && before.email !== undefined) await releaseEmail(claims, envelope, before.email, id, 'merged', now);
+      // The duplicate is no longer active, so its email and name entry are free again (the survivor keeps its own).
+      if (before.status === 'Active' && !request.replayed) await releaseReservations(claims, envelope, id, before, 'merged', now);
       return answer;
     },
   );
 }
 
+
+/** The reservation keys of an active contact after a PATCH: an absent field is kept, `null` clears it. */
+export function patched(before: ActiveContactState, patch: UpdateContactData): ContactKeys {
+  const pick = (next: string | null | undefined, current: string | undefined) => (next === undefined ? current : (next ?? undefined));
+  return {
+    firstName: patch.firstName ?? before.firstName,
+    lastName: patch.lastName ?? before.lastName,
+    email: pick(patch.email, before.email),
+    company: pick(patch.company, before.company),
+  };
+}
