@@ -1,8 +1,10 @@
 import type { CommandEnvelope } from '../kernel/handle-command.js';
+import type { UpdateContactData } from './commands.js';
 import { DomainError } from '../kernel/errors.js';
 import { ContactErrorCode } from './decide.js';
 import { claimEmail, normalizeEmail, releaseEmail, type ClaimDeps } from './email-claims.js';
 import { indexName, nameKey, unindexName, type NameKeyFields } from './name-index.js';
+import type { ActiveContactState } from './state.js';
 
 /** The contact fields the reservation streams are keyed by: the email claim and the name + company index. */
 export interface ContactKeys extends NameKeyFields {
@@ -90,4 +92,15 @@ export async function releaseReservations(
 ): Promise<void> {
   if (keys.email !== undefined) await releaseEmail(deps, envelope, keys.email, contactId, reason, now);
   await unindexName(deps, envelope, keys, contactId, reason, now);
+}
+
+/** The reservation keys of an active contact after an update: an absent field is kept, `null` clears it. */
+export function patched(before: ActiveContactState, patch: UpdateContactData): ContactKeys {
+  const pick = (next: string | null | undefined, current: string | undefined) => (next === undefined ? current : (next ?? undefined));
+  return {
+    firstName: patch.firstName ?? before.firstName,
+    lastName: patch.lastName ?? before.lastName,
+    email: pick(patch.email, before.email),
+    company: pick(patch.company, before.company),
+  };
 }

@@ -12,8 +12,9 @@ import { Problem } from '../http/problem.js';
 import { CommandAccepted, CommandHeaders, IdParams, strictDeep } from '../http/schemas.js';
 import { CreateContactBody, LogContactInteractionData, MergeContactData, UpdateContactData } from './commands.js';
 import { ContactErrorCode, contactDecider } from './decide.js';
-import { releaseReservations, withReservations, type ContactKeys } from './reservations.js';
-import type { ActiveContactState, ContactState } from './state.js';
+import { contactImportRoutes } from './import-routes.js';
+import { patched, releaseReservations, withReservations } from './reservations.js';
+import type { ContactState } from './state.js';
 
 const notFound = () => new DomainError(ContactErrorCode.NotFound, 'the contact does not exist', 'not-found');
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 429: Problem };
@@ -26,6 +27,8 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Pr
 export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const claims = { store: deps.store, key: deps.emailHashKey };
+  // Its own plugin, so its text/csv body parser applies to it alone.
+  await app.register(contactImportRoutes, deps);
 
   /** The contact's current state, read in the caller's tenant (another tenant's contact reads as absent + security log). */
   const load = async (request: FastifyRequest, id: string): Promise<ContactState> => {
@@ -171,16 +174,4 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
       return answer;
     },
   );
-}
-
-
-/** The reservation keys of an active contact after a PATCH: an absent field is kept, `null` clears it. */
-export function patched(before: ActiveContactState, patch: UpdateContactData): ContactKeys {
-  const pick = (next: string | null | undefined, current: string | undefined) => (next === undefined ? current : (next ?? undefined));
-  return {
-    firstName: patch.firstName ?? before.firstName,
-    lastName: patch.lastName ?? before.lastName,
-    email: pick(patch.email, before.email),
-    company: pick(patch.company, before.company),
-  };
 }

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { Permission } from '../../platform/auth/permissions.js';
 import type { Principal } from '../../platform/auth/verify.js';
@@ -71,9 +72,11 @@ export function envelopeOf(request: FastifyRequest, extra: { subjectId?: string;
 /**
  * What identifies a request for the Idempotency-Key check: method, path (with the aggregate id) and the
  * validated body. Keyed (HMAC), because bodies carry personal data and the hash is stored in events.
+ * A streamed body (the contact CSV import) is not read here: that route hashes each row itself.
  */
 export function requestHashOf(request: FastifyRequest, key: string): string {
+  const body = request.body instanceof Readable ? '(streamed)' : JSON.stringify(request.body ?? null);
   return createHmac('sha256', key)
-    .update(`idempotency\n${request.method} ${request.url.split('?')[0]}\n${JSON.stringify(request.body ?? null)}`)
+    .update(`idempotency\n${request.method} ${request.url.split('?')[0]}\n${body}`)
     .digest('base64url');
 }
