@@ -10,8 +10,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
   start: { summary: 'the whole product in one process (same as `npm start`); embedded adapters unless configured', load: () => import('./commands/start.js') },
   replay: { summary: 'status: checkpoints, generations and lag of every read model', load: () => import('./commands/replay.js') },
   stack: { summary: 'up|down|status|env: the real servers on this machine (no Docker)', load: () => import('./commands/stack.js') },
+  import: {
+    summary: 'contacts <file.csv> [--on-duplicate skip|update|merge] [--map H:field,…]: streams a CSV to the running API, prints the per-row report',
+    load: () => import('./commands/import.js'),
+  },
   token: { summary: '--tenant T --sub U --roles r1,r2 [--ttl 1h]: a development token for the APIs', load: () => import('./commands/token.js') },
-  // Planned, one module each: seed, dlq, gdpr, import; replay rebuild/verify/history/chain.
+  // Planned, one module each: seed, dlq, gdpr; replay rebuild/verify/history/chain.
 };
 
 function usage(): string {
