@@ -89,8 +89,20 @@ export function pgliteClient(db: PGlite, options: { closeDb?: boolean } = {}): S
   };
 }
 
+/**
+ * PGlite's buffer pool. PGlite allocates and zero-fills all of shared_buffers inside its WASM heap at
+ * start, so the whole pool is resident from the first second; initdb's 128MB (a server's default) cost
+ * about 130 MB of RSS per database, and `npm start` opens two. 16MB (PostgreSQL's fallback when memory is
+ * scarce) holds the embedded mode's working set; pages beyond it come from the OS page cache (a data
+ * directory) or PGlite's in-memory file system. Measured by the bench (bench/README.md, memory rows).
+ */
+export const PGLITE_SHARED_BUFFERS = '16MB';
+
 /** Opens PGlite in `dataDir` (or in memory when undefined). */
 export async function openPglite(dataDir?: string): Promise<PGlite> {
   const { PGlite } = await import('@electric-sql/pglite');
-  return PGlite.create(dataDir ? { dataDir } : {});
+  return PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+  });
 }
