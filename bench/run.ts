@@ -44,18 +44,20 @@ const keyOf = (s: CaseSpec) => JSON.stringify([s.workload, s.system, s.params]);
 const measured = new Map<string, { spec: CaseSpec; results: (Result | undefined)[]; errors: string[] }>();
 
 // Rows that share our case form a group: our case runs once per round and serves every row of the group.
-const groups = new Map<string, CaseSpec[]>();
+const groups = new Map<string, { specs: CaseSpec[]; rounds: number }>();
 for (const row of rows) {
-  const g = groups.get(keyOf(row.ours)) ?? [row.ours];
-  if (!g.some((s) => keyOf(s) === keyOf(row.baseline))) g.push(row.baseline);
+  const g = groups.get(keyOf(row.ours)) ?? { specs: [row.ours], rounds };
+  if (row.baseline && !g.specs.some((s) => keyOf(s) === keyOf(row.baseline!))) g.specs.push(row.baseline);
+  if (quick && row.quickRounds) g.rounds = Math.min(g.rounds, row.quickRounds);
   groups.set(keyOf(row.ours), g);
-  for (const s of [row.ours, row.baseline]) if (!measured.has(keyOf(s))) measured.set(keyOf(s), { spec: s, results: [], errors: [] });
+  for (const s of row.baseline ? [row.ours, row.baseline] : [row.ours]) if (!measured.has(keyOf(s))) measured.set(keyOf(s), { spec: s, results: [], errors: [] });
 }
 
 const startedAt = new Date();
 let failed = 0;
 for (let round = 0; round < rounds; round++) {
-  for (const specs of groups.values()) {
+  for (const { specs, rounds: groupRounds } of groups.values()) {
+    if (round >= groupRounds) continue;
     const order = specs.map((_, i) => specs[(i + round) % specs.length]!);
     for (const spec of order) {
       const m = measured.get(keyOf(spec))!;
@@ -63,12 +65,12 @@ for (let round = 0; round < rounds; round++) {
       try {
         const result = await runCase(spec);
         m.results[round] = result;
-        log(`round ${round + 1}/${rounds} ${spec.workload} ${spec.system} ${JSON.stringify(spec.params)}: ${Math.round(result.value)} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+        log(`round ${round + 1}/${groupRounds} ${spec.workload} ${spec.system} ${JSON.stringify(spec.params)}: ${Math.round(result.value)} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
       } catch (e) {
         failed++;
         m.results[round] = undefined;
         m.errors.push((e as Error).message.split('\n')[0] ?? String(e));
-        log(`round ${round + 1}/${rounds} ${spec.workload} ${spec.system} FAILED: ${(e as Error).message}`);
+        log(`round ${round + 1}/${groupRounds} ${spec.workload} ${spec.system} FAILED: ${(e as Error).message}`);
       }
     }
   }
@@ -85,7 +87,7 @@ const report = renderReport({
   startedAt,
   durationMs: Date.now() - startedAt.getTime(),
   rows,
-  pending: args.only ? [] : pendingRows,
+  pending: args.only ? [] : pendingRows({ quick }),
   measuredOf: (spec): Measured => measured.get(keyOf(spec))!,
   environment: environment(),
   settings: [...settings.entries()],
@@ -131,7 +133,7 @@ function log(msg: string) {
 
 /** emmett lives in its own folder (bench/baselines/emmett/package.json says why); install it on first use. */
 function ensureEmmettInstalled(selected: readonly Row[]) {
-  if (!selected.some((r) => r.baseline.system === 'emmett-pg')) return;
+  if (!selected.some((r) => r.baseline?.system === 'emmett-pg')) return;
   const dir = join(here, 'baselines', 'emmett');
   if (existsSync(join(dir, 'node_modules', '@event-driven-io', 'emmett-postgresql', 'package.json'))) return;
   log('installing the emmett baseline (npm ci in bench/baselines/emmett)');

@@ -1,5 +1,5 @@
 import type { BenchEvent } from './events.js';
-import type { SystemName } from './types.js';
+import type { StoreSystem, SystemName } from './types.js';
 
 /**
  * What a workload needs from a store. Each implementation lives in bench/systems/ and is imported
@@ -26,7 +26,7 @@ export interface SystemOptions {
   readonly poolSize: number;
 }
 
-export const systems: Record<SystemName, () => Promise<{ open(options: SystemOptions): Promise<SystemDriver> }>> = {
+export const systems: Record<StoreSystem, () => Promise<{ open(options: SystemOptions): Promise<SystemDriver> }>> = {
   'ours-pg': () => import('../systems/ours-pg.js'),
   'emmett-pg': () => import('../baselines/emmett/system.js'),
   'raw-pg': () => import('../systems/raw-pg.js'),
@@ -39,6 +39,8 @@ export const databaseOf: Partial<Record<SystemName, string>> = {
   'ours-pg': 'annals_bench_ours',
   'emmett-pg': 'annals_bench_emmett',
   'raw-pg': 'annals_bench_raw',
+  // The projection script's read models; its event store is ours-pg's database (the append cases truncate it).
+  'projection-script': 'annals_bench_read',
 };
 
 /** The server URL, handed down by bench/run.ts; `database` replaces the path. */

@@ -46,6 +46,7 @@ async function drive(driver: SystemDriver, perWriter: Job[][]): Promise<number> 
 }
 
 export const append: Workload = {
+  kind: 'store',
   poolSize: (p) => Number(p.concurrency),
   async run(driver, p) {
     const concurrency = Number(p.concurrency);

@@ -5,6 +5,7 @@ import type { Workload } from './index.js';
 
 /** Reads one stream of `length` events `reads` times, one read after another, into usable objects. */
 export const read: Workload = {
+  kind: 'store',
   poolSize: () => 2,
   async run(driver, p) {
     const length = Number(p.length);

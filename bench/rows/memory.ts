@@ -1,0 +1,24 @@
+import type { CaseSpec, Row, RowModule } from '../lib/types.js';
+
+/**
+ * Peak RSS of the one-process start (`npm start`, embedded adapters) under a command load: the first
+ * start (initdb of both PGlite databases) and a restart on the same DATA_DIR. Every other service's peak
+ * is in the last column of its own rows.
+ */
+export const rows: RowModule['rows'] = ({ quick }) => {
+  const spec = (start: 'first' | 'restart'): CaseSpec => ({ workload: 'one-process', system: 'annals-start', params: { start, connections: 16, commands: quick ? 200 : 800 } });
+  const row = (start: 'first' | 'restart', title: string): Row => ({
+    id: `memory-start-${start}`,
+    title,
+    unit: 'MB',
+    higherIsBetter: false,
+    ours: spec(start),
+    target: { value: 512, label: 'every service < 512 MB' },
+    quickRounds: 1,
+    fullOnly: start === 'restart',
+  });
+  return [
+    row('first', 'Memory: peak RSS of `npm start` (first start, fresh DATA_DIR) under 16 clients'),
+    row('restart', 'Memory: peak RSS of `npm start` (restart on its DATA_DIR) under 16 clients'),
+  ];
+};
