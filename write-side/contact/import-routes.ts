@@ -57,7 +57,10 @@ export async function contactImportRoutes(app: FastifyInstance, deps: WriteDeps)
       }
       const length = Number(request.headers['content-length']);
       if (length > IMPORT_MAX_BYTES) {
-        throw new HttpError(413, ImportErrorCode.TooLarge, `the file is larger than ${IMPORT_MAX_BYTES} bytes; split it`, { maxBytes: IMPORT_MAX_BYTES });
+        throw new HttpError(413, ImportErrorCode.TooLarge, `the file is larger than ${IMPORT_MAX_BYTES} bytes; split it`, {
+          maxBytes: IMPORT_MAX_BYTES,
+          report: emptyReport({ mapped: {}, ignored: [] }),
+        });
       }
       const { map: mapParam, onDuplicate } = request.query;
       const { map } = parseColumnMap(mapParam === undefined ? [] : typeof mapParam === 'string' ? [mapParam] : mapParam);
