@@ -177,21 +177,63 @@ export async function openCsv(
   const parser = parse(options as unknown as Options);
   input.on('error', (e) => parser.destroy(e));
   input.pipe(byteLimit(limits.maxBytes ?? IMPORT_MAX_BYTES)).on('error', (e) => parser.destroy(e)).pipe(parser);
-  const records = parser[Symbol.asyncIterator]() as AsyncIterator<{ record: string[]; line: number }>;
+  const records = recordQueue<{ record: string[]; line: number }>(parser);
 
   const next = async () => {
-    try {
-      return await records.next();
-    } catch (e) {
-      if (!(e instanceof CsvError)) throw e;
-      const line = lastEnd + 1;
-      const what = CSV_PROBLEMS[e.code] ?? 'the CSV is malformed';
-      throw new HttpError(400, ImportErrorCode.MalformedCsv, `malformed CSV in the record starting on line ${line}: ${what}; nothing from it on was imported, the rows before it that were are in report`, {
-        line,
-        csvCode: e.code,
-      });
-    }
+    const r = await records.next();
+    if (!('error' in r)) return r;
+    const e = r.error;
+    if (!(e instanceof CsvError)) throw e;
+    // lastEnd was current when the parser failed: every record before the broken one was delivered first.
+    const line = r.lastEnd + 1;
+    const what = CSV_PROBLEMS[e.code] ?? 'the CSV is malformed';
+    throw new HttpError(400, ImportErrorCode.MalformedCsv, `malformed CSV in the record starting on line ${line}: ${what}; nothing from it on was imported, the rows before it were and are in the report`, {
+      line,
+      csvCode: e.code,
+    });
   };
+  /**
+   * The parser's records in order, then its error (with where the last good record ended), then done.
+   * Not the stream's async iterator: that throws on error and drops the records the parser had already
+   * read ahead, so rows before a broken one would be neither imported nor reported.
+   */
+  function recordQueue<T>(stream: Readable): { next(): Promise<IteratorResult<T> | { error: unknown; lastEnd: number }> } {
+    const queue: T[] = [];
+    let failure: { error: unknown; lastEnd: number } | undefined;
+    let ended = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    stream.on('data', (r: T) => {
+      queue.push(r);
+      if (queue.length >= 64) stream.pause();
+      notify();
+    });
+    stream.on('error', (error) => {
+      failure ??= { error, lastEnd };
+      notify();
+    });
+    stream.on('end', () => {
+      ended = true;
+      notify();
+    });
+    return {
+      async next() {
+        for (;;) {
+          if (queue.length > 0) {
+            const value = queue.shift()!;
+            if (queue.length < 16 && stream.isPaused()) stream.resume();
+            return { done: false, value };
+          }
+          if (failure) return failure;
+          if (ended) return { done: true, value: undefined };
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+    };
+  }
 
   const first = await next();
   if (first.done || first.value.record.every((h) => h.trim() === '')) {

@@ -178,6 +178,14 @@ describe('contact CSV import (POST /api/v1/contacts/import)', () => {
     assert.equal(body.line, 5);
     assert.match(body.detail, /line 5: a quoted field is never closed/);
     assert.ok(body.report.rows.length > 0 && body.report.rows.every((r) => r.status === 'created' && r.row <= 3), JSON.stringify(body.report.rows));
+    // Good rows and the broken one in the same chunk: the rows the parser read ahead are still imported and reported.
+    const together = await post(`firstName,email\nA1,${email()}\nA2,${email()}\nA3,${email()}\n"Broken,${email()}\nAfter,${email()}\n`);
+    expectProblem(together, 400, 'CONTACT_IMPORT_ERR_MALFORMED_CSV');
+    assert.equal(together.json<{ line: number }>().line, 5);
+    assert.deepEqual(
+      together.json<{ report: ImportReport }>().report.rows.map((r) => [r.row, r.status]),
+      [[1, 'created'], [2, 'created'], [3, 'created']],
+    );
     // Broken before any row: the same error, an empty report.
     const early = await post('firstName,email\n"Broken,x\n');
     expectProblem(early, 400, 'CONTACT_IMPORT_ERR_MALFORMED_CSV');

@@ -3,6 +3,7 @@ import type { Logger } from '../../platform/logging/logger.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { streamName } from '../../schemas/events/streams.js';
 import { claimEmail } from '../contact/email-claims.js';
+import { indexName } from '../contact/name-index.js';
 import { contactDecider } from '../contact/decide.js';
 import { dealDecider } from '../deal/decide.js';
 import { DEFAULT_STAGE } from '../deal/pipelines.js';
@@ -143,6 +144,11 @@ export async function processLeadConverted(deps: ConversionDeps, event: EventEnv
       }
     }
     const [firstName, ...rest] = d.name.trim().split(/\s+/);
+    if (deps.emailHashKey !== undefined) {
+      // Before the create, so a crash between the two is healed by the retry (indexing is idempotent, and
+      // the index ignores entries whose contact does not exist); the CSV import then finds this contact too.
+      await indexName({ store: deps.store, key: deps.emailHashKey }, envelope, { firstName: firstName!, lastName: rest.join(' '), company: d.company }, contactId, now);
+    }
     await ignoreAlreadyExists(
       handleCommand(
         deps.store,

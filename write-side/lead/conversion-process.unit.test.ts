@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../platform/logging/logger.js';
 import { bearer, send, testApp, testConfig, token, type TestApp } from '../testing.js';
+import { nameMatch } from '../contact/name-index.js';
 import { CHECKPOINT_STREAM, processLeadConverted, readCheckpoint, startLeadConversionProcess } from './conversion-process.js';
 
 const silent = createLogger({ level: 'silent', name: 'test' });
@@ -47,6 +48,11 @@ describe('lead-conversion process manager', () => {
     const dup = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'K', email: 'KJ@example.com' }, h);
     assert.equal(dup.statusCode, 409);
     assert.equal(dup.json().existingId, c.contactId);
+    // And it is in the name + company index: the CSV import matches it without an email.
+    assert.equal(
+      await nameMatch({ store: t.store, key: testConfig().piiMasterKey }, contact!.tenantId, { firstName: 'Katherine', lastName: 'G. Johnson', company: 'NASA' }),
+      c.contactId,
+    );
   });
 
   it('a crash between the contact and the deal step, then a rerun: one contact, one deal', async () => {
