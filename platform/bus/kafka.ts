@@ -110,7 +110,7 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
       await p.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
     },
 
-    async consume({ groupId, topics, resumeFrom, onBatch, signal }: ConsumeOptions) {
+    async consume({ groupId, topics, resumeFrom, onBatch, signal, concurrentPartitions }: ConsumeOptions) {
       await bus.ensureTopics(topics);
       const consumer = kafka.consumer({
         groupId,
@@ -132,8 +132,11 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
       signal.addEventListener('abort', () => finish(), { once: true });
       // Where each assigned partition resumes, from the caller's checkpoint; forgotten on every rebalance.
       let resume = new Map<string, bigint>();
+      // Partitions sent back to the checkpoint once since the last assignment (see below).
+      let soughtBack = new Set<string>();
       consumer.on(consumer.events.GROUP_JOIN, () => {
         resume = new Map();
+        soughtBack = new Set();
       });
       consumer.on(consumer.events.CRASH, (e) => {
         if (!e.payload.restart) fail(e.payload.error);
@@ -145,6 +148,8 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
+          // kafkajs fetches, hands the batches to this many workers, and fetches again once ALL are done.
+          partitionsConsumedConcurrently: concurrentPartitions ?? 1,
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
             if (failure !== undefined || signal.aborted || !isRunning() || isStale()) return;
             const k = tpKey(batch.topic, batch.partition);
@@ -173,17 +178,28 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
                 return;
               }
               if (messages[0]!.offset > next) {
-                // The log no longer starts at our checkpoint (retention, or a topic recreated): never skip silently.
+                // The group's committed offset is ahead of the caller's checkpoint (e.g. a read database restored
+                // from a backup): the checkpoint wins, go back to it once. If the log still starts later, it no
+                // longer holds our checkpoint (retention, or a topic recreated): never skip silently.
+                if (!soughtBack.has(k)) {
+                  soughtBack.add(k);
+                  consumer.seek({ topic: batch.topic, partition: batch.partition, offset: next.toString() });
+                  return;
+                }
                 throw new Error(`${k}: next offset to apply is ${next} but the log continues at ${messages[0]!.offset}`);
               }
+              soughtBack.delete(k);
               await onBatch({ topic: batch.topic, partition: batch.partition, messages, highWatermark: BigInt(batch.highWatermark) });
               const applied = messages[messages.length - 1]!.offset;
               resume.set(k, applied + 1n);
               resolveOffset(applied.toString());
-              // The group offset is a hint for tooling (and lags the caller's checkpoint, never leads it).
-              await consumer
+              // The group offset is a hint for tooling (and lags the caller's checkpoint, never leads it), so
+              // the next fetch does not wait for this round trip.
+              void consumer
                 .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (applied + 1n).toString() }])
-                .catch((e: unknown) => log?.warn({ err: e, groupId }, 'kafka: committing the group offset failed (the checkpoint is authoritative)'));
+                .catch((e: unknown) => {
+                  if (!signal.aborted) log?.warn({ err: e, groupId }, 'kafka: committing the group offset failed (the checkpoint is authoritative)');
+                });
               await heartbeat();
             } catch (e) {
               fail(e);

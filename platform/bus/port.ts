@@ -50,5 +50,11 @@ export interface ConsumeOptions {
   readonly resumeFrom: (assigned: readonly TopicPartition[]) => Promise<ReadonlyMap<string, bigint>>;
   /** One partition's batch; resolve only once its effect is durable. A rejection stops the member. */
   readonly onBatch: (batch: ConsumedBatch) => Promise<void>;
+  /**
+   * How many partitions' batches may be inside `onBatch` at once (default 1); never two of the same
+   * partition, so per-partition order holds. A caller that group-commits (the projector) asks for more, so
+   * the partitions of one fetch reach it together. The embedded bus delivers one at a time regardless.
+   */
+  readonly concurrentPartitions?: number;
   readonly signal: AbortSignal;
 }
