@@ -1,13 +1,7 @@
-import { createRequire } from 'node:module';
-import pg from 'pg';
 import type { SqlExecutor } from '../../platform/sql/client.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
+import { scriptOf } from './coalesce.js';
 import type { PostgresProjection, SqlStatement, Tables } from './projection.js';
-
-const { escapeLiteral } = pg;
-// node-postgres's own parameter serialiser (arrays → array literals, dates, JSON, buffers); untyped in
-// @types/pg, but part of pg 8's stable lib, so inlined literals match what a bound parameter would be.
-const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { prepareValue: (value: unknown) => unknown };
 
 /**
  * Applying events to one generation, inside a transaction the caller owns (GUIDE rule 8: the caller adds
@@ -83,10 +77,12 @@ export async function applyEvents(
   const guard = new Map(rows.map((r) => [r.stream_id, BigInt(r.revision)]));
   const touched = new Set<string>();
 
-  // Plan first (pure), then write. The statements of the whole batch go to the server as ONE script,
-  // with their parameters inlined as escaped literals: a batch of N events costs one round trip instead of
-  // N×statements. If the script fails, the savepoint undoes it and the slow path runs statement by
-  // statement, only to find which event failed (for retries and the dead-letter topic).
+  // Plan first (pure), then write. The statements of the whole batch go to the server as ONE script, with
+  // their parameters inlined as escaped literals and runs of the same INSERT merged into multi-row INSERTs
+  // (coalesce.ts): a batch of N events costs one round trip and a handful of statements instead of N×k.
+  // If the merged script fails, the savepoint undoes it and the plain script runs (a merged ON CONFLICT DO
+  // UPDATE may hit one row twice); if that fails too, statement by statement, only to find which event
+  // failed (for retries and the dead-letter topic).
   const planned: { event: EventEnvelope; index: number; statements: readonly SqlStatement[] }[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
@@ -107,24 +103,16 @@ export async function applyEvents(
     result.applied++;
   }
 
-  const script = planned.flatMap((p) => p.statements.map(inlineParameters)).join(';\n');
-  if (script) {
-    await tx.query('SAVEPOINT annals_apply_batch');
-    try {
-      await tx.exec(script);
-      await tx.query('RELEASE SAVEPOINT annals_apply_batch');
-    } catch {
-      await tx.query('ROLLBACK TO SAVEPOINT annals_apply_batch');
-      for (const { event, index, statements } of planned) {
-        for (const s of statements) {
-          try {
-            await tx.query(s.sql, s.params);
-          } catch (e) {
-            throw new ProjectionEventError(projection.name, event, e, isDeterministicSqlError(e), index);
-          }
-        }
-      }
+  const statements = planned.flatMap((p) => p.statements);
+  if (statements.length > 0) {
+    const merged = scriptOf(statements, { merge: true });
+    // The savepoint is set by the same round trip as the script: a failing script leaves it in place.
+    let done = await tryScript(tx, `SAVEPOINT annals_apply_batch;\n${merged}`);
+    if (!done) {
+      const plain = scriptOf(statements, { merge: false });
+      if (plain !== merged) done = await tryScript(tx, plain);
     }
+    if (!done) await applyOneByOne(tx, projection.name, planned);
   }
 
   if (touched.size > 0) {
@@ -141,25 +129,45 @@ export async function applyEvents(
 
 /** Moves the generation's position (high-water mark) and its applied counter, in the caller's transaction. */
 export async function advanceGeneration(tx: SqlExecutor, target: ApplyTarget, position: bigint | undefined, applied: number): Promise<void> {
-  if (position === undefined && applied === 0) return;
-  await tx.query(
-    `UPDATE annals_projection_generations
-        SET position = GREATEST(coalesce(position, -1), coalesce($3::bigint, -1)), events_applied = events_applied + $4, updated_at = now()
-      WHERE name = $1 AND generation = $2`,
-    [target.name, target.generation, position?.toString() ?? null, applied],
-  );
+  const s = advanceStatement(target, position, applied);
+  if (s) await tx.query(s.sql, s.params);
 }
 
-/**
- * `$n` placeholders replaced by the parameter as a quoted literal, exactly as node-postgres would have
- * serialised it (`prepareValue`: arrays, dates, JSON, buffers). Quoted literals are untyped, like
- * extended-protocol parameters, so the server resolves their types from the same context.
- */
-export function inlineParameters(s: SqlStatement): string {
-  return s.sql.replace(/\$(\d+)/g, (_, n: string) => {
-    const index = Number(n) - 1;
-    if (index >= s.params.length) throw new Error(`statement uses $${n} but has ${s.params.length} parameters: ${s.sql}`);
-    const value = prepareValue(s.params[index]);
-    return value === null || value === undefined ? 'NULL' : escapeLiteral(value instanceof Buffer ? `\\x${value.toString('hex')}` : String(value));
-  });
+/** The statement `advanceGeneration` runs, for a caller that sends it in one script with others. */
+export function advanceStatement(target: ApplyTarget, position: bigint | undefined, applied: number): SqlStatement | undefined {
+  if (position === undefined && applied === 0) return undefined;
+  return {
+    sql: `UPDATE annals_projection_generations
+        SET position = GREATEST(coalesce(position, -1), coalesce($3::bigint, -1)), events_applied = events_applied + $4, updated_at = now()
+      WHERE name = $1 AND generation = $2`,
+    params: [target.name, target.generation, position?.toString() ?? null, applied],
+  };
+}
+
+/** Runs a script inside the savepoint `annals_apply_batch`; on failure, rolls back to it and says so. */
+async function tryScript(tx: SqlExecutor, script: string): Promise<boolean> {
+  try {
+    await tx.exec(`${script};\nRELEASE SAVEPOINT annals_apply_batch`);
+    return true;
+  } catch {
+    await tx.query('ROLLBACK TO SAVEPOINT annals_apply_batch');
+    return false;
+  }
+}
+
+/** The slow path: each statement on its own, so a failure names its event. */
+async function applyOneByOne(
+  tx: SqlExecutor,
+  projection: string,
+  planned: readonly { event: EventEnvelope; index: number; statements: readonly SqlStatement[] }[],
+): Promise<void> {
+  for (const { event, index, statements } of planned) {
+    for (const s of statements) {
+      try {
+        await tx.query(s.sql, s.params);
+      } catch (e) {
+        throw new ProjectionEventError(projection, event, e, isDeterministicSqlError(e), index);
+      }
+    }
+  }
 }
