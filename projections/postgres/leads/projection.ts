@@ -33,6 +33,15 @@ export function leadInactiveSql(alias: string): string {
   return `(${alias}.inactive_at IS NOT NULL AND ${alias}.inactive_at <= now())`;
 }
 
+/**
+ * `inactive_at` for a row whose status and last activity are the given SQL expressions: open and not
+ * erased → 30 days after the last activity, otherwise NULL. `erasedAt` is the row's erasure time expression.
+ */
+function inactiveAt(status: string, lastActivityAt: string, erasedAt = 'erased_at'): string {
+  return `CASE WHEN ${status} IN ('New', 'Qualified', 'Nurturing') AND ${erasedAt} IS NULL
+    THEN ${lastActivityAt} + interval '${LEAD_INACTIVE_AFTER_HOURS} hours' END`;
+}
+
 const TABLES = ['leads'] as const;
 const eventTypes = [
   'LeadCaptured',
@@ -108,27 +117,31 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
 
   /**
    * An UPDATE of the lead's own stream: `sets` use $4.. (after tenant, lead, touched time), then the
-   * bookkeeping every lead event does, then the inactivity deadline recomputed from the new values.
+   * bookkeeping every lead event does, and the inactivity deadline computed from the NEW values in the
+   * same statement (SET expressions see the old row, so the new status and activity time are spelled
+   * out): one row version per event, not two.
    */
-  const touch = (leadId: string, touchedAt: string, sets: string[], params: unknown[]): SqlStatement[] => {
+  const touch = (leadId: string, touchedAt: string, change: { status?: string; sets?: string[]; params?: unknown[] }): SqlStatement[] => {
+    const { status, sets = [], params = [] } = change;
     const all = [tenant, leadId, touchedAt, ...params, event.occurredAt, int8(event.streamRevision), int8(event.position)];
     const n = all.length;
+    const lastActivity = `greatest(last_activity_at, $3::timestamptz)`;
     return [
       statement(
-        `UPDATE ${t} SET ${[...sets, `last_activity_at = greatest(last_activity_at, $3::timestamptz)`, `updated_at = $${n - 2}::timestamptz`, `revision = $${n - 1}::bigint`, `position = $${n}::bigint`].join(', ')}
+        `UPDATE ${t} SET ${[
+          ...(status === undefined ? [] : [`status = ${status}`]),
+          ...sets,
+          `last_activity_at = ${lastActivity}`,
+          `inactive_at = ${inactiveAt(status ?? 'status', lastActivity)}`,
+          `updated_at = $${n - 2}::timestamptz`,
+          `revision = $${n - 1}::bigint`,
+          `position = $${n}::bigint`,
+        ].join(', ')}
          WHERE tenant_id = $1 AND lead_id = $2`,
         all,
       ),
-      refreshInactive(leadId),
     ];
   };
-  const refreshInactive = (leadId: string): SqlStatement =>
-    statement(
-      `UPDATE ${t} SET inactive_at = CASE WHEN status IN ('New', 'Qualified', 'Nurturing') AND erased_at IS NULL
-         THEN last_activity_at + interval '${LEAD_INACTIVE_AFTER_HOURS} hours' END
-       WHERE tenant_id = $1 AND lead_id = $2`,
-      [tenant, leadId],
-    );
 
   switch (event.type) {
     case 'LeadCaptured': {
@@ -136,8 +149,9 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
       return [
         statement(
           `INSERT INTO ${t} (tenant_id, lead_id, name, email, phone, notes, company, source, campaign, owner_id, status,
-             captured_at, last_activity_at, updated_at, revision, position)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'New', $11::timestamptz, $11::timestamptz, $12::timestamptz, $13::bigint, $14::bigint)
+             captured_at, last_activity_at, inactive_at, updated_at, revision, position)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'New', $11::timestamptz, $11::timestamptz,
+             ${inactiveAt(`'New'`, '$11::timestamptz', 'NULL')}, $12::timestamptz, $13::bigint, $14::bigint)
            ON CONFLICT (tenant_id, lead_id) DO NOTHING`,
           [
             tenant,
@@ -156,18 +170,15 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
             int8(event.position),
           ],
         ),
-        refreshInactive(d.leadId),
       ];
     }
     case 'LeadAssigned':
-      return touch(event.data.leadId, event.occurredAt, ['owner_id = $4'], [event.data.ownerId]);
+      return touch(event.data.leadId, event.occurredAt, { sets: ['owner_id = $4'], params: [event.data.ownerId] });
     case 'LeadQualified': {
       const d = event.data;
-      return touch(
-        d.leadId,
-        event.occurredAt,
-        [
-          `status = 'Qualified'`,
+      return touch(d.leadId, event.occurredAt, {
+        status: `'Qualified'`,
+        sets: [
           'bant_budget_minor = $4::bigint',
           'bant_budget_currency = $5',
           'bant_authority = $6',
@@ -177,42 +188,38 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
           'lost_reason = NULL',
           'lost_at = NULL',
         ],
-        [d.budget?.amountMinor ?? null, d.budget?.currency ?? null, d.authority, d.need, d.timeline],
-      );
+        params: [d.budget?.amountMinor ?? null, d.budget?.currency ?? null, d.authority, d.need, d.timeline],
+      });
     }
     case 'LeadStatusChanged': {
       const d = event.data;
       // The lost reason describes the current Lost state; leaving Lost (→ Nurturing) clears it.
       const lost = d.to === 'Lost';
-      return touch(
-        d.leadId,
-        event.occurredAt,
-        ['status = $4', 'lost_reason = $5', `lost_at = ${lost ? '$3::timestamptz' : 'NULL'}`],
-        [d.to, lost ? (d.reason ?? null) : null],
-      );
+      return touch(d.leadId, event.occurredAt, {
+        status: '$4',
+        sets: ['lost_reason = $5', `lost_at = ${lost ? '$3::timestamptz' : 'NULL'}`],
+        params: [d.to, lost ? (d.reason ?? null) : null],
+      });
     }
     case 'LeadScored':
-      return touch(
-        event.data.leadId,
-        event.occurredAt,
-        ['score = $4', 'score_factors = $5::jsonb', 'scored_at = $3::timestamptz'],
-        [event.data.score, JSON.stringify(event.data.factors)],
-      );
+      return touch(event.data.leadId, event.occurredAt, {
+        sets: ['score = $4', 'score_factors = $5::jsonb', 'scored_at = $3::timestamptz'],
+        params: [event.data.score, JSON.stringify(event.data.factors)],
+      });
     case 'LeadActivityLogged': {
       const d = event.data;
       // The later of when it happened and when it was logged: logging a back-dated call is a touch too.
       const touchedAt = Date.parse(d.occurredAt) > Date.parse(event.occurredAt) ? d.occurredAt : event.occurredAt;
       // The summary stays in the event (audit trail): the row keeps no more personal text than it needs.
-      return touch(d.leadId, touchedAt, ['last_activity_kind = $4'], [d.kind]);
+      return touch(d.leadId, touchedAt, { sets: ['last_activity_kind = $4'], params: [d.kind] });
     }
     case 'LeadConverted': {
       const d = event.data;
-      return touch(
-        d.leadId,
-        event.occurredAt,
-        [`status = 'Converted'`, 'converted_contact_id = $4', 'converted_deal_id = $5', 'converted_at = $3::timestamptz'],
-        [d.contactId, d.dealId ?? null],
-      );
+      return touch(d.leadId, event.occurredAt, {
+        status: `'Converted'`,
+        sets: ['converted_contact_id = $4', 'converted_deal_id = $5', 'converted_at = $3::timestamptz'],
+        params: [d.contactId, d.dealId ?? null],
+      });
     }
     case 'LeadErased':
       return [
