@@ -5,10 +5,11 @@ import { tpKey, type Bus, type ConsumedBatch, type TopicPartition } from '../../
 import { allEventsTopics, deadLetterTopic, projectorGroup } from '../../platform/bus/topics.js';
 import type { SqlClient } from '../../platform/sql/client.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
-import { advanceGeneration, applyEvents } from './apply.js';
+import { advanceStatement, applyEvents } from './apply.js';
+import { scriptOf } from './coalesce.js';
 import { readLive } from './generations.js';
 import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
-import type { PostgresProjection } from './projection.js';
+import type { PostgresProjection, SqlStatement } from './projection.js';
 
 export interface ProjectorOptions {
   readonly sql: SqlClient;
@@ -44,7 +45,10 @@ export interface Projector {
   readonly name: string;
   readonly groupId: string;
   readonly stats: ProjectorStats;
-  /** Applies one partition's batch in ONE transaction with offsets, revision guard and position. Exposed for tests. */
+  /**
+   * Applies one partition's batch in ONE transaction with offsets, revision guard and position (together with
+   * other partitions' batches handed over meanwhile: group commit); resolves once durable. Exposed for tests.
+   */
   handleBatch(batch: ConsumedBatch, signal?: AbortSignal): Promise<void>;
   /** Consumes as group `annals.projector.<name>` until `signal` aborts; restarts the member after failures. */
   run(signal: AbortSignal): Promise<void>;
@@ -52,9 +56,14 @@ export interface Projector {
 
 interface Decoded {
   readonly message: ConsumedMessage;
+  /** From the headers; undefined only when the message could not be decoded. */
+  readonly position?: bigint;
+  /** Parsed only when the projection handles its type. */
   readonly event?: EventEnvelope;
   readonly error?: unknown;
 }
+
+const lastOffset = (decoded: readonly Decoded[]): bigint => decoded[decoded.length - 1]!.message.offset;
 
 /** The consumer-group runtime of a PostgresProjection. Call `registerProjection` first (the composition root does). */
 export function createProjector(options: ProjectorOptions): Projector {
@@ -67,14 +76,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const topics = options.topics ?? allEventsTopics;
   const stats: ProjectorStats = { applied: 0, duplicates: 0, deadLettered: 0, position: undefined, partitions: new Map(), lastError: undefined };
 
-  const storedOffset = async (topic: string, partition: number): Promise<bigint | undefined> => {
-    const { rows } = await sql.query<{ o: string }>(`SELECT next_offset::text AS o FROM annals_projection_offsets WHERE name = $1 AND topic = $2 AND partition = $3`, [
-      projection.name,
-      topic,
-      partition,
-    ]);
-    return rows[0] ? BigInt(rows[0].o) : undefined;
-  };
+  const handled = new Set<string>(projection.eventTypes);
 
   const sendToDlq = async (message: ConsumedMessage, error: unknown, attempts: number) => {
     await bus.publish([
@@ -83,30 +85,39 @@ export function createProjector(options: ProjectorOptions): Projector {
     stats.deadLettered++;
   };
 
-  async function handleBatch(batch: ConsumedBatch, signal?: AbortSignal): Promise<void> {
-    const { topic, partition } = batch;
-    const key = tpKey(topic, partition);
-    const last = batch.messages[batch.messages.length - 1]!;
-    // Cheap pre-filter; the transaction re-reads the offset under a row lock, which is what counts.
-    const known = await storedOffset(topic, partition);
-    const fresh = batch.messages.filter((m) => known === undefined || m.offset >= known);
-    if (fresh.length === 0) return;
+  /**
+   * Decodes a message once: the headers always (they carry the position, which moves for every event), the
+   * payload (`parseEvent`: JSON, zod, upcasters) only for the types this projection handles: the others
+   * cost a header read and no write.
+   */
+  const decode = (message: ConsumedMessage): Decoded => {
+    try {
+      const raw = decodeEvent(message);
+      return handled.has(raw.type) ? { message, position: raw.position, event: parseEvent(raw) } : { message, position: raw.position };
+    } catch (error) {
+      return { message, error };
+    }
+  };
 
-    const decoded: Decoded[] = fresh.map((message) => {
-      try {
-        return { message, event: parseEvent(decodeEvent(message)) };
-      } catch (error) {
-        return { message, error };
-      }
-    });
+  /** Applies the batches of several partitions in ONE transaction (rows, offsets, revision guard, position). */
+  async function applyBatches(batches: readonly ConsumedBatch[], signal?: AbortSignal): Promise<void> {
+    const byPartition = new Map<string, { topic: string; partition: number; decoded: Decoded[]; highWatermark: bigint }>();
+    for (const b of batches) {
+      const key = tpKey(b.topic, b.partition);
+      const part = byPartition.get(key) ?? { topic: b.topic, partition: b.partition, decoded: [], highWatermark: b.highWatermark };
+      part.decoded.push(...b.messages.map(decode));
+      part.highWatermark = b.highWatermark;
+      byPartition.set(key, part);
+    }
+    const parts = [...byPartition.values()];
     // Unreadable messages fail the same way on every attempt: dead-letter them at once, before the
     // offset moves past them (a crash in between dead-letters them again: duplicates in a DLQ are harmless).
-    for (const d of decoded) {
+    for (const d of parts.flatMap((p) => p.decoded)) {
       if (d.error === undefined) continue;
-      log.error({ err: d.error, topic, partition, offset: d.message.offset.toString() }, 'projector: message failed parseEvent; dead-lettering it');
+      log.error({ err: d.error, topic: d.message.topic, partition: d.message.partition, offset: d.message.offset.toString() }, 'projector: message failed parseEvent; dead-lettering it');
       await sendToDlq(d.message, d.error, 1);
     }
-    const byEventId = new Map(decoded.filter((d) => d.event).map((d) => [d.event!.eventId, d.message]));
+    const byEventId = new Map(parts.flatMap((p) => p.decoded).flatMap((d) => (d.event ? [[d.event.eventId, d.message] as const] : [])));
 
     const result = await runIsolated({
       policy,
@@ -120,30 +131,74 @@ export function createProjector(options: ProjectorOptions): Projector {
         sql.transaction(async (tx) => {
           const live = await readLive(tx, projection.name);
           if (!live) throw new Error(`read model ${projection.name} is not registered (call registerProjection first)`);
-          const { rows } = await tx.query<{ o: string }>(
-            `SELECT next_offset::text AS o FROM annals_projection_offsets WHERE name = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-            [projection.name, topic, partition],
+          // The checkpoint, read under a row lock: what counts against a concurrent member of a stale generation.
+          const { rows } = await tx.query<{ topic: string; partition: number; o: string }>(
+            `SELECT topic, partition, next_offset::text AS o FROM annals_projection_offsets
+              WHERE name = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])) FOR UPDATE`,
+            [projection.name, parts.map((p) => p.topic), parts.map((p) => p.partition)],
           );
-          const next = rows[0] ? BigInt(rows[0].o) : undefined;
-          const events = decoded
-            .filter((d) => d.event !== undefined && (next === undefined || d.message.offset >= next) && !excluded.has(d.event.eventId))
-            .map((d) => d.event!);
+          const stored = new Map(rows.map((r) => [tpKey(r.topic, r.partition), BigInt(r.o)]));
+          const events: EventEnvelope[] = [];
+          let position: bigint | undefined;
+          for (const p of parts) {
+            const next = stored.get(tpKey(p.topic, p.partition));
+            for (const d of p.decoded) {
+              if (d.position === undefined || (next !== undefined && d.message.offset < next)) continue;
+              if (position === undefined || d.position > position) position = d.position;
+              if (d.event && !excluded.has(d.event.eventId)) events.push(d.event);
+            }
+          }
           const target = { name: projection.name, generation: live.generation, tables: live.tables };
           const r = await applyEvents(tx, projection, target, events);
-          await advanceGeneration(tx, target, r.maxPosition, r.applied);
-          await tx.query(
-            `INSERT INTO annals_projection_offsets(name, topic, partition, next_offset) VALUES ($1, $2, $3, $4::bigint)
-             ON CONFLICT (name, topic, partition) DO UPDATE SET next_offset = GREATEST(annals_projection_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
-            [projection.name, topic, partition, (last.offset + 1n).toString()],
-          );
-          return r;
+          const offsets: SqlStatement = {
+            sql: `INSERT INTO annals_projection_offsets(name, topic, partition, next_offset)
+                  SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o)
+                  ON CONFLICT (name, topic, partition) DO UPDATE SET next_offset = GREATEST(annals_projection_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
+            params: [projection.name, parts.map((p) => p.topic), parts.map((p) => p.partition), parts.map((p) => (lastOffset(p.decoded) + 1n).toString())],
+          };
+          // Position and offsets in one round trip.
+          await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsets].filter((x) => x !== undefined), { merge: false }));
+          return { ...r, maxPosition: position };
         }),
     });
     stats.applied += result.applied;
     stats.duplicates += result.duplicates;
     if (result.maxPosition !== undefined && (stats.position === undefined || result.maxPosition > stats.position)) stats.position = result.maxPosition;
-    stats.partitions.set(key, { nextOffset: last.offset + 1n, highWatermark: batch.highWatermark });
-    if (result.duplicates > 0) log.debug({ topic, partition, duplicates: result.duplicates }, 'projector: skipped events applied before');
+    for (const p of parts) stats.partitions.set(tpKey(p.topic, p.partition), { nextOffset: lastOffset(p.decoded) + 1n, highWatermark: p.highWatermark });
+    if (result.duplicates > 0) log.debug({ duplicates: result.duplicates }, 'projector: skipped events applied before');
+  }
+
+  /**
+   * Group commit. Batches handed over while a transaction is running (the Kafka adapter delivers several
+   * partitions at once) wait and then go together in the next one, so N partitions with fresh messages cost
+   * one transaction and one WAL flush, not N in a row. Each caller resolves when ITS batch is durable.
+   */
+  let queue: { batch: ConsumedBatch; signal?: AbortSignal | undefined; done: (error?: unknown) => void }[] = [];
+  let draining = false;
+  const drain = async () => {
+    while (queue.length > 0) {
+      const group = queue;
+      queue = [];
+      try {
+        await applyBatches(
+          group.map((g) => g.batch),
+          group[0]!.signal,
+        );
+        for (const g of group) g.done();
+      } catch (error) {
+        for (const g of group) g.done(error ?? new Error('projector: batch failed'));
+      }
+    }
+    draining = false;
+  };
+  function handleBatch(batch: ConsumedBatch, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      queue.push({ batch, signal, done: (error) => (error === undefined ? resolve() : reject(error as Error)) });
+      if (draining) return;
+      draining = true;
+      // One macrotask of patience: the other partitions of the same fetch are handed over in this one.
+      setImmediate(() => void drain());
+    });
   }
 
   const resumeFrom = async (assigned: readonly TopicPartition[]) => {
@@ -166,6 +221,8 @@ export function createProjector(options: ProjectorOptions): Projector {
           topics,
           resumeFrom,
           signal,
+          // Every partition of a fetch at once: they meet in one transaction (group commit, see handleBatch).
+          concurrentPartitions: 64,
           onBatch: async (batch) => {
             await handleBatch(batch, signal);
             failures = 0;

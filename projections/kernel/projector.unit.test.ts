@@ -72,9 +72,17 @@ describe('projector runtime (PGlite + embedded bus)', () => {
     await Promise.all([storeSql.close(), readSql.close()]);
   });
 
+  // Caught up = the head applied AND every partition at its log end: the head can sit on a partition that
+  // was consumed before the others.
   const caughtUp = async () => {
     const head = await store.headPosition();
-    await until(() => projector.stats.position === head);
+    await until(async () => {
+      if (projector.stats.position !== head) return false;
+      for (const [partition, end] of await bus.endOffsets('annals.lead.events')) {
+        if (end > 0n && projector.stats.partitions.get(`annals.lead.events:${partition}`)?.nextOffset !== end) return false;
+      }
+      return true;
+    });
   };
 
   test('events → bus → read model, one row per lead, through the view over the live generation', async () => {
