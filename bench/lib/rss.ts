@@ -12,6 +12,15 @@ import { readFileSync, readdirSync } from 'node:fs';
  * VmRSS seen by the sampler, a lower bound.
  */
 export interface TreeRss {
+  /** Sum of the high-water marks of the processes still running at the end: the service itself. */
+  readonly servicePeaks: number;
+  /**
+   * The largest high-water mark among processes that had exited by the end (one-shot helpers such as
+   * the PGlite initialiser of a first start); 0 when there were none. They never run beside the
+   * service's databases, so adding them to the service's figure would count memory that never coexisted.
+   */
+  readonly oneShotPeak: number;
+  /** Sum of every process's high-water mark, exited ones included: an upper bound of the tree's peak. */
   readonly sumOfPeaks: number;
   readonly sampledPeak: number;
   /** Each process's high-water mark in bytes, by pid, with its command line (for the record). */
@@ -66,8 +75,16 @@ export function watchTree(rootPid: number, intervalMs = 100): { stop(): TreeRss 
     stop() {
       sample();
       clearInterval(timer);
+      const alive = new Set(tree(rootPid));
       const processes = [...peaks.entries()].map(([pid, p]) => ({ pid, ...p }));
-      return { sumOfPeaks: processes.reduce((n, p) => n + p.peakBytes, 0), sampledPeak, processes };
+      const sum = (ps: typeof processes) => ps.reduce((n, p) => n + p.peakBytes, 0);
+      return {
+        servicePeaks: sum(processes.filter((p) => alive.has(p.pid))),
+        oneShotPeak: Math.max(0, ...processes.filter((p) => !alive.has(p.pid)).map((p) => p.peakBytes)),
+        sumOfPeaks: sum(processes),
+        sampledPeak,
+        processes,
+      };
     },
   };
 }

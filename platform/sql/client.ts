@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 
@@ -7,6 +12,8 @@ import type { PGlite } from '@electric-sql/pglite';
  * Values of type bigint are cast to text in SQL and parsed with BigInt(), because the two drivers
  * disagree on int8 (string vs number).
  */
+const execFileAsync = promisify(execFile);
+
 export interface SqlClient extends SqlExecutor {
   readonly dialect: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
@@ -98,11 +105,46 @@ export function pgliteClient(db: PGlite, options: { closeDb?: boolean } = {}): S
  */
 export const PGLITE_SHARED_BUFFERS = '16MB';
 
-/** Opens PGlite in `dataDir` (or in memory when undefined). */
+/**
+ * Opens PGlite in `dataDir` (or in memory when undefined).
+ *
+ * A data directory that does not exist yet is initialised in a short-lived child process first. PGlite's
+ * initdb runs in a second WASM instance whose memory (about 700 MB here) the engine returns to the OS
+ * only when it collects it, if ever; in a child process it is gone when the child exits, so the service
+ * that keeps running holds only the database it serves (like a server, where initdb is its own program
+ * too). The child builds the directory beside the target and renames it into place when complete, so an
+ * interrupted first start leaves nothing half-made behind.
+ */
 export async function openPglite(dataDir?: string): Promise<PGlite> {
+  if (dataDir !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) await initPgliteDataDir(dataDir);
   const { PGlite } = await import('@electric-sql/pglite');
   return PGlite.create({
     ...(dataDir ? { dataDir } : {}),
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+  });
+}
+
+async function initPgliteDataDir(dataDir: string): Promise<void> {
+  const existing = await readdir(dataDir).catch(() => []);
+  if (existing.length > 0) {
+    throw new Error(`${dataDir} is neither a PGlite database (no PG_VERSION) nor empty; move it away or point DATA_DIR elsewhere`);
+  }
+  const staging = `${dataDir}.initdb-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  const script = `const { PGlite } = await import(process.argv[1]);
+const db = await PGlite.create({ dataDir: process.argv[2], startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=${PGLITE_SHARED_BUFFERS}'] });
+await db.close();`;
+  try {
+    await execFileAsync(process.execPath, ['--input-type=module', '-e', script, import.meta.resolve('@electric-sql/pglite'), staging], { timeout: 120_000 });
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true });
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`initialising the PGlite database in ${dataDir} failed: ${err.stderr?.trim() || err.message}`);
+  }
+  // The empty directory the caller may have made is replaced.
+  await rmdir(dataDir).catch(() => undefined);
+  await rename(staging, dataDir).catch(async (e: unknown) => {
+    await rm(staging, { recursive: true, force: true });
+    throw new Error(`could not move the new PGlite database into ${dataDir}: ${(e as Error).message}`);
   });
 }
