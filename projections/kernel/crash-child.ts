@@ -21,7 +21,8 @@ const sql = pgClient(env('READ_DB_URL'), { max: 2, applicationName: env('KT_NAME
 const projection = kernelTestProjection({ name: env('KT_NAME'), table: env('KT_TABLE'), sleepMsPerEvent: Number(env('KT_SLEEP_MS')) });
 const bus = kafkaBus({ brokers: env('KAFKA_BROKERS').split(','), clientId: `crash-child-${process.pid}`, sessionTimeoutMs: 6_000, log });
 await registerProjection(sql, projection);
-const projector = createProjector({ sql, bus, projection, log, topics: ['annals.lead.events'] });
+// One partition's batch per transaction, so the parent can let some commit and kill us inside a later one.
+const projector = createProjector({ sql, bus, projection, log, topics: ['annals.lead.events'], maxMessagesPerTransaction: 1 });
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 process.stdout.write('ready\n');

@@ -24,6 +24,11 @@ export interface ProjectorOptions {
    */
   readonly topics?: readonly string[];
   readonly now?: () => Date;
+  /**
+   * Group commit bound: most messages one transaction takes when batches of several partitions wait
+   * together (default 5 000). A partition's batch is never split, so 1 means one batch per transaction.
+   */
+  readonly maxMessagesPerTransaction?: number;
 }
 
 export interface PartitionProgress {
@@ -173,12 +178,15 @@ export function createProjector(options: ProjectorOptions): Projector {
    * partitions at once) wait and then go together in the next one, so N partitions with fresh messages cost
    * one transaction and one WAL flush, not N in a row. Each caller resolves when ITS batch is durable.
    */
-  let queue: { batch: ConsumedBatch; signal?: AbortSignal | undefined; done: (error?: unknown) => void }[] = [];
+  const queue: { batch: ConsumedBatch; signal?: AbortSignal | undefined; done: (error?: unknown) => void }[] = [];
   let draining = false;
+  const maxMessages = options.maxMessagesPerTransaction ?? 5_000;
   const drain = async () => {
     while (queue.length > 0) {
-      const group = queue;
-      queue = [];
+      let size = queue[0]!.batch.messages.length;
+      let n = 1;
+      while (n < queue.length && size + queue[n]!.batch.messages.length <= maxMessages) size += queue[n++]!.batch.messages.length;
+      const group = queue.splice(0, n);
       try {
         await applyBatches(
           group.map((g) => g.batch),
