@@ -132,11 +132,23 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
       signal.addEventListener('abort', () => finish(), { once: true });
       // Where each assigned partition resumes, from the caller's checkpoint; forgotten on every rebalance.
       let resume = new Map<string, bigint>();
+      let commits: Promise<unknown> = Promise.resolve();
       // Partitions sent back to the checkpoint once since the last assignment (see below).
       let soughtBack = new Set<string>();
-      consumer.on(consumer.events.GROUP_JOIN, () => {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         resume = new Map();
         soughtBack = new Set();
+        // Every assigned partition starts at the caller's checkpoint, including one with nothing new to
+        // fetch (whose batches would never reach the checks in eachBatch below).
+        const assigned = Object.entries(payload.memberAssignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+        resumeFrom(assigned)
+          .then((offsets) => {
+            for (const { topic, partition } of assigned) {
+              const offset = offsets.get(tpKey(topic, partition));
+              if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
+            }
+          })
+          .catch(fail);
       });
       consumer.on(consumer.events.CRASH, (e) => {
         if (!e.payload.restart) fail(e.payload.error);
@@ -194,12 +206,12 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
               resume.set(k, applied + 1n);
               resolveOffset(applied.toString());
               // The group offset is a hint for tooling (and lags the caller's checkpoint, never leads it), so
-              // the next fetch does not wait for this round trip.
-              void consumer
-                .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (applied + 1n).toString() }])
-                .catch((e: unknown) => {
-                  if (!signal.aborted) log?.warn({ err: e, groupId }, 'kafka: committing the group offset failed (the checkpoint is authoritative)');
-                });
+              // the next fetch does not wait for this round trip: commits are chained (in order) and awaited
+              // only before the member leaves.
+              const offset = { topic: batch.topic, partition: batch.partition, offset: (applied + 1n).toString() };
+              commits = commits
+                .then(() => consumer.commitOffsets([offset]))
+                .catch((e: unknown) => log?.warn({ err: e, groupId }, 'kafka: committing the group offset failed (the checkpoint is authoritative)'));
               await heartbeat();
             } catch (e) {
               fail(e);
@@ -209,6 +221,7 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
         await finished;
       } finally {
         consumers.delete(consumer);
+        await commits;
         await consumer.disconnect().catch(() => {});
       }
       if (failure !== undefined && !signal.aborted) throw failure;
