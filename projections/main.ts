@@ -9,6 +9,7 @@ import { encodeEvent, deadLetter } from '../platform/bus/message.js';
 import type { Bus } from '../platform/bus/port.js';
 import type { EventStore } from '../platform/event-store/event-store.js';
 import { eventStoreConfig, openEventStore } from '../platform/event-store/open.js';
+import { onShutdownSignal } from '../platform/lifecycle/shutdown.js';
 import { openPglite, pgClient, pgliteClient, type SqlClient } from '../platform/sql/client.js';
 import { registerProjection } from './kernel/generations.js';
 import type { RetryPolicy } from './kernel/isolate.js';
@@ -103,6 +104,8 @@ export const ProjectionsConfig = z.object({
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   /** HTTP port of the service's /metrics (checkpoints and lag of every projector). */
   PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).default(9464),
+  /** Past this, a stop that is still draining exits with 1. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
 
@@ -146,15 +149,27 @@ async function main(): Promise<void> {
       },
     );
   }).listen(config.PROJECTIONS_METRICS_PORT);
-  const shutdown = async () => {
-    log.info('projections: stopping');
-    metricsServer.close();
-    await handle.stop();
-    await Promise.allSettled([bus.close(), store.close(), readSql.close()]);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
+  // Exit explicitly once everything is closed: a client library's stray timer must not keep a stopped service alive.
+  process.exit(
+    await onShutdownSignal({
+      logger: log,
+      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      steps: [
+        {
+          name: 'metrics server',
+          run: () =>
+            new Promise<void>((resolve) => {
+              metricsServer.close(() => resolve());
+              metricsServer.closeAllConnections(); // a scraper's keep-alive connection must not hold the stop
+            }),
+        },
+        { name: 'projectors', run: () => handle.stop() },
+        { name: 'bus', run: () => bus.close() },
+        { name: 'event store', run: () => store.close() },
+        { name: 'read database', run: () => readSql.close() },
+      ],
+    }),
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -5,6 +5,7 @@ import { createBus } from '../../platform/bus/create-bus.js';
 import type { Bus } from '../../platform/bus/port.js';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import { eventStoreConfig, openEventStore } from '../../platform/event-store/open.js';
+import { onShutdownSignal } from '../../platform/lifecycle/shutdown.js';
 import { pgClient } from '../../platform/sql/client.js';
 import { sqlRelayCheckpoint, type RelayCheckpointStore } from './checkpoint.js';
 import { newRelayStats, runRelay, type RelayStats } from './relay.js';
@@ -59,6 +60,8 @@ export const RelayConfig = z
      * first start), and the integration tests, which share a store with other runs.
      */
     RELAY_FROM: z.enum(['beginning', 'head']).default('beginning'),
+    /** Past this, a stop that is still draining exits with 1. */
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   })
   .refine((c) => !c.EVENTSTORE_URL.startsWith('esdb') || c.RELAY_CHECKPOINT_DB_URL !== undefined, {
     path: ['RELAY_CHECKPOINT_DB_URL'],
@@ -83,15 +86,20 @@ async function main(): Promise<void> {
     if (head !== undefined) await checkpoint.save(head);
   }
   const relay = startRelay({ store, bus, checkpoint, log });
-  const shutdown = async () => {
-    log.info('relay: stopping');
-    await relay.stop();
-    await Promise.allSettled([bus.close(), store.close(), checkpointSql.close()]);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
+  const stopped = onShutdownSignal({
+    logger: log,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    steps: [
+      { name: 'relay', run: () => relay.stop() },
+      { name: 'bus', run: () => bus.close() },
+      { name: 'event store', run: () => store.close() },
+      { name: 'checkpoint database', run: () => checkpointSql.close() },
+    ],
+  });
+  // The relay runs until a signal stops it; a fatal error rejects `done` and ends the process with 1.
   await relay.done;
+  // Exit explicitly once everything is closed: a client library's stray timer must not keep a stopped service alive.
+  process.exit(await stopped);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
