@@ -17,8 +17,20 @@ export const rows: RowModule['rows'] = ({ quick }) => {
     quickRounds: 1,
     fullOnly: start === 'restart',
   });
+  // The same restart case also says what the one-process mode sustains (no baseline: a figure to watch).
+  const throughput = (id: string, unit: string, metric: string, higherIsBetter: boolean): Row => ({
+    id: `start-restart-${id}`,
+    title: '`npm start` (embedded, one process), POST /leads with an Idempotency-Key each, 16 clients',
+    unit,
+    higherIsBetter,
+    ours: spec('restart'),
+    metric: { ours: metric },
+    fullOnly: true,
+  });
   return [
     row('first', 'Memory: peak RSS of `npm start` (first start, fresh DATA_DIR) under 16 clients'),
     row('restart', 'Memory: peak RSS of `npm start` (restart on its DATA_DIR) under 16 clients'),
+    throughput('throughput', 'commands/s', 'commandsPerSec', true),
+    throughput('p95', 'p95 ms', 'p95Ms', false),
   ];
 };
