@@ -48,22 +48,9 @@ export const DLQ = {
   at: 'dlq.at',
 } as const;
 
-/** The stored record fields the relay forwards. */
-export interface EventRecordLike {
-  readonly eventId: string;
-  readonly type: string;
-  readonly schemaVersion: number;
-  readonly streamId: string;
-  readonly streamRevision: bigint;
-  readonly position: bigint;
-  readonly data: unknown;
-  readonly metadata: unknown;
-  readonly hash?: string | undefined;
-}
-
 const text = (v: unknown): string => (typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : JSON.stringify(v));
 
-export function encodeEvent(record: EventRecordLike): BusMessage {
+export function encodeEvent(record: RawStoredEvent): BusMessage {
   const headers: Record<string, string> = {
     [H.eventId]: record.eventId,
     [H.type]: record.type,

@@ -18,7 +18,7 @@ import {
   removeFile,
   spawnDaemon,
   stackDir,
-  stopPid,
+  stopPidFileServer,
   waitHealthy,
   writeFileAs,
   writePidFile,
@@ -134,15 +134,8 @@ export const clickhouse: StackServer = {
     await waitHealthy(() => this.health(), { name: 'clickhouse', timeoutMs: 60_000, logFile: log(), pid: () => this.runningPid() });
   },
 
-  async stop() {
-    const pid = this.runningPid();
-    if (pid === undefined) {
-      this.clearStalePid();
-      return 'not running';
-    }
-    const how = await stopPid(pid);
-    removeFile(pidFile());
-    return `${how} (pid ${pid})`;
+  stop() {
+    return stopPidFileServer(this, pidFile());
   },
 
   async health(): Promise<Health> {

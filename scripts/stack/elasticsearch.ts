@@ -28,7 +28,7 @@ import {
   run,
   runUnchecked,
   stackDir,
-  stopPid,
+  stopPidFileServer,
   tailFile,
   waitHealthy,
   writeFileAs,
@@ -139,15 +139,8 @@ export const elasticsearch: StackServer = {
     await waitHealthy(() => this.health(), { name: 'elasticsearch', timeoutMs: 90_000, logFile: serverLog(), pid: () => this.runningPid() });
   },
 
-  async stop() {
-    const pid = this.runningPid();
-    if (pid === undefined) {
-      this.clearStalePid();
-      return 'not running';
-    }
-    const how = await stopPid(pid, 60_000);
-    removeFile(pidFile());
-    return `${how} (pid ${pid})`;
+  stop() {
+    return stopPidFileServer(this, pidFile(), 60_000);
   },
 
   async health(): Promise<Health> {

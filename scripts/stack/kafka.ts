@@ -25,7 +25,7 @@ import {
   spawnDaemon,
   stackDir,
   stageFromCache,
-  stopPid,
+  stopPidFileServer,
   waitHealthy,
   writeFileAs,
   writePidFile,
@@ -188,16 +188,9 @@ export const kafka: StackServer = {
     await waitHealthy(() => this.health(), { name: 'kafka', timeoutMs: 90_000, logFile: log(), pid: () => this.runningPid() });
   },
 
-  async stop() {
-    const pid = this.runningPid();
-    if (pid === undefined) {
-      this.clearStalePid();
-      return 'not running';
-    }
+  stop() {
     // SIGTERM runs Kafka's controlled shutdown (flushes logs, writes the clean-shutdown marker).
-    const how = await stopPid(pid, 60_000);
-    removeFile(pidFile());
-    return `${how} (pid ${pid})`;
+    return stopPidFileServer(this, pidFile(), 60_000);
   },
 
   async health(): Promise<Health> {

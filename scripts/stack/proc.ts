@@ -297,6 +297,21 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * `stop()` of a server we run from a pid file (Kafka, Elasticsearch, ClickHouse): stop the pid if it is
+ * ours and alive, else clear a stale pid file; returns what happened, for `stack down`.
+ */
+export async function stopPidFileServer(server: { runningPid(): number | undefined; clearStalePid(): void }, pidFile: string, timeoutMs?: number): Promise<string> {
+  const pid = server.runningPid();
+  if (pid === undefined) {
+    server.clearStalePid();
+    return 'not running';
+  }
+  const how = await stopPid(pid, timeoutMs);
+  removeFile(pidFile);
+  return `${how} (pid ${pid})`;
+}
+
 // SIGTERM, wait for a clean shutdown (servers flush on TERM), then SIGKILL as a last resort.
 export async function stopPid(pid: number, timeoutMs = 30_000): Promise<'stopped' | 'killed'> {
   try {
