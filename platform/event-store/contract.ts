@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
 import { createEventStore } from './event-store.js';
 import { chainHash, verifyChain } from './hash-chain.js';
-import { WrongExpectedRevisionError, type EventStoreAdapter, type EventToStore, type StoredRecord } from './port.js';
+import { DuplicateEventIdError, WrongExpectedRevisionError, type EventStoreAdapter, type EventToStore, type StoredRecord } from './port.js';
 
 /**
  * The event store contract. Every adapter runs this same suite: PGlite in `npm test`, a real PostgreSQL
@@ -14,18 +14,29 @@ export interface ContractOptions {
   /** Concurrent writers in the ordering test (16 on servers; PGlite serializes anyway). */
   readonly writers?: number;
   readonly appendsPerWriter?: number;
+  /**
+   * Opens another adapter on the SAME store, as another process would (default: `open` again, right for
+   * servers). The contention tests append through several, since one adapter queues a stream's appends.
+   */
+  readonly openPeer?: () => Promise<EventStoreAdapter>;
+  /** Events in the long stream of the `toRevision` test (default 1200). */
+  readonly longStream?: number;
 }
 
 export function eventStoreContract(name: string, open: () => Promise<EventStoreAdapter>, options: ContractOptions = {}): void {
   const writers = options.writers ?? 16;
   const appendsPerWriter = options.appendsPerWriter ?? 20;
+  const longStream = options.longStream ?? 1200;
 
   describe(`event store contract: ${name}`, () => {
     let store: EventStoreAdapter;
+    const peers: EventStoreAdapter[] = [];
     before(async () => {
       store = await open();
+      for (let i = 0; i < 2; i++) peers.push(await (options.openPeer ?? open)());
     });
     after(async () => {
+      await Promise.all(peers.map((p) => p.close()));
       await store.close();
     });
 
@@ -95,6 +106,90 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
       });
     });
 
+    describe('any and stream_exists under contention (several adapters, as several processes)', () => {
+      for (const mode of ['any', 'stream_exists'] as const) {
+        it(`${mode}: 24 concurrent appends to one hot stream all succeed, each once, the chain intact`, async () => {
+          const s = stream('hot');
+          await store.append(s, [raw(-1)], 'no_stream');
+          const adapters = [store, ...peers];
+          const batches = Array.from({ length: 24 }, (_, i) => [raw(i)]);
+          const results = await Promise.allSettled(batches.map((b, i) => adapters[i % adapters.length]!.append(s, b, mode)));
+          const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+          assert.deepEqual(failed.map((f) => String(f.reason)), [], 'no append gave up');
+          const read = await store.readStream(s);
+          assert.equal(read.length, 25);
+          assert.deepEqual(read.map((e) => e.streamRevision), read.map((_, i) => BigInt(i)));
+          assert.deepEqual(new Set(read.slice(1).map((e) => e.eventId)), new Set(batches.map((b) => b[0]!.eventId)), 'every event exactly once');
+          const reported = results.map((r) => (r as PromiseFulfilledResult<{ nextExpectedRevision: bigint }>).value.nextExpectedRevision);
+          assert.equal(new Set(reported).size, 24, 'each append reports its own revision');
+          assert.equal(verifyChain(read), undefined);
+        });
+      }
+    });
+
+    describe('duplicate event ids (the rule in port.ts)', () => {
+      it('a retry of a written append at the same expected revision is an idempotent success, even after the stream moved on', async () => {
+        const s = stream();
+        await store.append(s, [raw(0)], 'no_stream');
+        const batch = [raw(1), raw(2)];
+        const first = await store.append(s, batch, 0n);
+        await store.append(s, [raw(3)], 2n);
+        const again = await store.append(s, batch, 0n);
+        assert.deepEqual(again, first, 'the original result');
+        const read = await store.readStream(s);
+        assert.deepEqual(read.map((e) => JSON.parse(e.data).n), [0, 1, 2, 3], 'nothing written twice');
+      });
+
+      it('a retry of a no_stream append is an idempotent success', async () => {
+        const s = stream();
+        const batch = [raw(1), raw(2), raw(3)];
+        const first = await store.append(s, batch, 'no_stream');
+        assert.deepEqual(await store.append(s, batch, 'no_stream'), first);
+        assert.equal((await store.readStream(s)).length, 3);
+      });
+
+      it('a retry of an any append whose events are still the newest is an idempotent success', async () => {
+        const s = stream();
+        await store.append(s, [raw(0)], 'any');
+        const batch = [raw(1), raw(2)];
+        const first = await store.append(s, batch, 'any');
+        assert.deepEqual(await store.append(s, batch, 'any'), first);
+        assert.deepEqual(await store.append(s, batch, 'stream_exists'), first);
+        assert.equal((await store.readStream(s)).length, 3);
+      });
+
+      it('a partial overlap is refused and writes nothing (exact, no_stream and any)', async () => {
+        const s = stream();
+        const [a, b, c] = [raw(1), raw(2), raw(3)];
+        await store.append(s, [a, b], 'no_stream');
+        await rejectsDuplicate(store.append(s, [b, c], 0n));
+        await rejectsDuplicate(store.append(s, [a, c], 'no_stream'));
+        await rejectsDuplicate(store.append(s, [b, a], 'no_stream'), 'the same ids in another order');
+        await rejectsDuplicate(store.append(s, [b, c], 'any'));
+        await rejectsDuplicate(store.append(s, [c, b], 'stream_exists'));
+        const read = await store.readStream(s);
+        assert.deepEqual(read.map((e) => e.eventId), [a.eventId, b.eventId]);
+        const ok = await store.append(s, [c], 1n);
+        assert.equal(ok.nextExpectedRevision, 2n, 'the stream is still writable at its revision');
+      });
+
+      it('the same id twice in one append is refused and writes nothing', async () => {
+        const s = stream();
+        const a = raw(1);
+        await rejectsDuplicate(store.append(s, [a, { ...raw(2), eventId: a.eventId }], 'no_stream'));
+        assert.deepEqual(await store.readStream(s), []);
+      });
+
+      it('two identical retries racing: one write, both succeed with the same result', async () => {
+        const s = stream();
+        await store.append(s, [raw(0)], 'no_stream');
+        const batch = [raw(1), raw(2)];
+        const [x, y] = await Promise.all([store.append(s, batch, 0n), peers[0]!.append(s, batch, 0n)]);
+        assert.deepEqual(x, y);
+        assert.equal((await store.readStream(s)).length, 3);
+      });
+    });
+
     describe('read one stream', () => {
       it('returns events in revision order with their stored bytes', async () => {
         const s = stream();
@@ -123,6 +218,21 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
         await store.append(s, [raw(0), raw(1), raw(2), raw(3)], 'no_stream');
         const mid = await store.readStream(s, { fromRevision: 1n, toRevision: 2n });
         assert.deepEqual(mid.map((e) => e.streamRevision), [1n, 2n]);
+      });
+
+      it(`reads a few revisions of a long stream (${longStream} events) without the rest`, async () => {
+        const s = stream('long');
+        const events = Array.from({ length: longStream }, (_, i) => raw(i));
+        for (let i = 0; i < events.length; i += 200) await store.append(s, events.slice(i, i + 200), i === 0 ? 'no_stream' : BigInt(i - 1));
+        const head = await store.readStream(s, { toRevision: 2n });
+        assert.deepEqual(head.map((e) => e.streamRevision), [0n, 1n, 2n]);
+        const m = Math.floor(longStream / 2);
+        const mid = await store.readStream(s, { fromRevision: BigInt(m), toRevision: BigInt(m + 4) });
+        assert.deepEqual(mid.map((e) => JSON.parse(e.data).n), [m, m + 1, m + 2, m + 3, m + 4]);
+        const last = BigInt(longStream - 1);
+        assert.deepEqual((await store.readStream(s, { fromRevision: last - 1n, toRevision: last + 50n })).map((e) => e.streamRevision), [last - 1n, last], 'toRevision past the end stops at the end');
+        assert.deepEqual(await store.readStream(s, { fromRevision: 5n, toRevision: 4n }), [], 'an empty range');
+        assert.equal((await store.readStream(s)).length, longStream);
       });
 
       it('reads up to an instant (as-of)', async () => {
@@ -207,10 +317,14 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
         const hot = async () => {
           for (let i = 0; i < 10; i++) await store.append(`${prefix}-hot`, [raw(i)], 'any');
         };
-        await Promise.all([...Array.from({ length: writers }, (_, w) => writer(w)), hot(), hot(), hot(), hot()]);
-
-        await Promise.race([subscriber, timeout(60_000, `subscriber saw ${seen.length}/${expected}`)]);
-        controller.abort();
+        // A failing append must fail the test, not leave the subscriber polling forever: stop it in `finally`.
+        try {
+          await Promise.all([...Array.from({ length: writers }, (_, w) => writer(w)), hot(), hot(), hot(), hot()]);
+          await Promise.race([subscriber, timeout(60_000, `subscriber saw ${seen.length}/${expected}`)]);
+        } finally {
+          controller.abort();
+          await Promise.race([subscriber.catch(() => undefined), timeout(10_000, 'the subscriber did not stop after abort')]);
+        }
 
         assert.equal(seen.length, expected, 'every event exactly once');
         assert.equal(new Set(seen.map((e) => e.eventId)).size, expected, 'no duplicates');
@@ -239,10 +353,15 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
             if (got.length === 3) controller.abort();
           },
         });
-        await isCaughtUp;
-        await store.append(s, [raw(1)], 'no_stream');
-        await store.append(s, [raw(2), raw(3)], 0n);
-        await Promise.race([sub, timeout(20_000, `live subscriber got ${got.length}/3`)]);
+        try {
+          await Promise.race([isCaughtUp, timeout(20_000, 'the subscriber never caught up')]);
+          await store.append(s, [raw(1)], 'no_stream');
+          await store.append(s, [raw(2), raw(3)], 0n);
+          await Promise.race([sub, timeout(20_000, `live subscriber got ${got.length}/3`)]);
+        } finally {
+          controller.abort();
+          await Promise.race([sub.catch(() => undefined), timeout(10_000, 'the subscriber did not stop after abort')]);
+        }
         assert.deepEqual(got.map((e) => JSON.parse(e.data).n), [1, 2, 3]);
       });
     });
@@ -259,6 +378,17 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
         assert.equal(verifyChain(records), undefined);
         const tampered = records.map((r, i) => (i === 1 ? { ...r, data: r.data.replace('2', '9') } : r));
         assert.equal(verifyChain(tampered)?.streamRevision, 1n);
+      });
+
+      it('a rewritten event whose own hash was recomputed breaks the link to the next one', async () => {
+        const s = stream();
+        await store.append(s, [raw(1), raw(2), raw(3)], 'no_stream');
+        const records = await store.readStream(s);
+        // The forger rewrites revision 1 and makes its hash match its new content: on its own it verifies.
+        const forged = { ...records[1]!, data: JSON.stringify({ n: 999, seq: -1 }) };
+        const selfConsistent = { ...forged, hash: chainHash(forged) };
+        const broken = verifyChain([records[0]!, selfConsistent, records[2]!]);
+        assert.deepEqual(broken, { streamId: s, streamRevision: 2n, reason: 'previous hash does not match' });
       });
     });
   });
@@ -286,6 +416,17 @@ async function rejects(p: Promise<unknown>): Promise<WrongExpectedRevisionError>
     return e;
   }
   assert.fail('expected the append to be refused');
+}
+
+async function rejectsDuplicate(p: Promise<unknown>, what = 'a duplicate id'): Promise<DuplicateEventIdError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof DuplicateEventIdError, `${what}: expected DuplicateEventIdError, got ${String(e)}`);
+    assert.equal(e.code, 'EVENTSTORE_ERR_DUPLICATE_EVENT_ID');
+    return e;
+  }
+  assert.fail(`${what}: expected the append to be refused`);
 }
 
 async function readAllFrom(store: EventStoreAdapter, after: bigint | undefined): Promise<StoredRecord[]> {

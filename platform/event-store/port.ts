@@ -83,22 +83,114 @@ export class WrongExpectedRevisionError extends Error {
   }
 }
 
-export type NewEventMetadata = EventMetadata;
+/**
+ * An append reused an event id in a way that is not a plain retry (see the duplicate-id rule below).
+ * Nothing was written. 409: the request conflicts with what is stored.
+ */
+export class DuplicateEventIdError extends Error {
+  readonly code = 'EVENTSTORE_ERR_DUPLICATE_EVENT_ID';
+  readonly statusCode = 409;
+  constructor(
+    readonly streamId: string,
+    readonly eventIds: readonly string[],
+    detail: string,
+  ) {
+    super(`append to ${streamId} reuses event id(s) ${eventIds.join(', ')}: ${detail}`);
+    this.name = 'DuplicateEventIdError';
+  }
+}
 
-/** How many times an `any` append retries a race on the stream's next revision before giving up. */
-const ANY_RETRIES = 10;
+/*
+ * The duplicate-id rule, the same on every adapter (the contract suite pins it):
+ *
+ * An append's "window" is where its events would land: revisions e+1 … e+n for an exact revision e,
+ * 0 … n-1 for `no_stream`, and the stream's last n revisions for `any` / `stream_exists`.
+ *   1. Ids repeated inside one append: refused (DuplicateEventIdError), nothing written.
+ *   2. The window already holds exactly these ids, in this order: the append is a retry of one that
+ *      was written (say its acknowledgement was lost). Idempotent success: nothing is written, and the
+ *      result is the original one (revision and position of its last event). This wins over the
+ *      expected-revision check, since the stream has of course moved on by then.
+ *   3. The window holds some of the ids but not all in order: refused (DuplicateEventIdError).
+ *   4. Otherwise the expected revision is checked as usual.
+ * Ids outside the window: PostgreSQL refuses any id already stored anywhere (a unique index), EventStoreDB
+ * does not look (ids are UUIDv7, fresh unless a caller reuses them on purpose, which is what 2. is for).
+ */
+
+/** Throws DuplicateEventIdError when one append carries an id twice (rule 1). */
+export function assertDistinctIds(streamId: string, events: readonly EventToStore[]): void {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const e of events) (seen.has(e.eventId) ? repeated : seen).add(e.eventId);
+  if (repeated.size > 0) throw new DuplicateEventIdError(streamId, [...repeated], 'the same id twice in one append');
+}
 
 /**
- * `any` promises success whatever the revision, but every adapter appends at the exact next revision (the
- * hash chain needs the previous hash), so a concurrent writer can still make one attempt fail: retry it.
+ * Rules 2 and 3 given the window's stored ids (in revision order, possibly fewer than the append's when
+ * the stream is shorter): 'retry' when it holds exactly the append's ids, 'overlap' when it holds some,
+ * 'fresh' when none.
  */
-export async function appendRetryingAny<T>(expected: ExpectedRevision, appendOnce: () => Promise<T>): Promise<T> {
+export function classifyWindow(appendIds: readonly string[], windowIds: readonly string[]): 'retry' | 'overlap' | 'fresh' {
+  const wanted = new Set(appendIds);
+  if (!windowIds.some((id) => wanted.has(id))) return 'fresh';
+  const exact = windowIds.length === appendIds.length && appendIds.every((id, i) => windowIds[i] === id);
+  return exact ? 'retry' : 'overlap';
+}
+
+export type NewEventMetadata = EventMetadata;
+
+export interface AppendRetryOptions {
+  /** Attempts after the first (default 30). */
+  readonly retries?: number;
+  /** Backoff cap in ms (default 200): full jitter over min(cap, base * 2^attempt). */
+  readonly maxDelayMs?: number;
+  readonly baseDelayMs?: number;
+}
+
+/**
+ * `any` and `stream_exists` promise success whatever the exact revision, but every adapter appends at the
+ * exact next revision (the hash chain needs the previous hash), so a concurrent writer can make one attempt
+ * lose a race: retry it, after a jittered backoff so that writers that collided do not collide again in
+ * lock step (immediate retries on a hot stream exhausted their budget). `stream_exists` on a missing stream
+ * is a real answer, not a race, and is never retried; exact revisions and `no_stream` are never retried.
+ * Appends to one stream from this process are queued (`streamQueue`), so races here come from other
+ * processes only.
+ */
+export async function appendWithRetries<T>(expected: ExpectedRevision, appendOnce: () => Promise<T>, options: AppendRetryOptions = {}): Promise<T> {
+  const retries = options.retries ?? 30;
+  const base = options.baseDelayMs ?? 2;
+  const cap = options.maxDelayMs ?? 200;
   for (let attempt = 0; ; attempt++) {
     try {
       return await appendOnce();
     } catch (e) {
-      if (expected === 'any' && e instanceof WrongExpectedRevisionError && attempt < ANY_RETRIES) continue;
-      throw e;
+      const race =
+        e instanceof WrongExpectedRevisionError &&
+        (expected === 'any' || (expected === 'stream_exists' && e.actual !== 'no_stream'));
+      if (!race || attempt >= retries) throw e;
+      await sleep(Math.random() * Math.min(cap, base * 2 ** attempt));
     }
   }
+}
+
+/**
+ * Runs the appends of one stream one after the other within this process. Concurrent appends to one stream
+ * can only have one winner per revision anyway; queueing them turns the losers' wasted round trips and
+ * retries into a wait. Streams are independent; an idle stream leaves no entry behind.
+ */
+export function streamQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return function run<T>(streamId: string, task: () => Promise<T>): Promise<T> {
+    const previous = tails.get(streamId) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => undefined);
+    tails.set(streamId, tail);
+    void tail.then(() => {
+      if (tails.get(streamId) === tail) tails.delete(streamId);
+    });
+    return result;
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

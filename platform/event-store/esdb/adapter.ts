@@ -10,13 +10,22 @@ import {
   WrongExpectedVersionError,
   jsonEvent,
   type AllStreamResolvedEvent,
+  type Position as EsdbPosition,
+  type ReadPosition,
+  type RecordedEvent,
   type ResolvedEvent,
+  type StreamingRead,
 } from '@eventstore/db-client';
 import { chainHash } from '../hash-chain.js';
 import {
+  DuplicateEventIdError,
   WrongExpectedRevisionError,
-  appendRetryingAny,
+  appendWithRetries,
+  assertDistinctIds,
+  classifyWindow,
+  streamQueue,
   type AppendResult,
+  type AppendRetryOptions,
   type EventStoreAdapter,
   type EventToStore,
   type ExpectedRevision,
@@ -26,7 +35,8 @@ import {
 } from '../port.js';
 
 /**
- * The EventStoreDB adapter, on the real `@eventstore/db-client` API (gRPC).
+ * The EventStoreDB adapter, on the real `@eventstore/db-client` API (gRPC). Written against the client's
+ * source (6.2.1); run the contract suite against a server with infra/compose (see esdb.int.test.ts).
  *
  * Mapping decisions:
  * - `data` and `metadata` are written as JSON events (readable in the ESDB UI and by server projections).
@@ -36,7 +46,14 @@ import {
  *   gRPC API, so commit = prepare, and resuming from `{commit: p, prepare: p}` is exact.
  * - The hash chain needs the previous hash, so every append reads the stream's last event first and then
  *   appends at that exact revision: a concurrent writer makes ESDB refuse ours (WrongExpectedVersion),
- *   never fork the chain. `any` retries that race a bounded number of times.
+ *   never fork the chain. Appends to one stream are queued in this process; `any` and `stream_exists`
+ *   retry races with other processes after a jittered backoff (port.ts).
+ * - Duplicate event ids follow the rule in port.ts, checked here on the append's window, because the
+ *   server's own check only covers a retry at the same expected revision and we always send the exact one.
+ * - Every read is bounded (`maxCount`) and cancelled in `finally`: breaking out of a `for await` ends the
+ *   Node stream but not the gRPC call behind it.
+ * - Events of system streams or with `$` types ($all carries `$stats`, `$metadata`, links, …) are skipped on
+ *   read but still count for revisions: the stream's current revision is the server's, whatever the type.
  */
 interface AnnalsMeta {
   schemaVersion: number;
@@ -44,24 +61,38 @@ interface AnnalsMeta {
   hash: string;
 }
 
+export interface EsdbEventStoreOptions {
+  /** Backoff of `any` / `stream_exists` appends that lose a race with another process. */
+  readonly retry?: AppendRetryOptions;
+  /** Records per `$all` page when looking back for the head (default 500). */
+  readonly headPageSize?: number;
+}
 
-export function esdbEventStore(connectionString: string): EventStoreAdapter {
+export function esdbEventStore(connectionString: string, options: EsdbEventStoreOptions = {}): EventStoreAdapter {
   const client = EventStoreDBClient.connectionString(connectionString);
   const appended = appendSignal();
+  const queue = streamQueue();
+  const headPageSize = options.headPageSize ?? 500;
+
+  const positionOf = (resolved: ResolvedEvent | AllStreamResolvedEvent): bigint | undefined => resolved.event?.position?.commit ?? resolved.commitPosition;
+
+  const isOurs = (e: RecordedEvent) => !e.type.startsWith('$') && !e.streamId.startsWith('$');
 
   const toRecord = (resolved: ResolvedEvent | AllStreamResolvedEvent): StoredRecord | undefined => {
     const e = resolved.event;
-    if (!e || e.type.startsWith('$') || e.streamId.startsWith('$')) return undefined;
+    if (!e || !isOurs(e)) return undefined;
     const meta = (e.metadata ?? {}) as Record<string, unknown> & { $annals?: AnnalsMeta };
     const { $annals, ...rest } = meta;
     const data = e.isJson ? JSON.stringify(e.data) : new TextDecoder().decode(e.data as Uint8Array);
+    const position = positionOf(resolved);
+    if (position === undefined) throw new Error(`EventStoreDB returned event ${e.id} of ${e.streamId} without a position`);
     return {
       eventId: e.id,
       type: e.type,
       schemaVersion: $annals?.schemaVersion ?? 1,
       streamId: e.streamId,
       streamRevision: e.revision,
-      position: e.position?.commit ?? resolved.commitPosition ?? -1n,
+      position,
       data,
       metadata: JSON.stringify(rest),
       prevHash: $annals?.prevHash ?? '',
@@ -69,29 +100,72 @@ export function esdbEventStore(connectionString: string): EventStoreAdapter {
     };
   };
 
-  async function lastEvent(streamId: string): Promise<StoredRecord | undefined> {
+  /** Consumes a read to its end or until `take` returns false, then always cancels the gRPC call. */
+  async function drain<E>(read: StreamingRead<E>, take: (e: E) => boolean | void): Promise<void> {
     try {
-      for await (const r of client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
-        return toRecord(r);
-      }
-    } catch (e) {
-      if (e instanceof StreamNotFoundError) return undefined;
-      throw e;
+      for await (const item of read) if (take(item as E) === false) break;
+    } finally {
+      await read.cancel().catch(() => undefined);
     }
-    return undefined;
   }
 
-  async function appendOnce(streamId: string, events: readonly EventToStore[], expected: ExpectedRevision): Promise<AppendResult> {
-    const last = await lastEvent(streamId);
-    const actual = last ? last.streamRevision : ('no_stream' as const);
+  /** Raw events of one stream (system types included), in revision order; [] when it does not exist. */
+  async function readRaw(streamId: string, from: bigint | typeof END, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: bigint): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    try {
+      await drain(client.readStream(streamId, { direction, fromRevision: from, maxCount }), (r) => {
+        if (r.event) out.push(r.event);
+      });
+    } catch (e) {
+      if (e instanceof StreamNotFoundError) return [];
+      throw e;
+    }
+    return direction === BACKWARDS ? out.reverse() : out;
+  }
+
+  async function currentRevision(streamId: string): Promise<bigint | 'no_stream'> {
+    const [last] = await readRaw(streamId, END, BACKWARDS, 1n);
+    return last ? last.revision : 'no_stream';
+  }
+
+  async function appendOnce(streamId: string, events: readonly EventToStore[], expected: ExpectedRevision, raced = false): Promise<AppendResult> {
+    const n = BigInt(events.length);
+    const tailOnly = expected === 'any' || expected === 'stream_exists';
+    // For `any` / `stream_exists` the window is the stream's last n events, read in the same round trip.
+    const tail = await readRaw(streamId, END, BACKWARDS, tailOnly ? n : 1n);
+    const last = tail[tail.length - 1];
+    const actual = last ? last.revision : ('no_stream' as const);
+
+    let window: RecordedEvent[] = [];
+    if (tailOnly) window = tail;
+    else if (actual !== 'no_stream') {
+      const from = expected === 'no_stream' ? 0n : (expected as bigint) + 1n;
+      if (from <= actual) window = await readRaw(streamId, from, FORWARDS, n);
+    }
+    const ids = events.map((e) => e.eventId.toLowerCase());
+    switch (classifyWindow(ids, window.map((e) => e.id.toLowerCase()))) {
+      case 'retry': {
+        const end = window[window.length - 1]!;
+        const position = end.position?.commit;
+        if (position === undefined) throw new Error(`EventStoreDB returned event ${end.id} without a position`);
+        return { streamId, nextExpectedRevision: end.revision, position };
+      }
+      case 'overlap':
+        throw new DuplicateEventIdError(streamId, window.map((e) => e.id).filter((id) => ids.includes(id.toLowerCase())), 'some of these ids were already written there, not as this append');
+      case 'fresh':
+        break;
+    }
+
     const stale =
       (expected === 'no_stream' && actual !== 'no_stream') ||
       (expected === 'stream_exists' && actual === 'no_stream') ||
       (typeof expected === 'bigint' && actual !== expected);
     if (stale) throw new WrongExpectedRevisionError(streamId, expected, actual);
 
-    let prevHash = last?.hash ?? '';
-    let revision = last ? last.streamRevision : -1n;
+    // The chain continues from our last event; a foreign (`$`-typed) last event carries no hash and the
+    // verifier will report the gap, which is what it is there for.
+    let prevHash = last ? ((last.metadata as { $annals?: AnnalsMeta } | undefined)?.$annals?.hash ?? '') : '';
+    let revision = last ? last.revision : -1n;
     const payload = events.map((e) => {
       revision++;
       const hash = chainHash({ prevHash, eventId: e.eventId, streamId, streamRevision: revision, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata });
@@ -104,22 +178,32 @@ export function esdbEventStore(connectionString: string): EventStoreAdapter {
         metadata: { ...(JSON.parse(e.metadata) as Record<string, unknown>), $annals },
       });
     });
+
+    // The race: another process appended between our read and this write.
+    const lostRace = async (): Promise<AppendResult> => {
+      // One more look tells a concurrent identical retry (idempotent success) from a real conflict.
+      if (!raced) return appendOnce(streamId, events, expected, true);
+      throw new WrongExpectedRevisionError(streamId, expected, await currentRevision(streamId));
+    };
+    let result;
     try {
-      const result = await client.appendToStream(streamId, payload, { expectedRevision: last ? last.streamRevision : NO_STREAM });
-      return { streamId, nextExpectedRevision: result.nextExpectedRevision, position: result.position?.commit ?? -1n };
+      result = await client.appendToStream(streamId, payload, { expectedRevision: last ? last.revision : NO_STREAM });
     } catch (e) {
-      if (e instanceof WrongExpectedVersionError) {
-        const now = e.actualVersion;
-        throw new WrongExpectedRevisionError(streamId, expected, typeof now === 'bigint' ? now : 'no_stream');
-      }
+      if (e instanceof WrongExpectedVersionError) return lostRace();
       throw e;
     }
+    // With `throwOnAppendFailure=false` in the connection string the client resolves instead of throwing; its
+    // batch-append path even reports the current revision as 0 or 1 (BigInt of a boolean), so re-read it.
+    if (!result.success) return lostRace();
+    if (result.position === undefined) throw new Error(`EventStoreDB acknowledged the append to ${streamId} without a position`);
+    return { streamId, nextExpectedRevision: result.nextExpectedRevision, position: result.position.commit };
   }
 
-  async function readAllFrom(after: bigint | undefined, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: number) {
-    const from = after === undefined ? (direction === FORWARDS ? START : END) : { commit: after, prepare: after };
+  async function readAllPage(from: ReadPosition, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: number): Promise<AllStreamResolvedEvent[]> {
     const out: AllStreamResolvedEvent[] = [];
-    for await (const r of client.readAll({ fromPosition: from, direction, maxCount })) out.push(r);
+    await drain(client.readAll({ fromPosition: from, direction, maxCount }), (r) => {
+      out.push(r);
+    });
     return out;
   }
 
@@ -128,24 +212,31 @@ export function esdbEventStore(connectionString: string): EventStoreAdapter {
 
     async append(streamId, events, expected) {
       if (events.length === 0) throw new Error('append needs at least one event');
-      const result = await appendRetryingAny(expected, () => appendOnce(streamId, events, expected));
+      assertDistinctIds(streamId, events);
+      const result = await queue(streamId, () => appendWithRetries(expected, () => appendOnce(streamId, events, expected), options.retry));
       appended.notify();
       return result;
     },
 
-    async readStream(streamId, options: ReadStreamOptions = {}) {
+    async readStream(streamId, opts: ReadStreamOptions = {}) {
+      const from = opts.fromRevision ?? 0n;
+      const to = opts.toRevision;
+      if (to !== undefined && to < from) return [];
       const out: StoredRecord[] = [];
       try {
-        for await (const r of client.readStream(streamId, { direction: FORWARDS, fromRevision: options.fromRevision ?? START })) {
+        // Bounded by toRevision on the server, so a long stream is not streamed to us to be thrown away.
+        const read = client.readStream(streamId, { direction: FORWARDS, fromRevision: from, ...(to !== undefined ? { maxCount: to - from + 1n } : {}) });
+        await drain(read, (r) => {
           const rec = toRecord(r);
-          if (!rec) continue;
-          if (options.toRevision !== undefined && rec.streamRevision > options.toRevision) break;
-          if (options.until !== undefined) {
+          if (!rec) return true;
+          if (to !== undefined && rec.streamRevision > to) return false;
+          if (opts.until !== undefined) {
             const occurredAt = (JSON.parse(rec.metadata) as { occurredAt?: string }).occurredAt;
-            if (occurredAt && new Date(occurredAt) > options.until) continue;
+            if (occurredAt && new Date(occurredAt) > opts.until) return true;
           }
           out.push(rec);
-        }
+          return true;
+        });
       } catch (e) {
         if (e instanceof StreamNotFoundError) return [];
         throw e;
@@ -153,18 +244,18 @@ export function esdbEventStore(connectionString: string): EventStoreAdapter {
       return out;
     },
 
-    async readAll(options: ReadAllOptions) {
+    async readAll(opts: ReadAllOptions) {
       // System events count against maxCount but are not ours: keep reading until we have a batch or the end,
       // so a run of system events can never look like "caught up" forever.
-      const want = options.maxCount ?? 1000;
+      const want = opts.maxCount ?? 1000;
       const out: StoredRecord[] = [];
-      let cursor = options.after;
+      let cursor = opts.after;
       for (;;) {
-        const page = await readAllFrom(cursor, FORWARDS, want + 1);
+        const page = await readAllPage(cursor === undefined ? START : { commit: cursor, prepare: cursor }, FORWARDS, want + 1);
         let advanced = false;
         for (const r of page) {
-          const pos = r.event?.position?.commit ?? r.commitPosition;
-          if (pos === undefined || (options.after !== undefined && pos <= options.after) || (cursor !== undefined && pos <= cursor)) continue;
+          const pos = positionOf(r);
+          if (pos === undefined || (cursor !== undefined && pos <= cursor)) continue;
           cursor = pos;
           advanced = true;
           const rec = toRecord(r);
@@ -176,18 +267,29 @@ export function esdbEventStore(connectionString: string): EventStoreAdapter {
     },
 
     async headPosition() {
-      const page = await readAllFrom(undefined, BACKWARDS, 200);
-      for (const r of page) {
-        const rec = toRecord(r);
-        if (rec) return rec.position;
+      // Walk $all back page by page until an event of ours: a quiet store's tail can be all `$stats` records.
+      let from: ReadPosition = END;
+      let cursor: bigint | undefined;
+      for (;;) {
+        const page = await readAllPage(from, BACKWARDS, headPageSize);
+        let oldest: EsdbPosition | undefined;
+        for (const r of page) {
+          const pos = positionOf(r);
+          if (pos === undefined || (cursor !== undefined && pos >= cursor)) continue;
+          const rec = toRecord(r);
+          if (rec) return rec.position;
+          cursor = pos;
+          oldest = r.event?.position ?? { commit: pos, prepare: pos };
+        }
+        if (oldest === undefined || page.length < headPageSize) return undefined;
+        from = oldest;
       }
-      return undefined;
     },
 
     waitForAppend: (timeoutMs, signal) => appended.wait(timeoutMs, signal),
 
     async ping() {
-      await readAllFrom(undefined, BACKWARDS, 1);
+      await readAllPage(END, BACKWARDS, 1);
     },
 
     close: () => client.dispose(),

@@ -2,9 +2,13 @@ import { appendSignal } from '../append-signal.js';
 import type { SqlClient } from '../../sql/client.js';
 import { migrate } from '../../sql/migrate.js';
 import {
+  DuplicateEventIdError,
   WrongExpectedRevisionError,
-  appendRetryingAny,
+  appendWithRetries,
+  assertDistinctIds,
+  streamQueue,
   type AppendResult,
+  type AppendRetryOptions,
   type EventStoreAdapter,
   type EventToStore,
   type ExpectedRevision,
@@ -38,6 +42,8 @@ const EXPECTED_CODE: Record<'no_stream' | 'any' | 'stream_exists', bigint> = { n
 export interface PostgresEventStoreOptions {
   /** Apply the schema migrations on open (default true). */
   readonly migrate?: boolean;
+  /** Backoff of `any` / `stream_exists` appends that lose a race with another process. */
+  readonly retry?: AppendRetryOptions;
 }
 
 /** The PostgreSQL adapter; the same SQL runs on a real server (`pg`) and on PGlite. */
@@ -45,6 +51,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
   if (options.migrate ?? true) await migrate(client, eventStoreMigrations);
   // Wakes local subscribers at once; other processes' appends are seen by polling.
   const appended = appendSignal();
+  const queue = streamQueue();
 
   const toRecord = (r: Row): StoredRecord => ({
     eventId: r.event_id,
@@ -59,7 +66,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
     hash: r.hash,
   });
 
-  async function appendOnce(streamId: string, events: readonly EventToStore[], expected: ExpectedRevision): Promise<AppendResult> {
+  async function appendOnce(streamId: string, events: readonly EventToStore[], expected: ExpectedRevision, raced = false): Promise<AppendResult> {
     const occurred = events.map((e) => occurredAtOf(e));
     try {
       const { rows } = await client.query<{ next_revision: string; last_position: string }>(
@@ -78,13 +85,17 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
       const row = rows[0]!;
       return { streamId, nextExpectedRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
     } catch (e) {
-      const err = e as { code?: string; detail?: string; constraint?: string };
+      const err = e as { code?: string; detail?: string; message?: string };
       if (err.code === 'AN409') {
         const actual = BigInt(err.detail ?? '-1');
         throw new WrongExpectedRevisionError(streamId, expected, actual < 0n ? 'no_stream' : actual);
       }
-      if (err.code === '23505' && err.constraint === 'annals_events_stream_revision') {
-        // A concurrent append took the same revision after our check: the same thing as a stale revision.
+      if (err.code === 'AN422') throw new DuplicateEventIdError(streamId, (err.detail ?? '').split(',').filter(Boolean), err.message ?? 'duplicate');
+      if (err.code === '23505') {
+        // A concurrent transaction took the same revision or inserted the same ids after our checks. The unique
+        // index waited for it to commit, so one more look sees what it wrote: the same append (an idempotent
+        // retry), or a plain conflict.
+        if (!raced) return appendOnce(streamId, events, expected, true);
         throw new WrongExpectedRevisionError(streamId, expected, await currentRevision(streamId));
       }
       throw e;
@@ -101,7 +112,8 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
 
     async append(streamId, events, expected) {
       if (events.length === 0) throw new Error('append needs at least one event');
-      const result = await appendRetryingAny(expected, () => appendOnce(streamId, events, expected));
+      assertDistinctIds(streamId, events);
+      const result = await queue(streamId, () => appendWithRetries(expected, () => appendOnce(streamId, events, expected), options.retry));
       appended.notify();
       return result;
     },
