@@ -36,10 +36,22 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
 export const HMAC_ALGORITHMS = ['HS256'] as const;
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 
+/**
+ * The tenant alphabet: lowercase ASCII letters and digits, then also `_` and `-`, at most 63 characters.
+ * The tenant id becomes part of keys (`tenant:idempotency-key` hashes, rate-limit buckets, log fields,
+ * stream-name hashes), so a `:`, `/`, newline or U+0000 in it could make two tenants' keys collide or
+ * forge a log line; lowercase-only, so `Acme` and `acme` can never be two tenants that look alike.
+ * A token whose tenant falls outside it is refused (401) rather than normalised.
+ */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const TENANT_ID_RULE = 'a tenant id is 1-63 characters of a-z 0-9 _ -, starting with a letter or digit';
+
 const Claims = z.object({
   sub: UserId,
-  tenant: TenantId,
-  roles: z.array(Role).min(1),
+  tenant: TenantId.regex(TENANT_ID_PATTERN, TENANT_ID_RULE),
+  // Roles the product does not know grant nothing and do not void the token: an identity provider
+  // shared with other products puts their roles in the same claim. The known ones still count.
+  roles: z.array(z.string().max(128)).min(1).max(64),
 });
 
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
@@ -73,11 +85,17 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     }
     const claims = Claims.safeParse(payload);
     if (!claims.success) {
-      throw new AuthError(AuthErrorCode.ClaimsInvalid, 'the token lacks valid sub, tenant or roles claims', {
-        claims: [...new Set(claims.error.issues.map((i) => String(i.path[0] ?? '')))],
-      });
+      const names = [...new Set(claims.error.issues.map((i) => String(i.path[0] ?? '')))];
+      // The reason names the rule, never the claim's value (it may be hostile: NUL, a newline).
+      const tenantRule = claims.error.issues.some((i) => i.path[0] === 'tenant' && i.message === TENANT_ID_RULE);
+      throw new AuthError(
+        AuthErrorCode.ClaimsInvalid,
+        tenantRule ? `the token's tenant claim is refused: ${TENANT_ID_RULE}` : 'the token lacks valid sub, tenant or roles claims',
+        { claims: names },
+      );
     }
-    return { userId: claims.data.sub, tenantId: claims.data.tenant, roles: [...new Set(claims.data.roles)] };
+    const roles = [...new Set(claims.data.roles.filter((r): r is Role => Role.safeParse(r).success))];
+    return { userId: claims.data.sub, tenantId: claims.data.tenant, roles };
   };
 }
 

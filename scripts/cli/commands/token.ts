@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Role } from '../../../schemas/events/common.js';
 import { parseTtl, signDevToken } from '../../../platform/auth/sign.js';
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../../platform/auth/verify.js';
 import { ConfigError, loadConfig } from '../../../write-side/config.js';
 
 const USAGE = `usage: annals token --tenant <tenant> --sub <user> --roles <role,role…> [--ttl 1h]
@@ -29,6 +30,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const problems: string[] = [];
   if (!values.tenant) problems.push('--tenant is required');
+  else if (!TENANT_ID_PATTERN.test(values.tenant)) problems.push(`--tenant ${JSON.stringify(values.tenant)}: ${TENANT_ID_RULE}`);
   if (!values.sub) problems.push('--sub is required');
   const roles = (values.roles ?? '').split(',').map((r) => r.trim()).filter(Boolean);
   if (roles.length === 0) problems.push('--roles is required');
