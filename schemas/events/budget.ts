@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, IsoDate, IsoDateTime, Money, UserId } from './common.js';
+import { Id, IsoDate, IsoDateTime, Money, Text, UserId } from './common.js';
 import { defineEvent } from './define.js';
 
 /**
@@ -7,14 +7,13 @@ import { defineEvent } from './define.js';
  * campaigns are labels.
  */
 
-export const BudgetName = z.string().trim().min(1, 'budget name must not be empty').max(200, 'budget name is at most 200 characters');
-export const BudgetCategory = z.string().trim().min(1, 'category must not be empty').max(100, 'category is at most 100 characters');
+export const BudgetName = Text.trim().min(1, 'budget name must not be empty').max(200, 'budget name is at most 200 characters');
+export const BudgetCategory = Text.trim().min(1, 'category must not be empty').max(100, 'category is at most 100 characters');
 /** A campaign label, as leads carry it (`campaign` on capture), so spend can be joined to the funnel. */
-export const CampaignName = z.string().trim().min(1, 'campaign must not be empty').max(200, 'campaign is at most 200 characters');
-export const VendorName = z.string().trim().min(1, 'vendor must not be empty').max(200, 'vendor is at most 200 characters');
+export const CampaignName = Text.trim().min(1, 'campaign must not be empty').max(200, 'campaign is at most 200 characters');
+export const VendorName = Text.trim().min(1, 'vendor must not be empty').max(200, 'vendor is at most 200 characters');
 /** The invoice / PO / transaction id in the source system; the idempotency key of a spend. */
-export const ExternalReference = z
-  .string()
+export const ExternalReference = Text
   .trim()
   .min(1, 'external reference must not be empty')
   .max(200, 'external reference is at most 200 characters');

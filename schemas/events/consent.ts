@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConsentPurpose, Id, IsoDateTime, UserId } from './common.js';
+import { ConsentPurpose, Id, IsoDateTime, Text, UserId } from './common.js';
 import { defineEvent } from './define.js';
 import { personal } from './personal-data.js';
 
@@ -22,13 +22,12 @@ export type LawfulBasis = z.infer<typeof LawfulBasis>;
  * consent existed (purpose, basis, notice, time), only not the source text.
  */
 export const ConsentSource = personal(
-  z.string().trim().min(1, 'source must not be empty').max(500, 'source is at most 500 characters'),
+  Text.trim().min(1, 'source must not be empty').max(500, 'source is at most 500 characters'),
   'text',
 );
 
 /** The version of the privacy notice the subject was shown, e.g. `2024-05` or `v3.1`. */
-export const NoticeVersion = z
-  .string()
+export const NoticeVersion = Text
   .trim()
   .min(1, 'notice version must not be empty')
   .max(64, 'notice version is at most 64 characters');

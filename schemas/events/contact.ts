@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConsentPurpose, Id, IsoDateTime } from './common.js';
+import { ConsentPurpose, Id, IsoDateTime, Text } from './common.js';
 import { defineEvent } from './define.js';
 import { personal } from './personal-data.js';
 
@@ -11,7 +11,7 @@ import { personal } from './personal-data.js';
 
 // ── personal fields ────────────────────────────────────────────────────────────────────────────
 export const FirstName = personal(
-  z.string().trim().min(1, 'firstName must not be empty').max(200, 'firstName must be at most 200 characters'),
+  Text.trim().min(1, 'firstName must not be empty').max(200, 'firstName must be at most 200 characters'),
   'name',
 );
 /**
@@ -19,33 +19,32 @@ export const FirstName = personal(
  * upcaster cannot always split (a single word becomes firstName with lastName ''). 200 characters,
  * like v1's whole name, so every v1 name upcasts to a valid v2 payload.
  */
-export const LastName = personal(z.string().trim().max(200, 'lastName must be at most 200 characters'), 'name');
+export const LastName = personal(Text.trim().max(200, 'lastName must be at most 200 characters'), 'name');
 export const ContactEmail = personal(
   z.email('email must be a valid email address').max(320, 'email must be at most 320 characters'),
   'email',
 );
 export const ContactPhone = personal(
-  z.string().trim().min(3, 'phone must have at least 3 characters').max(40, 'phone must be at most 40 characters'),
+  Text.trim().min(3, 'phone must have at least 3 characters').max(40, 'phone must be at most 40 characters'),
   'phone',
 );
 /** Custom field values are free-form: nothing stops a tenant from storing a birthday or an address in one. */
-export const CustomFieldValue = personal(z.string().max(2_000, 'a custom field value must be at most 2000 characters'), 'free-form');
+export const CustomFieldValue = personal(Text.max(2_000, 'a custom field value must be at most 2000 characters'), 'free-form');
 export const InteractionSummary = personal(
-  z.string().trim().min(1, 'summary must not be empty').max(10_000, 'summary must be at most 10000 characters'),
+  Text.trim().min(1, 'summary must not be empty').max(10_000, 'summary must be at most 10000 characters'),
   'free-form',
 );
 export const InteractionOutcome = personal(
-  z.string().trim().min(1, 'outcome must not be empty').max(1_000, 'outcome must be at most 1000 characters'),
+  Text.trim().min(1, 'outcome must not be empty').max(1_000, 'outcome must be at most 1000 characters'),
   'free-form',
 );
 
 // ── plain fields ───────────────────────────────────────────────────────────────────────────────
-export const ContactCompany = z.string().trim().min(1, 'company must not be empty').max(200, 'company must be at most 200 characters');
-export const JobTitle = z.string().trim().min(1, 'title must not be empty').max(200, 'title must be at most 200 characters');
-export const CustomFieldKey = z
-  .string()
+export const ContactCompany = Text.trim().min(1, 'company must not be empty').max(200, 'company must be at most 200 characters');
+export const JobTitle = Text.trim().min(1, 'title must not be empty').max(200, 'title must be at most 200 characters');
+export const CustomFieldKey = Text
   .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a custom field name starts with a letter and has at most 64 letters, digits, _ . -');
-export const Tag = z.string().trim().min(1, 'a tag must not be empty').max(50, 'a tag must be at most 50 characters');
+export const Tag = Text.trim().min(1, 'a tag must not be empty').max(50, 'a tag must be at most 50 characters');
 export const Tags = z
   .array(Tag)
   .max(50, 'at most 50 tags')
@@ -54,7 +53,7 @@ export const CustomFields = z
   .record(CustomFieldKey, CustomFieldValue)
   .refine((r) => Object.keys(r).length <= 100, 'at most 100 custom fields');
 export const InteractionKind = z.enum(['email', 'call', 'meeting', 'note'], { error: 'kind must be one of email, call, meeting, note' });
-export const InteractionChannel = z.string().trim().min(1, 'channel must not be empty').max(50, 'channel must be at most 50 characters');
+export const InteractionChannel = Text.trim().min(1, 'channel must not be empty').max(50, 'channel must be at most 50 characters');
 export const InteractionDirection = z.enum(['inbound', 'outbound'], { error: 'direction must be inbound or outbound' });
 
 export const marketingNeedsOutbound = (

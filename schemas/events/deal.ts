@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, IsoDate, Money, UserId } from './common.js';
+import { Id, IsoDate, Money, Text, UserId } from './common.js';
 import { defineEvent } from './define.js';
 
 /**
@@ -12,8 +12,7 @@ import { defineEvent } from './define.js';
 
 /** Pipeline and stage names are slugs so they can key read models and analytics columns. */
 const Slug = (what: string) =>
-  z
-    .string()
+  Text
     .min(1, `${what} must not be empty`)
     .max(64, `${what} is at most 64 characters`)
     .regex(/^[a-z][a-z0-9_]*$/, `${what} is a lowercase slug (a-z, 0-9, _), starting with a letter`);
@@ -25,9 +24,9 @@ export const Probability = z
   .int('probability is a whole percentage')
   .min(0, 'probability is at least 0')
   .max(100, 'probability is at most 100');
-export const DealName = z.string().trim().min(1, 'deal name must not be empty').max(200, 'deal name is at most 200 characters');
-export const LossReason = z.string().trim().min(1, 'loss reason must not be empty').max(500, 'loss reason is at most 500 characters');
-export const CompetitorName = z.string().trim().min(1, 'competitor must not be empty').max(200, 'competitor is at most 200 characters');
+export const DealName = Text.trim().min(1, 'deal name must not be empty').max(200, 'deal name is at most 200 characters');
+export const LossReason = Text.trim().min(1, 'loss reason must not be empty').max(500, 'loss reason is at most 500 characters');
+export const CompetitorName = Text.trim().min(1, 'competitor must not be empty').max(200, 'competitor is at most 200 characters');
 
 export const DealOpened = defineEvent(
   'DealOpened',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { personalPaths, type DataPath } from './personal-data.js';
+import { assertStorable } from './storable.js';
 
 /**
  * One event type at one schema version. `schema` validates the `{ type, data }` pair that deciders
@@ -14,6 +15,8 @@ export interface EventDefinition<T extends string = string, D extends z.ZodType 
 }
 
 export function defineEvent<T extends string, D extends z.ZodType>(type: T, version: number, data: D): EventDefinition<T, D> {
+  // The storable-input gate: a payload field that accepts what a store cannot hold fails at load time.
+  assertStorable(data, `event ${type} v${version}`);
   return {
     type,
     version,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Id, Role, TenantId, UserId } from './common.js';
+import { Id, IsoDateTime, Role, TenantId, Text, UserId } from './common.js';
+import { assertStorable } from './storable.js';
 
 /** Who caused an event. */
 export const Actor = z.object({
@@ -15,20 +16,23 @@ export type Actor = z.infer<typeof Actor>;
 export const EventMetadata = z.object({
   tenantId: TenantId,
   actor: Actor,
-  correlationId: z.string().min(1).max(128),
-  causationId: z.string().min(1).max(128),
-  occurredAt: z.iso.datetime({ offset: true }),
+  correlationId: Text.min(1).max(128),
+  causationId: Text.min(1).max(128),
+  occurredAt: IsoDateTime,
   /** The data subject whose key encrypts the personal fields (contact or lead id), if any. */
   subjectId: Id.optional(),
   /** The idempotency key of the command that produced the event, if the caller sent one. */
-  idempotencyKey: z.string().max(256).optional(),
+  idempotencyKey: Text.max(256).optional(),
   /**
    * A keyed hash (HMAC) of the request that carried the idempotency key: method, path and body. A retry
    * with the same key but another request is refused instead of answered with the first result.
    */
-  requestHash: z.string().max(128).optional(),
+  requestHash: Text.max(128).optional(),
 });
 export type EventMetadata = z.infer<typeof EventMetadata>;
+// The envelope comes partly from input (the token's subject, the correlation and idempotency headers)
+// and is stored beside the payload: the same storable-input gate applies (common.ts).
+assertStorable(EventMetadata, 'the event metadata');
 
 /**
  * A global position in the store's `$all` order. 64-bit (EventStoreDB commit positions and our

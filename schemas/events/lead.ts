@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConsentPurpose, Id, IsoDate, IsoDateTime, Money, UserId } from './common.js';
+import { ConsentPurpose, Id, IsoDate, IsoDateTime, Money, Text, UserId } from './common.js';
 import { defineEvent } from './define.js';
 import { personal } from './personal-data.js';
 
@@ -15,7 +15,7 @@ import { personal } from './personal-data.js';
 
 // ── personal fields ────────────────────────────────────────────────────────────────────────────
 export const LeadName = personal(
-  z.string().trim().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters'),
+  Text.trim().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters'),
   'name',
 );
 export const LeadEmail = personal(
@@ -23,22 +23,22 @@ export const LeadEmail = personal(
   'email',
 );
 export const LeadPhone = personal(
-  z.string().trim().min(3, 'phone must have at least 3 characters').max(40, 'phone must be at most 40 characters'),
+  Text.trim().min(3, 'phone must have at least 3 characters').max(40, 'phone must be at most 40 characters'),
   'phone',
 );
-export const LeadNotes = personal(z.string().max(10_000, 'notes must be at most 10000 characters'), 'free-form');
+export const LeadNotes = personal(Text.max(10_000, 'notes must be at most 10000 characters'), 'free-form');
 /** BANT "need": what the prospect wants, in the salesperson's words, so it may describe the person. */
 export const LeadNeed = personal(
-  z.string().trim().min(1, 'need must not be empty').max(2_000, 'need must be at most 2000 characters'),
+  Text.trim().min(1, 'need must not be empty').max(2_000, 'need must be at most 2000 characters'),
   'free-form',
 );
 /** Free text about the person (why they were lost, reopened...), hence personal. */
 export const LeadStatusReason = personal(
-  z.string().trim().min(1, 'reason must not be empty').max(1_000, 'reason must be at most 1000 characters'),
+  Text.trim().min(1, 'reason must not be empty').max(1_000, 'reason must be at most 1000 characters'),
   'free-form',
 );
 export const LeadActivitySummary = personal(
-  z.string().trim().min(1, 'summary must not be empty').max(10_000, 'summary must be at most 10000 characters'),
+  Text.trim().min(1, 'summary must not be empty').max(10_000, 'summary must be at most 10000 characters'),
   'free-form',
 );
 
@@ -56,8 +56,8 @@ export type LeadOpenStatus = z.infer<typeof LeadOpenStatus>;
 export const LeadStatus = z.enum([...LeadOpenStatus.options, 'Converted']);
 export type LeadStatus = z.infer<typeof LeadStatus>;
 
-export const CompanyName = z.string().trim().min(1, 'company must not be empty').max(200, 'company must be at most 200 characters');
-export const CampaignName = z.string().trim().min(1, 'campaign must not be empty').max(200, 'campaign must be at most 200 characters');
+export const CompanyName = Text.trim().min(1, 'company must not be empty').max(200, 'company must be at most 200 characters');
+export const CampaignName = Text.trim().min(1, 'campaign must not be empty').max(200, 'campaign must be at most 200 characters');
 
 export const BantAuthority = z.enum(['decision-maker', 'influencer', 'user', 'unknown'], {
   error: 'authority must be one of decision-maker, influencer, user, unknown',
@@ -67,7 +67,7 @@ export const BantTimeline = z.enum(['immediate', 'within-3-months', 'within-6-mo
 });
 
 export const ScoreFactor = z.object({
-  name: z.string().trim().min(1, 'factor name must not be empty').max(100, 'factor name must be at most 100 characters'),
+  name: Text.trim().min(1, 'factor name must not be empty').max(100, 'factor name must be at most 100 characters'),
   points: z.number().int('points must be an integer').min(-100, 'points must be at least -100').max(100, 'points must be at most 100'),
 });
 export const LeadScore = z.number().int('score must be an integer').min(0, 'score must be at least 0').max(100, 'score must be at most 100');
@@ -80,10 +80,10 @@ export const Direction = z.enum(['inbound', 'outbound'], { error: 'direction mus
 
 /** What the caller asks the conversion process manager to open as a deal. */
 export const DealRequest = z.object({
-  name: z.string().trim().min(1, 'deal name must not be empty').max(200, 'deal name must be at most 200 characters'),
+  name: Text.trim().min(1, 'deal name must not be empty').max(200, 'deal name must be at most 200 characters'),
   value: Money,
-  pipeline: z.string().trim().min(1, 'pipeline must not be empty').max(100, 'pipeline must be at most 100 characters'),
-  stage: z.string().trim().min(1, 'stage must not be empty').max(100, 'stage must be at most 100 characters').optional(),
+  pipeline: Text.trim().min(1, 'pipeline must not be empty').max(100, 'pipeline must be at most 100 characters'),
+  stage: Text.trim().min(1, 'stage must not be empty').max(100, 'stage must be at most 100 characters').optional(),
   expectedCloseDate: IsoDate.optional(),
 });
 export type DealRequest = z.infer<typeof DealRequest>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Text } from './common.js';
 import { defineEvent } from './define.js';
 
 /**
@@ -15,10 +16,10 @@ export const IdempotencyKeyClaimed = defineEvent(
   'IdempotencyKeyClaimed',
   1,
   z.object({
-    streamId: z.string().min(1).max(200),
-    commandType: z.string().min(1).max(100),
+    streamId: Text.min(1).max(200),
+    commandType: Text.min(1).max(100),
     /** Keyed hash of the claiming request (see EventMetadata.requestHash); absent for older claims. */
-    requestHash: z.string().max(128).optional(),
+    requestHash: Text.max(128).optional(),
   }),
 );
 
@@ -63,7 +64,7 @@ export const ContactNameUnindexed = defineEvent(
 export const ProcessorCheckpointed = defineEvent(
   'ProcessorCheckpointed',
   1,
-  z.object({ processor: z.string().min(1).max(100), position: z.string().regex(/^\d+$/, 'a decimal position') }),
+  z.object({ processor: Text.min(1).max(100), position: Text.regex(/^\d+$/, 'a decimal position') }),
 );
 
 export const systemEvents = [

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CurrencyCode, Id, IsoDateTime, UserId } from '../../schemas/events/common.js';
+import { CurrencyCode, Id, IsoDateTime, MinorUnits, UserId } from '../../schemas/events/common.js';
 import { BudgetCategory, BudgetName, BudgetPeriod, CampaignName, ExternalReference, VendorName } from '../../schemas/events/budget.js';
 import type { Command } from '../kernel/decider.js';
 
@@ -8,7 +8,8 @@ import type { Command } from '../kernel/decider.js';
  * for the other commands the budget id comes from the path and selects the stream.
  */
 
-const minorUnits = z.number().int('amountMinor is a whole number of minor units');
+// Bounded like every amount (MAX_AMOUNT_MINOR, the storable-input gate in common.ts).
+const minorUnits = MinorUnits;
 export const PositiveMoney = z.object({ amountMinor: minorUnits.positive('amountMinor must be greater than 0'), currency: CurrencyCode });
 export const NonNegativeMoney = z.object({ amountMinor: minorUnits.nonnegative('amountMinor is not negative'), currency: CurrencyCode });
 

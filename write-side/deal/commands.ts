@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CurrencyCode, Id, IsoDate, UserId } from '../../schemas/events/common.js';
+import { CurrencyCode, Id, IsoDate, MinorUnits, UserId } from '../../schemas/events/common.js';
 import { CompetitorName, DealName, LossReason, PipelineName, StageName } from '../../schemas/events/deal.js';
 import type { Command } from '../kernel/decider.js';
 import { DEFAULT_PIPELINE, DEFAULT_STAGE } from './pipelines.js';
@@ -12,7 +12,7 @@ import { DEFAULT_PIPELINE, DEFAULT_STAGE } from './pipelines.js';
 
 /** A deal's value: zero is allowed (a deal being scoped), negative is not. */
 export const DealValue = z.object({
-  amountMinor: z.number().int('amountMinor is a whole number of minor units').nonnegative('amountMinor is not negative'),
+  amountMinor: MinorUnits,
   currency: CurrencyCode,
 });
 
