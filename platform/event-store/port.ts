@@ -144,6 +144,8 @@ export interface AppendRetryOptions {
   /** Backoff cap in ms (default 200): full jitter over min(cap, base * 2^attempt). */
   readonly maxDelayMs?: number;
   readonly baseDelayMs?: number;
+  /** How to wait (tests record the delays). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -159,6 +161,7 @@ export async function appendWithRetries<T>(expected: ExpectedRevision, appendOnc
   const retries = options.retries ?? 30;
   const base = options.baseDelayMs ?? 2;
   const cap = options.maxDelayMs ?? 200;
+  const wait = options.sleep ?? sleep;
   for (let attempt = 0; ; attempt++) {
     try {
       return await appendOnce();
@@ -167,7 +170,7 @@ export async function appendWithRetries<T>(expected: ExpectedRevision, appendOnc
         e instanceof WrongExpectedRevisionError &&
         (expected === 'any' || (expected === 'stream_exists' && e.actual !== 'no_stream'));
       if (!race || attempt >= retries) throw e;
-      await sleep(Math.random() * Math.min(cap, base * 2 ** attempt));
+      await wait(Math.random() * Math.min(cap, base * 2 ** attempt));
     }
   }
 }
