@@ -1,0 +1,120 @@
+import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
+
+/**
+ * AES-256-GCM, from node:crypto, for one personal value and for one wrapped data key.
+ *
+ * The stored form of a personal value is a string (see README notes, "ciphertext format"):
+ *
+ *     pii:v1:<iv>:<ciphertext>:<tag>        each part base64url without padding
+ *
+ * - `v1` names everything below; a future format gets `v2` and both stay readable.
+ * - iv: 12 fresh random bytes per value (96-bit, GCM's native nonce size). With random nonces the safe
+ *   limit is about 2^32 values per key; one key per data subject stays many orders of magnitude below.
+ * - plaintext: the UTF-8 bytes of JSON.stringify(value), for strings too. One rule keeps the type of
+ *   non-string values (numbers, objects, arrays) and makes lone surrogates survive byte-exact (JSON
+ *   escapes them as \udXXX; raw UTF-8 would turn them into U+FFFD).
+ * - tag: the full 16-byte GCM tag.
+ * - associated data (not stored, rebuilt by the reader): the format version, tenant, subject, stream,
+ *   event id and the concrete field path, as a JSON array (unambiguous, whatever characters the parts
+ *   hold). A ciphertext copied to another field, array element, event, stream, subject or tenant fails
+ *   authentication instead of decrypting.
+ */
+export const CIPHERTEXT_PREFIX = 'pii:';
+const V1 = 'pii:v1:';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface FieldBinding {
+  readonly tenantId: string;
+  readonly subjectId: string;
+  readonly streamId: string;
+  readonly eventId: string;
+  readonly path: readonly string[];
+}
+
+function fieldAad(b: FieldBinding): Buffer {
+  // Event ids are compared case-insensitively by the store (UUIDs), so they are bound lower-cased.
+  return Buffer.from(JSON.stringify(['annals-pii-v1', b.tenantId, b.subjectId, b.streamId, b.eventId.toLowerCase(), b.path]), 'utf8');
+}
+
+export function encryptValue(key: KeyObject, binding: FieldBinding, value: unknown): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(fieldAad(binding));
+  const ct = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return `${V1}${iv.toString('base64url')}:${ct.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}`;
+}
+
+export type DecryptOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  /** `unsupported`: a `pii:` string of another version; `invalid`: malformed or not authentic. */
+  | { readonly ok: false; readonly reason: 'unsupported' | 'invalid' };
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+export function isCiphertext(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX);
+}
+
+export function decryptValue(key: KeyObject, binding: FieldBinding, text: string): DecryptOutcome {
+  if (!text.startsWith(V1)) return { ok: false, reason: 'unsupported' };
+  const parts = text.slice(V1.length).split(':');
+  if (parts.length !== 3 || !parts.every((p) => B64URL.test(p))) return { ok: false, reason: 'invalid' };
+  const [iv, ct, tag] = parts.map((p) => Buffer.from(p, 'base64url')) as [Buffer, Buffer, Buffer];
+  // Only the canonical encoding is accepted, so one value has one stored form (no silent malleability).
+  if (iv.toString('base64url') !== parts[0] || ct.toString('base64url') !== parts[1] || tag.toString('base64url') !== parts[2]) {
+    return { ok: false, reason: 'invalid' };
+  }
+  // A short tag would let GCM accept a truncated (weaker) tag: refuse anything but the full 16 bytes.
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return { ok: false, reason: 'invalid' };
+  let plain: string;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(fieldAad(binding));
+    decipher.setAuthTag(tag);
+    plain = Buffer.concat([decipher.update(ct), decipher.final()]).toString('utf8');
+  } catch {
+    return { ok: false, reason: 'invalid' };
+  }
+  try {
+    return { ok: true, value: JSON.parse(plain) as unknown };
+  } catch {
+    // Authentic but not JSON can only come from a writer with another plaintext rule: not ours.
+    return { ok: false, reason: 'invalid' };
+  }
+}
+
+/**
+ * Data-key wrapping: AES-256-GCM under the key-encryption key derived from the master key, bound to the
+ * tenant and subject, so a wrapped key copied onto another subject's row does not unwrap.
+ * Stored as `v1:<iv>:<ciphertext>:<tag>` (base64url).
+ */
+function wrapAad(tenantId: string, subjectId: string): Buffer {
+  return Buffer.from(JSON.stringify(['annals-pii-key-v1', tenantId, subjectId]), 'utf8');
+}
+
+export function wrapKey(kek: Buffer, tenantId: string, subjectId: string, dataKey: Buffer): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(wrapAad(tenantId, subjectId));
+  const ct = Buffer.concat([cipher.update(dataKey), cipher.final()]);
+  return `v1:${iv.toString('base64url')}:${ct.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}`;
+}
+
+/** The data key, or undefined when the wrapped form does not authenticate under `kek`. */
+export function unwrapKey(kek: Buffer, tenantId: string, subjectId: string, wrapped: string): Buffer | undefined {
+  const parts = wrapped.split(':');
+  if (parts.length !== 4 || parts[0] !== 'v1') return undefined;
+  try {
+    const iv = Buffer.from(parts[1]!, 'base64url');
+    const tag = Buffer.from(parts[3]!, 'base64url');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return undefined;
+    const decipher = createDecipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(wrapAad(tenantId, subjectId));
+    decipher.setAuthTag(tag);
+    const key = Buffer.concat([decipher.update(Buffer.from(parts[2]!, 'base64url')), decipher.final()]);
+    return key.length === 32 ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { decryptValue, encryptValue, unwrapKey, wrapKey, type FieldBinding } from './cipher.js';
+import { PiiError } from './errors.js';
+import { PiiMasterKey, parseMasterKey } from './master-key.js';
+import { hostileStrings } from './testing.js';
+
+const key = createSecretKey(randomBytes(32));
+const at: FieldBinding = { tenantId: 't-1', subjectId: 's-1', streamId: 'lead-1', eventId: 'e-1', path: ['name'] };
+
+
+describe('field cipher (AES-256-GCM, pii:v1)', () => {
+  it('round-trips hostile strings byte-exact, and non-strings with their type', () => {
+    for (const s of hostileStrings) {
+      const out = decryptValue(key, at, encryptValue(key, at, s));
+      assert.ok(out.ok, `decrypts ${JSON.stringify(s).slice(0, 40)}`);
+      assert.equal(out.value, s);
+      // Byte-exact: the code units are the same, lone surrogates included.
+      assert.deepEqual(Buffer.from(out.value as string, 'utf16le'), Buffer.from(s, 'utf16le'));
+    }
+    for (const v of [0, -1.5, 2 ** 53, true, false, [1, 'a', null], { nested: { deep: ['👩🏽‍💻'] } }, {}]) {
+      const out = decryptValue(key, at, encryptValue(key, at, v));
+      assert.ok(out.ok);
+      assert.deepEqual(out.value, v);
+    }
+  });
+
+  it('uses a fresh IV per value: the same value twice gives two ciphertexts', () => {
+    const a = encryptValue(key, at, 'same');
+    const b = encryptValue(key, at, 'same');
+    assert.notEqual(a, b);
+    assert.match(a, /^pii:v1:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]*:[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('binds tenant, subject, stream, event and path: any other binding fails authentication', () => {
+    const ct = encryptValue(key, at, 'Ada');
+    const others: FieldBinding[] = [
+      { ...at, tenantId: 't-2' },
+      { ...at, subjectId: 's-2' },
+      { ...at, streamId: 'lead-2' },
+      { ...at, eventId: 'e-2' },
+      { ...at, path: ['email'] },
+      { ...at, path: ['name', '0'] },
+      // The JSON array makes the parts unambiguous: no shifting of characters between them collides.
+      { ...at, streamId: 'lead-1", "e-1', eventId: '' },
+    ];
+    for (const b of others) assert.deepEqual(decryptValue(key, b, ct), { ok: false, reason: 'invalid' }, JSON.stringify(b));
+    // Event ids are UUIDs, compared case-insensitively.
+    assert.deepEqual(decryptValue(key, { ...at, eventId: 'E-1' }, ct), { ok: true, value: 'Ada' });
+  });
+
+  it('refuses a tampered ciphertext: every single bit flip of iv, body or tag, and truncations', () => {
+    const ct = encryptValue(key, at, 'Grace Hopper');
+    const [, , iv, body, tag] = ct.split(':') as [string, string, string, string, string];
+    const parts = { iv, body, tag };
+    for (const [name, part] of Object.entries(parts)) {
+      const bytes = Buffer.from(part, 'base64url');
+      for (let bit = 0; bit < bytes.length * 8; bit++) {
+        const flipped = Buffer.from(bytes);
+        flipped[bit >> 3]! ^= 1 << (bit & 7);
+        const forged = `pii:v1:${Object.entries(parts).map(([n, p]) => (n === name ? flipped.toString('base64url') : p)).join(':')}`;
+        assert.equal(decryptValue(key, at, forged).ok, false, `${name} bit ${bit}`);
+      }
+    }
+    for (const forged of [ct.slice(0, -1), `${ct}A`, `pii:v1:${iv}:${body}`, `pii:v1:${iv}:${body}:${tag.slice(0, 16)}`, `pii:v1:${iv}:${body}:${tag}:x`, 'pii:v1:', 'pii:v1:!!:!!:!!']) {
+      assert.deepEqual(decryptValue(key, at, forged), { ok: false, reason: 'invalid' }, forged);
+    }
+    assert.deepEqual(decryptValue(key, at, ct.replace('pii:v1:', 'pii:v9:')), { ok: false, reason: 'unsupported' });
+  });
+
+  it('does not decrypt under another key', () => {
+    assert.equal(decryptValue(createSecretKey(randomBytes(32)), at, encryptValue(key, at, 'x')).ok, false);
+  });
+
+  it('wraps data keys bound to tenant and subject', () => {
+    const kek = randomBytes(32);
+    const dk = randomBytes(32);
+    const w = wrapKey(kek, 't', 's', dk);
+    assert.deepEqual(unwrapKey(kek, 't', 's', w), dk);
+    assert.equal(unwrapKey(kek, 't', 's2', w), undefined);
+    assert.equal(unwrapKey(kek, 't2', 's', w), undefined);
+    assert.equal(unwrapKey(randomBytes(32), 't', 's', w), undefined);
+    assert.equal(unwrapKey(kek, 't', 's', w.slice(0, -2)), undefined);
+  });
+});
+
+describe('master key (PII_MASTER_KEY)', () => {
+  const raw = randomBytes(32);
+  it('accepts 32 bytes as base64, unpadded base64, base64url and hex; all name the same key', () => {
+    const forms = [raw.toString('base64'), raw.toString('base64').replace(/=$/, ''), raw.toString('base64url'), raw.toString('hex'), ` ${raw.toString('hex')}\n`];
+    const ids = new Set(forms.map((f) => parseMasterKey(f).id));
+    assert.equal(ids.size, 1);
+    const derived = parseMasterKey(raw.toString('hex'));
+    assert.match(derived.id, /^[0-9a-f]{16}$/);
+    // The key-encryption key is derived, never the master key itself.
+    assert.notDeepEqual(derived.kek, raw);
+  });
+
+  it('refuses a missing or malformed key with a coded error naming the variable, never echoing the value', () => {
+    const bad = [undefined, '', '   ', 'correct horse battery staple, 32+ characters long', raw.toString('hex').slice(2), randomBytes(31).toString('base64'), randomBytes(33).toString('hex'), '0'.repeat(64), `${raw.toString('base64')}!`];
+    for (const v of bad) {
+      assert.throws(
+        () => parseMasterKey(v, 'PII_MASTER_KEY'),
+        (e: unknown) => {
+          assert.ok(e instanceof PiiError);
+          assert.equal(e.code, 'PII_ERR_MASTER_KEY_INVALID');
+          assert.match(e.message, /PII_MASTER_KEY/);
+          if (v && v.trim().length > 8) assert.ok(!e.message.includes(v.trim()), 'the message does not echo the key');
+          return true;
+        },
+        String(v),
+      );
+    }
+  });
+
+  it('exports a zod schema whose issue path is the variable', () => {
+    const Env = z.object({ PII_MASTER_KEY: PiiMasterKey });
+    const r = Env.safeParse({ PII_MASTER_KEY: 'too-short' });
+    assert.equal(r.success, false);
+    assert.deepEqual(r.error?.issues.map((i) => i.path), [['PII_MASTER_KEY']]);
+    const ok = Env.parse({ PII_MASTER_KEY: raw.toString('base64url') });
+    assert.equal(ok.PII_MASTER_KEY.id, parseMasterKey(raw.toString('hex')).id);
+  });
+});

@@ -1,0 +1,224 @@
+import type { KeyObject } from 'node:crypto';
+import { CorruptEventError } from '../../schemas/events/errors.js';
+import type { DataPath } from '../../schemas/events/personal-data.js';
+import { personalPathsOf, type RawStoredEvent } from '../../schemas/events/registry.js';
+import { decryptValue, encryptValue, isCiphertext } from './cipher.js';
+import { PiiError, PiiErrorCode, fieldName } from './errors.js';
+import { subjectKey, type KeyLookup, type KeyStore, type SubjectRef } from './key-store.js';
+
+/**
+ * The codec the event-store facade will run at append (encode) and at read (decode), so every reader —
+ * write side, relay, projections, replay, audit — sees plaintext or an explicit erased marker and nothing
+ * in between. It changes only the values at the paths `personalPaths(schema)` finds for the event's type
+ * at its stored schema version; every other field, and the envelope, pass through untouched.
+ */
+
+/** What an erased personal value reads as, whatever its type was. */
+export const ERASED = '[erased]';
+
+export interface EventToEncode {
+  readonly streamId: string;
+  /** The id the event will be stored under (the facade assigns it before encoding): it is bound into each ciphertext. */
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+  readonly metadata: { readonly tenantId: string; readonly subjectId?: string | undefined };
+}
+
+/** A stored record with its data decoded. `metadata` is left as the adapter gave it. */
+export type DecodedRecord<R extends RawStoredEvent = RawStoredEvent> = Omit<R, 'data'> & {
+  readonly data: unknown;
+  /** True when at least one personal value was erased (its subject's key is destroyed). */
+  readonly erased: boolean;
+  /** Concrete paths (array indexes and record keys included) whose values read as ERASED. */
+  readonly erasedPaths: readonly DataPath[];
+  /** Concrete paths holding plaintext where a ciphertext was expected; only with `onPlaintext: 'flag'`. */
+  readonly plaintextPaths: readonly DataPath[];
+};
+
+export interface PiiCodecOptions {
+  readonly keyStore: KeyStore;
+  /**
+   * A personal value stored in clear (a store written before encryption was switched on): 'error' (the
+   * default) throws PII_ERR_PLAINTEXT_FOUND naming the field; 'flag' passes it through and lists its path
+   * in `plaintextPaths`, for a migration tool that re-encrypts old stores. Never silently mixed.
+   */
+  readonly onPlaintext?: 'error' | 'flag';
+  /** Personal paths of a type at a stored version; defaults to the event registry's. */
+  readonly personalPathsOf?: (type: string, schemaVersion: number) => readonly DataPath[];
+}
+
+export interface PiiCodec {
+  encode(event: EventToEncode): Promise<unknown>;
+  /** Encrypted `data` of each event, in order; keys are fetched or created once per subject. */
+  encodeAll(events: readonly EventToEncode[]): Promise<unknown[]>;
+  decode<R extends RawStoredEvent>(record: R): Promise<DecodedRecord<R>>;
+  /** Decodes a batch with at most one key-store statement, whatever the number of subjects. */
+  decodeAll<R extends RawStoredEvent>(records: readonly R[]): Promise<DecodedRecord<R>[]>;
+}
+
+interface PersonalValue {
+  readonly path: readonly string[];
+  readonly value: unknown;
+}
+
+/**
+ * Every present (not null, not undefined) value at `patterns` with its concrete path, and a copy of `data`
+ * with each replaced by `replace` when given. The concrete path (`['tags', '3']`, not `['tags', '*']`) is
+ * what each ciphertext is bound to, so moving one between array elements or record keys is caught too.
+ */
+function walkPersonal(
+  data: unknown,
+  patterns: readonly DataPath[],
+  visit: (value: unknown, path: readonly string[]) => unknown,
+): unknown {
+  const step = (node: unknown, pattern: DataPath, i: number, at: string[]): unknown => {
+    if (i === pattern.length) return node === undefined || node === null ? node : visit(node, at);
+    if (node === null || typeof node !== 'object') return node;
+    const key = pattern[i]!;
+    if (key === '*') {
+      if (Array.isArray(node)) return node.map((v, j) => step(v, pattern, i + 1, [...at, String(j)]));
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, step(v, pattern, i + 1, [...at, k])]));
+    }
+    if (Array.isArray(node) || !Object.hasOwn(node, key)) return node;
+    return { ...(node as Record<string, unknown>), [key]: step((node as Record<string, unknown>)[key], pattern, i + 1, [...at, key]) };
+  };
+  return patterns.reduce((acc, p) => step(acc, p, 0, []), data);
+}
+
+function collect(data: unknown, patterns: readonly DataPath[]): PersonalValue[] {
+  const out: PersonalValue[] = [];
+  walkPersonal(data, patterns, (value, path) => {
+    out.push({ path, value });
+    return value;
+  });
+  return out;
+}
+
+interface RecordMeta {
+  readonly tenantId?: string;
+  readonly subjectId?: string;
+}
+
+function decodeJson(value: unknown, what: string, r: RawStoredEvent): unknown {
+  if (typeof value !== 'string' && !(value instanceof Uint8Array)) return value;
+  try {
+    return JSON.parse(typeof value === 'string' ? value : new TextDecoder().decode(value));
+  } catch (e) {
+    throw new CorruptEventError(`${what} is not valid JSON (${(e as Error).message})`, {
+      streamId: r.streamId,
+      streamRevision: r.streamRevision,
+      position: r.position,
+      eventId: r.eventId,
+    });
+  }
+}
+
+export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
+  const { keyStore } = options;
+  const onPlaintext = options.onPlaintext ?? 'error';
+  const pathsOf = options.personalPathsOf ?? personalPathsOf;
+  const pathCache = new Map<string, readonly DataPath[]>();
+  const patternsOf = (type: string, version: number): readonly DataPath[] => {
+    const k = `${type}@${version}`;
+    let p = pathCache.get(k);
+    if (!p) pathCache.set(k, (p = pathsOf(type, version)));
+    return p;
+  };
+
+  const subjectOf = (meta: RecordMeta, where: { streamId: string; streamRevision?: bigint; eventId: string }, path: readonly string[]): SubjectRef => {
+    if (typeof meta.tenantId !== 'string' || typeof meta.subjectId !== 'string' || meta.subjectId === '') {
+      throw new PiiError(PiiErrorCode.NoSubject, `personal data in ${fieldName(path)} but the event names no data subject (metadata.subjectId), so no key can cover it`, {
+        ...where,
+        path,
+      });
+    }
+    return { tenantId: meta.tenantId, subjectId: meta.subjectId };
+  };
+
+  const encodeAll = async (events: readonly EventToEncode[]): Promise<unknown[]> => {
+    const refs = events.map((e) => {
+      const present = collect(e.data, patternsOf(e.type, e.schemaVersion));
+      return present.length === 0 ? undefined : subjectOf(e.metadata, e, present[0]!.path);
+    });
+    const keys = new Map<string, KeyObject>();
+    for (const ref of refs) {
+      // Usually one subject per command; a cached key costs no statement at all.
+      if (ref && !keys.has(subjectKey(ref))) keys.set(subjectKey(ref), await keyStore.getOrCreate(ref));
+    }
+    return events.map((e, i) => {
+      const ref = refs[i];
+      if (!ref) return e.data;
+      const key = keys.get(subjectKey(ref))!;
+      return walkPersonal(e.data, patternsOf(e.type, e.schemaVersion), (value, path) =>
+        encryptValue(key, { tenantId: ref.tenantId, subjectId: ref.subjectId, streamId: e.streamId, eventId: e.eventId, path }, value),
+      );
+    });
+  };
+
+  const decodeAll = async <R extends RawStoredEvent>(records: readonly R[]): Promise<DecodedRecord<R>[]> => {
+    const prepared = records.map((r) => {
+      const patterns = patternsOf(r.type, r.schemaVersion);
+      if (patterns.length === 0) return { r, patterns, data: r.data, ref: undefined };
+      const data = decodeJson(r.data, 'data', r);
+      const present = collect(data, patterns);
+      const firstCipher = present.find((p) => isCiphertext(p.value));
+      if (!firstCipher) return { r, patterns, data, ref: undefined };
+      const meta = (decodeJson(r.metadata, 'metadata', r) ?? {}) as RecordMeta;
+      return { r, patterns, data, ref: subjectOf(meta, r, firstCipher.path) };
+    });
+    const refs = prepared.flatMap((p) => (p.ref ? [p.ref] : []));
+    const keys: ReadonlyMap<string, KeyLookup> = refs.length > 0 ? await keyStore.lookup(refs) : new Map();
+
+    return prepared.map(({ r, patterns, data, ref }) => {
+      const erasedPaths: DataPath[] = [];
+      const plaintextPaths: DataPath[] = [];
+      const where = { streamId: r.streamId, streamRevision: r.streamRevision, eventId: r.eventId };
+      const found = ref ? keys.get(subjectKey(ref)) : undefined;
+      const out =
+        patterns.length === 0
+          ? decodeJson(data, 'data', r)
+          : walkPersonal(data, patterns, (value, path) => {
+              if (!isCiphertext(value)) {
+                if (onPlaintext === 'flag') {
+                  plaintextPaths.push(path);
+                  return value;
+                }
+                throw new PiiError(PiiErrorCode.PlaintextFound, `a personal value is stored in clear where a ciphertext is expected (a store written before encryption?)`, {
+                  ...where,
+                  path,
+                });
+              }
+              if (!ref || !found) throw new Error('unreachable: a ciphertext without a looked-up subject');
+              if (found.state === 'erased') {
+                erasedPaths.push(path);
+                return ERASED;
+              }
+              if (found.state === 'missing') {
+                throw new PiiError(PiiErrorCode.KeyMissing, `subject ${ref.subjectId} has neither a data key nor a destruction record (key table lost or restored from an older backup?)`, {
+                  ...where,
+                  path,
+                }, { tenantId: ref.tenantId, subjectId: ref.subjectId });
+              }
+              const d = decryptValue(found.key, { ...ref, streamId: r.streamId, eventId: r.eventId, path }, value);
+              if (d.ok) return d.value;
+              if (d.reason === 'unsupported') {
+                throw new PiiError(PiiErrorCode.CiphertextUnsupported, `a ciphertext of an unknown format version (${value.split(':', 2).join(':')})`, { ...where, path });
+              }
+              throw new PiiError(PiiErrorCode.CiphertextInvalid, `a ciphertext does not authenticate (tampered, or moved from another field, event, stream or subject)`, {
+                ...where,
+                path,
+              });
+            });
+      return { ...r, data: out, erased: erasedPaths.length > 0, erasedPaths, plaintextPaths } as DecodedRecord<R>;
+    });
+  };
+
+  return {
+    encode: async (event) => (await encodeAll([event]))[0],
+    encodeAll,
+    decode: async (record) => (await decodeAll([record]))[0]!,
+    decodeAll,
+  };
+}
