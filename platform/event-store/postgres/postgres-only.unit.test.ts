@@ -47,5 +47,4 @@ describe('PostgreSQL adapter: beyond the contract', () => {
       (err: { code?: string }) => err.code === 'AN422',
     );
   });
-
 });
