@@ -8,7 +8,7 @@ import { defineEvent } from './define.js';
  */
 
 /**
- * Stream `idempotency-<sha256(tenant:key)>`: the first command carrying an idempotency key that creates an
+ * Stream `idempotency-<sha256(["idempotency", tenant, key])>` (write-side/kernel/stream-keys.ts): the first command carrying an idempotency key that creates an
  * aggregate claims the new aggregate's stream here (appended with `no_stream`), so a retry of the same
  * create resolves to the same id instead of creating a second aggregate.
  */
@@ -24,27 +24,41 @@ export const IdempotencyKeyClaimed = defineEvent(
 );
 
 /**
- * Stream `contactemail-<hmac(tenant, normalized email)>`: the reservation that makes an email unique among
- * the active contacts of a tenant. A create (or an update to a new email) appends `ContactEmailClaimed` at
- * the stream's current revision, so of two concurrent claims exactly one succeeds; merge, erasure and an
- * email change append `ContactEmailReleased`. The stream name is a keyed hash, so it reveals no email.
+ * Stream `contactemail-<hmac(["contactemail", tenant, normalized email])>`: the reservation that makes an
+ * email unique among the active contacts of a tenant (write-side/contact/email-claims.ts). Every attempt
+ * to write a contact event that gives the contact the email appends `ContactEmailClaimed` at the stream's
+ * current revision, so of two concurrent claims exactly one succeeds; `forRevision` is the contact stream
+ * revision that attempt appends at and `attempt` names it, so a failed attempt takes back its own claim
+ * only (`ContactEmailReleased` with the same `attempt`). Claims written before carry neither field. The
+ * stream name is a keyed hash, so it reveals no email.
  */
-export const ContactEmailClaimed = defineEvent('ContactEmailClaimed', 1, z.object({ contactId: z.uuid() }));
+export const ContactEmailClaimed = defineEvent(
+  'ContactEmailClaimed',
+  1,
+  z.object({
+    contactId: z.uuid(),
+    forRevision: Text.regex(/^\d{1,19}$/, 'a decimal stream revision').optional(),
+    attempt: z.uuid().optional(),
+  }),
+);
 export const ContactEmailReleased = defineEvent(
   'ContactEmailReleased',
   1,
   z.object({
     contactId: z.uuid(),
-    reason: z.enum(['changed', 'merged', 'erased', 'create-failed', 'stale']),
+    reason: z.enum(['changed', 'merged', 'erased', 'create-failed', 'write-failed', 'stale']),
+    /** The claim this takes back; absent on releases written before (they took back every claim of the contact). */
+    attempt: z.uuid().optional(),
   }),
 );
 
 /**
- * Stream `contactname-<hmac(tenant, normalized first name, last name, company)>`: an index, not a
- * uniqueness rule (two real people may share a name at one company). The contact CSV import looks it up
- * to report rows that match an existing contact by name + company. Create, update and merge keep it
- * current; an entry whose contact is absent, merged or erased is ignored by the reader, so a write that
- * crashed after indexing leaves nothing that matters. The stream name is a keyed hash: it reveals no name.
+ * Stream `contactname-<hmac(["contactname", tenant, normalized first name, last name, company])>`: an
+ * index, not a uniqueness rule (two real people may share a name at one company). The contact CSV import
+ * looks it up to report rows that match an existing contact by name + company. Every write that gives a
+ * contact a name + company adds an entry; the reader keeps only entries whose contact is active and still
+ * carries that name + company, so a stale entry (a crashed write, a later rename) never matters and
+ * nothing is ever unindexed any more (`ContactNameUnindexed` is only read, from older streams).
  */
 export const ContactNameIndexed = defineEvent('ContactNameIndexed', 1, z.object({ contactId: z.uuid() }));
 export const ContactNameUnindexed = defineEvent(

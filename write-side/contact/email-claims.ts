@@ -1,18 +1,38 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import { WrongExpectedRevisionError } from '../../platform/event-store/port.js';
+import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { streamName } from '../../schemas/events/streams.js';
 import type { CommandEnvelope } from '../kernel/handle-command.js';
+import { hashedStreamName } from '../kernel/stream-keys.js';
 import { contactDecider } from './decide.js';
+import type { ContactState } from './state.js';
 
 /**
  * Email uniqueness among the active contacts of a tenant (SPEC: contact), without a read model: one
- * reservation stream per (tenant, normalized email), claimed with the stream's expected revision, so of
- * any number of concurrent creates exactly one wins and the others learn the winner's id (409).
+ * claim stream per (tenant, normalized email). Two rules make it hold under any interleaving:
  *
- * A claim is stale, and may be taken over, when its contact was merged or erased (the release was lost
- * in a crash), or when the contact was never created and the claim is older than CLAIM_GRACE_MS (the
- * create crashed after claiming). A fresh claim without its contact yet is a create in flight: taken.
+ * 1. **A claim is a lock, taken at the stream's revision.** Every attempt to append a contact event that
+ *    gives the contact an email first appends `ContactEmailClaimed{contactId, forRevision, attempt}` at
+ *    the claim stream's current revision, after checking that the last claimant does not hold the email.
+ *    Of two concurrent claimants exactly one appends; the other reads again and sees the winner.
+ * 2. **Who holds the email is decided from the contact streams, never from releases.** The last claimant
+ *    holds the email while it is active and its current state uses the email, or while one of its claims
+ *    is pending: the claimed `forRevision` is beyond the contact's head (the append may still land) and
+ *    the claim is younger than CLAIM_GRACE_MS. So nothing needs releasing when a contact changes its
+ *    email, is merged or erased: the moment its stream says so, the email is free. No release can then
+ *    arrive late and free an email its contact uses again (a PATCH back to it, an idempotent retry that
+ *    overtook its original), and no crash between two streams can leave an email claimed forever.
+ *
+ * The claim is made inside handleCommand's retry (`reserve`, see reservations.ts), with the revision the
+ * contact append is checked against: a conflict reads, decides and claims again from the new state. A
+ * failed attempt takes back its own claim (by `attempt`), so the email is free at once rather than after
+ * the grace period; taking back a claim whose append landed after all (an ambiguous failure) is harmless,
+ * because the contact then uses the email and rule 2 still sees it.
+ *
+ * The one window left is a lease: an attempt that stalls between its claim and its append for longer than
+ * CLAIM_GRACE_MS may lose the email to another contact while its append still lands. Appends take
+ * milliseconds; a minute-long stall is an outage, and the operator sees it in the logs and metrics.
  */
 export const CLAIM_GRACE_MS = 60_000;
 
@@ -21,8 +41,16 @@ export function normalizeEmail(email: string): string {
 }
 
 export function emailClaimStream(key: string, tenantId: string, email: string): string {
-  const mac = createHmac('sha256', key).update(`${tenantId}\n${normalizeEmail(email)}`).digest('hex');
-  return `contactemail-${mac}`;
+  return hashedStreamName('contactemail', [tenantId, normalizeEmail(email)], key);
+}
+
+/**
+ * The name used before the unambiguous key derivation. Only read, when the current stream is empty, so
+ * the contacts that held an email before the upgrade keep it (their claim is then honoured by rule 2).
+ * TODO(1.0): drop together with a backfill that claims every active contact's email under the new name.
+ */
+function legacyEmailClaimStream(key: string, tenantId: string, email: string): string {
+  return `contactemail-${createHmac('sha256', key).update(`${tenantId}\n${normalizeEmail(email)}`).digest('hex')}`;
 }
 
 export interface ClaimDeps {
@@ -30,96 +58,125 @@ export interface ClaimDeps {
   readonly key: string;
 }
 
-interface ClaimState {
-  readonly owner: string | undefined;
-  readonly claimedAt: string | undefined;
+interface PendingClaim {
+  readonly attempt: string | undefined;
+  /** Undefined for claims written before `forRevision` existed: pending by age alone. */
+  readonly forRevision: bigint | undefined;
+  readonly at: number;
+}
+
+/** The claim stream folded: its last claimant, that claimant's claims not taken back, and the revision. */
+interface ClaimView {
+  readonly claimant: string | undefined;
+  readonly pending: readonly PendingClaim[];
   readonly revision: bigint;
 }
 
-async function readClaim(store: EventStore, stream: string): Promise<ClaimState> {
-  const events = await store.readStream(stream);
-  let owner: string | undefined;
-  let claimedAt: string | undefined;
+function foldClaims(events: readonly EventEnvelope[]): ClaimView {
+  let claimant: string | undefined;
+  let pending: PendingClaim[] = [];
   for (const e of events) {
     if (e.type === 'ContactEmailClaimed') {
-      owner = e.data.contactId;
-      claimedAt = e.occurredAt;
-    } else if (e.type === 'ContactEmailReleased' && e.data.contactId === owner) {
-      owner = undefined;
-      claimedAt = undefined;
+      if (e.data.contactId !== claimant) pending = [];
+      claimant = e.data.contactId;
+      pending.push({ attempt: e.data.attempt, forRevision: e.data.forRevision === undefined ? undefined : BigInt(e.data.forRevision), at: Date.parse(e.occurredAt) });
+    } else if (e.type === 'ContactEmailReleased' && e.data.contactId === claimant) {
+      // An attempt's take-back removes that claim only; an older release (no attempt) removed them all.
+      pending = e.data.attempt === undefined ? [] : pending.filter((p) => p.attempt !== e.data.attempt);
     }
   }
-  return { owner, claimedAt, revision: events.length ? events[events.length - 1]!.streamRevision : -1n };
+  return { claimant, pending, revision: events.length ? events[events.length - 1]!.streamRevision : -1n };
+}
+
+async function readClaims(deps: ClaimDeps, tenantId: string, email: string): Promise<ClaimView> {
+  const current = foldClaims(await deps.store.readStream(emailClaimStream(deps.key, tenantId, email)));
+  if (current.revision !== -1n) return current;
+  // Nothing under the new name yet: the holder from before the upgrade, if any, is the last claimant.
+  const legacy = foldClaims(await deps.store.readStream(legacyEmailClaimStream(deps.key, tenantId, email)));
+  return { ...legacy, revision: -1n };
+}
+
+/** The contact's state in the tenant (another tenant's contact reads as absent) and its head revision. */
+export async function readContact(store: EventStore, contactId: string, tenantId: string): Promise<{ state: ContactState; head: bigint }> {
+  const events = await store.readStream(streamName.contact(contactId));
+  if (events.length === 0 || events[0]!.tenantId !== tenantId) return { state: contactDecider.initialState(), head: -1n };
+  const state = events.reduce((s, e) => contactDecider.evolve(s, e as never), contactDecider.initialState());
+  return { state, head: events[events.length - 1]!.streamRevision };
 }
 
 /** The contact's status in the tenant (another tenant's contact reads as absent). */
-export async function contactStatus(store: EventStore, contactId: string, tenantId: string): Promise<'Absent' | 'Active' | 'Merged' | 'Erased'> {
-  const events = await store.readStream(streamName.contact(contactId));
-  if (events.length === 0 || events[0]!.tenantId !== tenantId) return 'Absent';
-  return events.reduce((s, e) => contactDecider.evolve(s, e as never), contactDecider.initialState()).status;
+export async function contactStatus(store: EventStore, contactId: string, tenantId: string): Promise<ContactState['status']> {
+  return (await readContact(store, contactId, tenantId)).state.status;
 }
 
-/** The active contact that holds `email` in the tenant, if any (stale claims count as free). */
+/** Rule 2: does the claim stream's last claimant hold `email` now? */
+async function holds(deps: ClaimDeps, tenantId: string, email: string, view: ClaimView, now: Date): Promise<boolean> {
+  if (view.claimant === undefined) return false;
+  const { state, head } = await readContact(deps.store, view.claimant, tenantId);
+  if (state.status === 'Merged' || state.status === 'Erased') return false;
+  if (state.status === 'Active' && state.email !== undefined && normalizeEmail(state.email) === normalizeEmail(email)) return true;
+  return view.pending.some((p) => (p.forRevision === undefined || p.forRevision > head) && now.getTime() - p.at < CLAIM_GRACE_MS);
+}
+
+/** The active contact that holds `email` in the tenant, if any. */
 export async function emailOwner(deps: ClaimDeps, tenantId: string, email: string, now: Date): Promise<string | undefined> {
-  const state = await readClaim(deps.store, emailClaimStream(deps.key, tenantId, email));
-  if (state.owner === undefined) return undefined;
-  return (await isStale(deps, tenantId, state, now)) ? undefined : state.owner;
+  const view = await readClaims(deps, tenantId, email);
+  return (await holds(deps, tenantId, email, view, now)) ? view.claimant : undefined;
 }
 
-async function isStale(deps: ClaimDeps, tenantId: string, state: ClaimState, now: Date): Promise<boolean> {
-  const status = await contactStatus(deps.store, state.owner!, tenantId);
-  if (status === 'Merged' || status === 'Erased') return true;
-  if (status === 'Absent') return now.getTime() - Date.parse(state.claimedAt ?? '') > CLAIM_GRACE_MS;
-  return false;
-}
-
-export type ClaimResult = { readonly claimed: true; readonly fresh: boolean } | { readonly claimed: false; readonly ownerId: string };
+export type ClaimResult = { readonly claimed: true; readonly attempt: string } | { readonly claimed: false; readonly ownerId: string };
 
 /**
- * Claims `email` for `contactId`. `fresh` says whether this call appended the claim (so a failed create
- * releases it) or the contact already held it (a retried create, an unchanged email).
+ * Claims `email` for the attempt that appends `contactId`'s event at `forRevision` (rule 1). Refused when
+ * another contact holds it. The claimant appends its own claim even when it is already the last claimant:
+ * each attempt's claim is its own, so taking one back never frees another attempt's.
  */
-export async function claimEmail(deps: ClaimDeps, envelope: CommandEnvelope, email: string, contactId: string, now: Date): Promise<ClaimResult> {
+export async function claimEmail(
+  deps: ClaimDeps,
+  envelope: CommandEnvelope,
+  email: string,
+  contactId: string,
+  forRevision: bigint,
+  now: Date,
+): Promise<ClaimResult> {
   const stream = emailClaimStream(deps.key, envelope.tenantId, email);
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const state = await readClaim(deps.store, stream);
-    if (state.owner === contactId) return { claimed: true, fresh: false };
-    if (state.owner !== undefined && !(await isStale(deps, envelope.tenantId, state, now))) return { claimed: false, ownerId: state.owner };
+  const attempt = randomUUID();
+  for (let round = 0; round < 10; round++) {
+    const view = await readClaims(deps, envelope.tenantId, email);
+    if (view.claimant !== undefined && view.claimant !== contactId && (await holds(deps, envelope.tenantId, email, view, now))) {
+      return { claimed: false, ownerId: view.claimant };
+    }
     try {
-      await deps.store.append(stream, [{ type: 'ContactEmailClaimed', data: { contactId }, metadata: reservationMetadata(envelope, now) }], {
-        expectedRevision: state.revision === -1n ? 'no_stream' : state.revision,
-      });
-      return { claimed: true, fresh: true };
+      await deps.store.append(
+        stream,
+        [{ type: 'ContactEmailClaimed', data: { contactId, forRevision: forRevision.toString(), attempt }, metadata: reservationMetadata(envelope, now) }],
+        { expectedRevision: view.revision === -1n ? 'no_stream' : view.revision },
+      );
+      return { claimed: true, attempt };
     } catch (e) {
-      // Someone claimed (or released) in between: read again and decide again.
+      // Someone claimed (or took back) in between: read again and decide again.
       if (!(e instanceof WrongExpectedRevisionError)) throw e;
     }
   }
   throw new Error(`email claim stream ${stream} kept changing`);
 }
 
-/** Releases `email` if `contactId` holds it; a no-op otherwise (idempotent, safe to retry). */
-export async function releaseEmail(
+/**
+ * Takes back one attempt's claim after its append did not happen. Appended at any revision: it removes
+ * that attempt's claim only, so its order against other claims does not matter, and repeating it is harmless.
+ */
+export async function takeBackEmail(
   deps: ClaimDeps,
   envelope: CommandEnvelope,
   email: string,
   contactId: string,
-  reason: 'changed' | 'merged' | 'erased' | 'create-failed',
+  attempt: string,
+  reason: 'create-failed' | 'write-failed',
   now: Date,
 ): Promise<void> {
-  const stream = emailClaimStream(deps.key, envelope.tenantId, email);
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const state = await readClaim(deps.store, stream);
-    if (state.owner !== contactId) return;
-    try {
-      await deps.store.append(stream, [{ type: 'ContactEmailReleased', data: { contactId, reason }, metadata: reservationMetadata(envelope, now) }], {
-        expectedRevision: state.revision,
-      });
-      return;
-    } catch (e) {
-      if (!(e instanceof WrongExpectedRevisionError)) throw e;
-    }
-  }
+  await deps.store.append(emailClaimStream(deps.key, envelope.tenantId, email), [
+    { type: 'ContactEmailReleased', data: { contactId, reason, attempt }, metadata: reservationMetadata(envelope, now) },
+  ]);
 }
 
 /** The metadata of a reservation event (no subject: reservation streams hold no personal data). */

@@ -13,7 +13,7 @@ import { ContactErrorCode, contactDecider } from './decide.js';
 import { emailOwner, type ClaimDeps } from './email-claims.js';
 import { ImportErrorCode, type CsvRow, type ImportColumns } from './import-csv.js';
 import { nameMatch } from './name-index.js';
-import { patched, withReservations } from './reservations.js';
+import { reserveContactKeys } from './reservations.js';
 import type { ActiveContactState } from './state.js';
 
 /**
@@ -21,8 +21,8 @@ import type { ActiveContactState } from './state.js';
  * `POST /contacts`, matched against the tenant's contacts (by email through the email reservations, else
  * by name + company through the name index, both of which also hold the rows imported a moment before,
  * so duplicates within the file count too), and then created, or, as a duplicate, skipped, updated or
- * merged. Every row is all-or-nothing: its contact event is one append, and the reservations around it
- * are taken back when it fails (reservations.ts).
+ * merged. Every row is all-or-nothing: its contact event is one append, and the reservations taken for it
+ * are claimed from the state of that very append and taken back when it fails (reservations.ts).
  *
  * `onDuplicate`:
  * - `skip`: the row is reported with the existing contact's id; nothing is written.
@@ -210,16 +210,14 @@ async function create(deps: ImportDeps, ctx: ImportContext, base: CommandEnvelop
   const id = await claimIdempotentId(deps.store, base, streamName.contact, deps.ids(), 'CreateContact', now);
   const envelope = { ...base, subjectId: id };
   try {
-    await withReservations(deps, envelope, id, { before: undefined, after: data }, now, {
-      write: () =>
-        handleCommand(deps.store, contactDecider, streamName.contact(id), {
-          type: 'CreateContact',
-          data: { ...data, contactId: id },
-          metadata: metadataOf(envelope, now),
-          context: { emailOwnerId: null },
-        }, envelope),
-      replayed: (r) => r.replayed,
-    });
+    await handleCommand(
+      deps.store,
+      contactDecider,
+      streamName.contact(id),
+      { type: 'CreateContact', data: { ...data, contactId: id }, metadata: metadataOf(envelope, now), context: { emailOwnerId: null } },
+      envelope,
+      { reserve: reserveContactKeys(deps, envelope, now) },
+    );
   } catch (e) {
     // Claimed by a concurrent create between our lookup and our claim: a duplicate after all (once it exists).
     const existing = e instanceof DomainError && e.code === ContactErrorCode.EmailTaken ? await loadActive(deps.store, String(e.details?.existingId), base.tenantId) : undefined;
@@ -246,16 +244,14 @@ async function duplicate(deps: ImportDeps, ctx: ImportContext, base: CommandEnve
     const now = deps.clock();
     const contact: ActiveContactState = match.contact;
     try {
-      await withReservations(deps, envelope, contact.contactId, { before: contact, after: patched(contact, checked.data) }, now, {
-        write: () =>
-          handleCommand(deps.store, contactDecider, streamName.contact(contact.contactId), {
-            type: 'UpdateContact',
-            data: checked.data,
-            metadata: metadataOf(envelope, now),
-            context: { emailOwnerId: null },
-          }, { ...envelope, expectedRevision: match!.revision }),
-        replayed: (r) => r.replayed,
-      });
+      await handleCommand(
+        deps.store,
+        contactDecider,
+        streamName.contact(contact.contactId),
+        { type: 'UpdateContact', data: checked.data, metadata: metadataOf(envelope, now), context: { emailOwnerId: null } },
+        { ...envelope, expectedRevision: match.revision },
+        { reserve: reserveContactKeys(deps, envelope, now) },
+      );
       return { ...at, status: ctx.onDuplicate === 'update' ? 'updated' : 'merged' };
     } catch (e) {
       if (!(e instanceof DomainError && e.code === 'STREAM_ERR_REVISION_MISMATCH') || attempt >= 3) throw e;

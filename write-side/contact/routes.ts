@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 
 import { streamName } from '../../schemas/events/streams.js';
@@ -6,36 +6,28 @@ import { activeConsents } from '../consent/state.js';
 import { consentDecider } from '../consent/decide.js';
 import { DomainError } from '../kernel/errors.js';
 import { claimIdempotentId } from '../kernel/handle-command.js';
-import { runCommand, foldEvents, readSameTenant, crossTenant } from '../http/command.js';
+import { runCommand, foldEvents, readSameTenant } from '../http/command.js';
 import { envelopeOf, metadataOf, principalOf, type WriteDeps } from '../http/context.js';
 import { Problem } from '../http/problem.js';
 import { CommandAccepted, CommandHeaders, IdParams, strictDeep } from '../http/schemas.js';
 import { CreateContactBody, LogContactInteractionData, MergeContactData, UpdateContactData } from './commands.js';
 import { ContactErrorCode, contactDecider } from './decide.js';
 import { contactImportRoutes } from './import-routes.js';
-import { patched, releaseReservations, withReservations } from './reservations.js';
-import type { ContactState } from './state.js';
+import { reserveContactKeys } from './reservations.js';
 
 const notFound = () => new DomainError(ContactErrorCode.NotFound, 'the contact does not exist', 'not-found');
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 429: Problem };
 
 /**
  * Contact routes (SPEC: Command API). Email uniqueness and the name + company index are kept with
- * reservation streams around the contact's own command (reservations.ts): claim first, then append the
- * contact event, release on failure, merge or change.
+ * reservation streams claimed on every attempt of the contact's own command, from the state that attempt
+ * appends at (reservations.ts); merge and erasure need no release (email-claims.ts, rule 2).
  */
 export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const claims = { store: deps.store, key: deps.emailHashKey };
   // Its own plugin, so its text/csv body parser applies to it alone.
   await app.register(contactImportRoutes, deps);
-
-  /** The contact's current state, read in the caller's tenant (another tenant's contact reads as absent + security log). */
-  const load = async (request: FastifyRequest, id: string): Promise<ContactState> => {
-    const events = await deps.store.readStream(streamName.contact(id));
-    if (events.length > 0 && events[0]!.tenantId !== principalOf(request).tenantId) throw crossTenant(request, streamName.contact(id), notFound);
-    return foldEvents(contactDecider, events);
-  };
 
   r.post(
     '/contacts',
@@ -55,19 +47,16 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
       const base = envelopeOf(request, { ignoreIfMatch: true });
       const contactId = await claimIdempotentId(deps.store, base, streamName.contact, deps.ids(), 'CreateContact', now);
       const envelope = { ...base, subjectId: contactId };
-      return withReservations(claims, envelope, contactId, { before: undefined, after: request.body }, now, {
-        write: () =>
-          runCommand(request, reply, {
-            store: deps.store,
-            decider: contactDecider,
-            streamId: streamName.contact(contactId),
-            id: contactId,
-            created: true,
-            command: { type: 'CreateContact', data: { ...request.body, contactId }, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
-            envelope,
-            notFound,
-          }),
-        replayed: () => request.replayed,
+      return runCommand(request, reply, {
+        store: deps.store,
+        decider: contactDecider,
+        streamId: streamName.contact(contactId),
+        id: contactId,
+        created: true,
+        command: { type: 'CreateContact', data: { ...request.body, contactId }, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
+        envelope,
+        notFound,
+        reserve: reserveContactKeys(claims, envelope, now),
       });
     },
   );
@@ -90,20 +79,16 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
       const now = deps.clock();
       const id = request.params.id;
       const envelope = envelopeOf(request, { subjectId: id });
-      const before = await load(request, id);
-      const run = () =>
-        runCommand(request, reply, {
-          store: deps.store,
-          decider: contactDecider,
-          streamId: streamName.contact(id),
-          id,
-          command: { type: 'UpdateContact', data: request.body, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
-          envelope,
-          notFound,
-        });
-      // Only an active contact changes; the decider answers the others (not found, merged, erased).
-      if (before.status !== 'Active') return run();
-      return withReservations(claims, envelope, id, { before, after: patched(before, request.body) }, now, { write: run, replayed: () => request.replayed });
+      return runCommand(request, reply, {
+        store: deps.store,
+        decider: contactDecider,
+        streamId: streamName.contact(id),
+        id,
+        command: { type: 'UpdateContact', data: request.body, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
+        envelope,
+        notFound,
+        reserve: reserveContactKeys(claims, envelope, now),
+      });
     },
   );
 
@@ -157,10 +142,10 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
       const id = request.params.id;
       const tenantId = principalOf(request).tenantId;
       const envelope = envelopeOf(request, { subjectId: id });
-      const before = await load(request, id);
       const survivor = foldEvents(contactDecider, await readSameTenant(request, deps.store, streamName.contact(request.body.survivorId), tenantId));
       const survivorStatus = ({ Absent: 'not-found', Active: 'active', Merged: 'merged', Erased: 'erased' } as const)[survivor.status];
-      const answer = await runCommand(request, reply, {
+      // The duplicate's email and name entry are free once it is merged: no release (email-claims.ts, rule 2).
+      return runCommand(request, reply, {
         store: deps.store,
         decider: contactDecider,
         streamId: streamName.contact(id),
@@ -169,9 +154,6 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
         envelope,
         notFound,
       });
-      // The duplicate is no longer active, so its email and name entry are free again (the survivor keeps its own).
-      if (before.status === 'Active' && !request.replayed) await releaseReservations(claims, envelope, id, before, 'merged', now);
-      return answer;
     },
   );
 }

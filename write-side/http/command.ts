@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../../schemas/events/registry.js';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { Command, Decider, DomainEvent } from '../kernel/decider.js';
 import { DomainError } from '../kernel/errors.js';
-import { handleCommand, type CommandEnvelope, type CommandResult } from '../kernel/handle-command.js';
+import { handleCommand, type CommandEnvelope, type CommandResult, type HandleOptions } from '../kernel/handle-command.js';
 import type { CommandAccepted } from './schemas.js';
 
 export interface RunCommand<C extends Command, S, E extends DomainEvent> {
@@ -18,6 +18,8 @@ export interface RunCommand<C extends Command, S, E extends DomainEvent> {
   readonly created?: boolean;
   /** The aggregate's own not-found error, answered for another tenant's stream (indistinguishable from absent). */
   readonly notFound: () => DomainError;
+  /** Reservations taken on every attempt, from the state that attempt appends at (see HandleOptions.reserve). */
+  readonly reserve?: HandleOptions<S, E>['reserve'];
 }
 
 /**
@@ -32,7 +34,7 @@ export async function runCommand<C extends Command, S, E extends DomainEvent>(
 ): Promise<CommandAccepted> {
   let result: CommandResult<E>;
   try {
-    result = await handleCommand(run.store, run.decider, run.streamId, run.command, run.envelope);
+    result = await handleCommand(run.store, run.decider, run.streamId, run.command, run.envelope, run.reserve ? { reserve: run.reserve } : {});
   } catch (e) {
     if (isCrossTenant(e)) throw crossTenant(request, run.streamId, run.notFound);
     throw e;

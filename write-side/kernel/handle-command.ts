@@ -5,6 +5,7 @@ import type { EventStore } from '../../platform/event-store/event-store.js';
 import { WrongExpectedRevisionError } from '../../platform/event-store/port.js';
 import type { Command, Decider, DomainEvent } from './decider.js';
 import { DomainError } from './errors.js';
+import { hashedStreamName } from './stream-keys.js';
 
 /** What the shell (HTTP route, process manager) knows about a command besides its payload. */
 export interface CommandEnvelope {
@@ -33,9 +34,27 @@ export interface CommandResult<E extends DomainEvent = DomainEvent> {
   readonly replayed: boolean;
 }
 
-export interface HandleOptions {
+/**
+ * What a reservation taken for one attempt does once the append is decided (see `HandleOptions.reserve`).
+ * `abort` runs when this attempt's append did not happen (a conflict, a refused or failed append); it
+ * must be safe even when the append did in fact land (an ambiguous network failure).
+ */
+export interface AttemptReservation {
+  readonly abort: () => Promise<void>;
+}
+
+export interface HandleOptions<S = unknown, E extends DomainEvent = DomainEvent> {
   /** Attempts on a concurrency conflict when no `If-Match` was given (reload, decide again). */
   readonly maxAttempts?: number;
+  /**
+   * Reservations on other streams that must agree with this very append (a contact's email claim).
+   * Called on every attempt, after `decide`, with the state the append will be checked against and the
+   * events decided from it, before the append; it throws (e.g. 409 email taken) to refuse the command.
+   * Because it runs inside the retry, a conflict never appends events decided from one state with
+   * reservations computed from another: the retry reads, decides and reserves again, all at one revision.
+   * Not called for an idempotent replay or a command that decides nothing.
+   */
+  readonly reserve?: (attempt: { readonly state: S; readonly events: readonly E[]; readonly revision: bigint }) => Promise<AttemptReservation | undefined>;
 }
 
 /**
@@ -47,6 +66,10 @@ export interface HandleOptions {
  *   nothing and returns the first handling's result. The check and the append are made atomic by the
  *   expected revision: two concurrent retries cannot both append.
  * - A stream of another tenant is answered as not found; the caller logs it as a security event.
+ * - `If-Match` holds on every attempt: the revision is compared with each read and the append carries
+ *   the revision read, so a conflict under `If-Match` is a 409 and is never retried into a success.
+ * - A command on an aggregate that does not exist answers the decider's not-found (404), with or
+ *   without `If-Match`: an absent stream is not a stale one.
  */
 export async function handleCommand<C extends Command, S, E extends DomainEvent>(
   store: EventStore,
@@ -54,7 +77,7 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
   streamId: string,
   command: C,
   envelope: CommandEnvelope,
-  options: HandleOptions = {},
+  options: HandleOptions<S, E> = {},
 ): Promise<CommandResult<E>> {
   const maxAttempts = options.maxAttempts ?? 5;
   for (let attempt = 1; ; attempt++) {
@@ -71,6 +94,9 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
       }
     }
     if (envelope.expectedRevision !== undefined && envelope.expectedRevision !== revision) {
+      // An empty stream is an absent aggregate: the decider's own answer (404 for every non-create
+      // command) says more than "is at revision -1".
+      if (history.length === 0) decider.decide(command, decider.initialState());
       throw staleRevision(streamId, envelope.expectedRevision, revision);
     }
 
@@ -79,6 +105,7 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
     if (events.length === 0) {
       return { streamId, revision, position: history.at(-1)?.position, events, replayed: false };
     }
+    const reservation = await options.reserve?.({ state, events, revision });
 
     const occurredAt = command.metadata.now.toISOString();
     try {
@@ -102,6 +129,7 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
       );
       return { streamId, revision: result.nextExpectedRevision, position: result.position, events, replayed: false };
     } catch (e) {
+      await reservation?.abort();
       if (!(e instanceof WrongExpectedRevisionError)) throw e;
       if (envelope.expectedRevision !== undefined) throw staleRevision(streamId, envelope.expectedRevision, e.actual === 'no_stream' ? -1n : e.actual);
       if (attempt >= maxAttempts) {
@@ -125,12 +153,16 @@ export async function claimIdempotentId(
   now: Date,
 ): Promise<string> {
   if (!envelope.idempotencyKey) return proposedId;
-  const claimStream = `idempotency-${createHash('sha256').update(`${envelope.tenantId}:${envelope.idempotencyKey}`).digest('hex')}`;
+  const claimStream = idempotencyStream(envelope.tenantId, envelope.idempotencyKey);
   const claimed = async () => {
+    // Before the unambiguous names, claims lived under `legacyIdempotencyStream`; a claim found there
+    // counts only when its tenant is ours: given the tenant, `<tenant>:<key>` names exactly one key.
     const [claim] = await store.readStream(claimStream, { toRevision: 0n });
-    if (claim?.type !== 'IdempotencyKeyClaimed') return undefined;
-    assertSameRequest(envelope, claim.data.requestHash);
-    return claim.data.streamId;
+    const [legacy] = claim ? [] : await store.readStream(legacyIdempotencyStream(envelope.tenantId, envelope.idempotencyKey!), { toRevision: 0n });
+    const found = claim ?? (legacy?.tenantId === envelope.tenantId ? legacy : undefined);
+    if (found?.type !== 'IdempotencyKeyClaimed') return undefined;
+    assertSameRequest(envelope, found.data.requestHash);
+    return found.data.streamId;
   };
   const existing = await claimed();
   if (existing) return idOf(existing);
@@ -153,6 +185,20 @@ export async function claimIdempotentId(
     if (!winner) throw e;
     return idOf(winner);
   }
+}
+
+/** The stream where a create's idempotency key claims the new aggregate's id: one per (tenant, key). */
+export function idempotencyStream(tenantId: string, idempotencyKey: string): string {
+  return hashedStreamName('idempotency', [tenantId, idempotencyKey]);
+}
+
+/**
+ * The ambiguous name used before (tenant `acme` + key `x:k1` = tenant `acme:x` + key `k1`); read, never
+ * written, so a retry that spans the upgrade still finds its first handling.
+ * TODO(1.0): drop once no deployment holds claims older than the upgrade (retries span minutes).
+ */
+function legacyIdempotencyStream(tenantId: string, idempotencyKey: string): string {
+  return `idempotency-${createHash('sha256').update(`${tenantId}:${idempotencyKey}`).digest('hex')}`;
 }
 
 function idOf(streamId: string): string {

@@ -2,9 +2,8 @@ import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { streamName } from '../../schemas/events/streams.js';
-import { claimEmail } from '../contact/email-claims.js';
-import { indexName } from '../contact/name-index.js';
-import { contactDecider } from '../contact/decide.js';
+import { ContactErrorCode, contactDecider } from '../contact/decide.js';
+import { reserveContactKeys } from '../contact/reservations.js';
 import { dealDecider } from '../deal/decide.js';
 import { DEFAULT_STAGE } from '../deal/pipelines.js';
 import { DomainError } from '../kernel/errors.js';
@@ -134,45 +133,44 @@ export async function processLeadConverted(deps: ConversionDeps, event: EventEnv
   if ((await deps.store.readStream(contactStream, { toRevision: 0n })).length === 0) {
     const envelope: CommandEnvelope = { ...base, subjectId: contactId };
     const d = captured.data;
-    let email = d.email;
-    if (email !== undefined && deps.emailHashKey !== undefined) {
-      const claim = await claimEmail({ store: deps.store, key: deps.emailHashKey }, envelope, email, contactId, now);
-      if (!claim.claimed) {
-        // Another active contact took the email since the conversion: create the contact without it rather than break uniqueness.
-        log.warn({ contactId, existingId: claim.ownerId }, 'lead conversion: email already used by another contact; contact created without email');
-        email = undefined;
-      }
-    }
     const [firstName, ...rest] = d.name.trim().split(/\s+/);
-    if (deps.emailHashKey !== undefined) {
-      // Before the create, so a crash between the two is healed by the retry (indexing is idempotent, and
-      // the index ignores entries whose contact does not exist); the CSV import then finds this contact too.
-      await indexName({ store: deps.store, key: deps.emailHashKey }, envelope, { firstName: firstName!, lastName: rest.join(' '), company: d.company }, contactId, now);
-    }
-    await ignoreAlreadyExists(
-      handleCommand(
-        deps.store,
-        contactDecider,
-        contactStream,
-        {
-          type: 'CreateContact',
-          data: {
-            contactId,
-            convertedFromLeadId: leadId,
-            firstName: firstName!,
-            lastName: rest.join(' '),
-            ...(email !== undefined ? { email } : {}),
-            ...(d.phone !== undefined ? { phone: d.phone } : {}),
-            ...(d.company !== undefined ? { company: d.company } : {}),
-            customFields: {},
-            tags: [],
+    // The email claim and the name entry are taken on every attempt of the create, from the state it
+    // appends at (contact/reservations.ts), exactly as for a create through the API.
+    const options = deps.emailHashKey === undefined ? {} : { reserve: reserveContactKeys({ store: deps.store, key: deps.emailHashKey }, envelope, now) };
+    const create = (email: string | undefined) =>
+      ignoreAlreadyExists(
+        handleCommand(
+          deps.store,
+          contactDecider,
+          contactStream,
+          {
+            type: 'CreateContact',
+            data: {
+              contactId,
+              convertedFromLeadId: leadId,
+              firstName: firstName!,
+              lastName: rest.join(' '),
+              ...(email !== undefined ? { email } : {}),
+              ...(d.phone !== undefined ? { phone: d.phone } : {}),
+              ...(d.company !== undefined ? { company: d.company } : {}),
+              customFields: {},
+              tags: [],
+            },
+            metadata: { now, tenantId: event.tenantId, actor: event.actor },
+            context: { emailOwnerId: null },
           },
-          metadata: { now, tenantId: event.tenantId, actor: event.actor },
-          context: { emailOwnerId: null },
-        },
-        envelope,
-      ),
-    );
+          envelope,
+          options,
+        ),
+      );
+    try {
+      await create(d.email);
+    } catch (e) {
+      if (!(e instanceof DomainError && e.code === ContactErrorCode.EmailTaken)) throw e;
+      // Another active contact took the email since the conversion: create the contact without it rather than break uniqueness.
+      log.warn({ contactId, existingId: e.details?.existingId }, 'lead conversion: email already used by another contact; contact created without email');
+      await create(undefined);
+    }
     log.info({ leadId, contactId }, 'lead conversion: contact created');
   }
 
