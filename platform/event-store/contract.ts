@@ -36,8 +36,9 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
       for (let i = 0; i < 2; i++) peers.push(await (options.openPeer ?? open)());
     });
     after(async () => {
+      // `open` may have failed (server down): that failure is the report, not a TypeError here.
       await Promise.all(peers.map((p) => p.close()));
-      await store.close();
+      await store?.close();
     });
 
     const stream = (prefix = 'contract') => `${prefix}-${uuidv7()}`;
