@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
 import { AuthError, AuthErrorCode } from '../platform/auth/errors.js';
 import { can } from '../platform/auth/permissions.js';
@@ -13,6 +13,9 @@ import type { Logger } from '../platform/logging/logger.js';
 import type { WriteSideConfig } from './config.js';
 import { requestHashOf, type WriteDeps } from './http/context.js';
 import { createCommandMetrics, outcomeOf, type CommandMetrics } from './http/metrics.js';
+import { openapiTransform, openapiTransformObject } from './http/openapi.js';
+import { problemClientErrorHandler } from './http/client-error.js';
+import { registerJsonParser } from './http/json-body.js';
 import { HttpError, PROBLEM_CONTENT_TYPE, errorHandler, problem } from './http/problem.js';
 import { budgetRoutes } from './budget/routes.js';
 import { consentRoutes } from './consent/routes.js';
@@ -62,7 +65,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => ids(),
     return503OnClosing: true,
+    // Headers over Node's limit (16 KiB), timeouts and non-HTTP bytes: problem+json, not plain text.
+    clientErrorHandler: problemClientErrorHandler,
   });
+  // Bodies are JSON unless a route's own plugin adds a parser (the CSV import). fastify's text/plain
+  // parser is dropped so a JSON body sent as text/plain is a 415 naming the accepted types, not a 400
+  // "expected object, received string"; its JSON parser is replaced to name a refused __proto__.
+  app.removeContentTypeParser('text/plain');
+  registerJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('correlationId', '');
@@ -111,8 +121,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transform: openapiTransform,
+    transformObject: openapiTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -146,6 +156,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         request.principal = principal;
         request.log = reply.log = request.log.child({ tenantId: principal.tenantId, actor: principal.userId });
         const permission = request.routeOptions.config.permission;
+        if (principal.roles.length === 0) {
+          // Every role in the token is unknown to this product: it authenticates and grants nothing.
+          throw new AuthError(AuthErrorCode.Forbidden, 'none of the roles in the token is a role of this product', { permission });
+        }
         if (permission && !can(principal.roles, permission)) {
           throw new AuthError(AuthErrorCode.Forbidden, `this command needs the ${permission} permission, which none of the caller's roles grants`, {
             permission,

@@ -49,7 +49,7 @@ export async function contactImportRoutes(app: FastifyInstance, deps: WriteDeps)
         querystring: ImportQuery,
         response: { 200: ImportReport, 400: Problem, 401: Problem, 403: Problem, 413: Problem, 415: Problem, 422: Problem, 429: Problem },
       },
-      config: { command: 'ImportContacts', permission: 'contact:write' },
+      config: { command: 'ImportContacts', permission: 'contact:write', accepts: ['text/csv'] },
     },
     async (request) => {
       if (!(request.body instanceof Readable)) {

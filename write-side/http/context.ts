@@ -24,6 +24,8 @@ declare module 'fastify' {
     command?: string;
     /** What the caller's roles must grant; checked before the body is even parsed. */
     permission?: Permission;
+    /** Body media types the route takes, named in its 415 answer (default: application/json). */
+    accepts?: readonly string[];
   }
 }
 

@@ -43,11 +43,13 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
@@ -121,7 +123,14 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
       }
       return [{ path: base, rule: v.message ?? 'invalid', issue: v.keyword }];
     });
-    body = problem(400, 'HTTP_ERR_VALIDATION', `${errors.length} invalid field${errors.length === 1 ? '' : 's'}: ${errors.map((e) => e.path).join(', ')}`, correlationId, {
+    // A body that passes every published constraint but breaks a rule zod holds as a refinement (a
+    // period ending before it starts, …: cross-field rules JSON Schema cannot say) is well-formed and
+    // semantically refused: 422, like the deciders' rules. The route's OpenAPI description lists them.
+    // Anything else (a type, a format, a length, an unknown field) breaks the published schema: 400.
+    const ruleOnly = where === 'body' && err.validation.every((v) => v.keyword === 'custom');
+    const [status, code] = ruleOnly ? [422, 'HTTP_ERR_RULE_BROKEN'] : [400, 'HTTP_ERR_VALIDATION'];
+    const what = ruleOnly ? `rule${errors.length === 1 ? '' : 's'} broken` : `invalid field${errors.length === 1 ? '' : 's'}`;
+    body = problem(status, code, `${errors.length} ${what}: ${errors.map((e) => e.path).join(', ')}`, correlationId, {
       instance,
       errors,
     });
@@ -134,7 +143,12 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
   } else if (isClientError(err)) {
     const status = err.statusCode;
     const code = FASTIFY_CODES[err.code ?? ''] ?? `HTTP_ERR_${status}`;
-    const detail = code === 'HTTP_ERR_MALFORMED_JSON' ? 'the request body is not valid JSON' : err.message;
+    const detail =
+      code === 'HTTP_ERR_MALFORMED_JSON'
+        ? 'the request body is not valid JSON'
+        : code === 'HTTP_ERR_UNSUPPORTED_MEDIA_TYPE'
+          ? `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '(none)')} is not accepted here; send ${acceptedTypes(request).join(' or ')}`
+          : err.message;
     body = problem(status, code, detail, correlationId, { instance });
   } else {
     request.log.error({ err }, 'unhandled error');
@@ -145,6 +159,11 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     request.log.info({ code: body.code, status: body.status }, 'command rejected');
   }
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/** The body types a route accepts (FastifyContextConfig.accepts; JSON unless the route says otherwise). */
+export function acceptedTypes(request: FastifyRequest): readonly string[] {
+  return request.routeOptions.config.accepts ?? ['application/json'];
 }
 
 function isClientError(err: unknown): err is FastifyError & { statusCode: number } {
