@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { pgClient, type SqlClient } from '../sql/client.js';
+import { requireEnv } from '../testing/require-env.js';
+import { createPiiCodec, type EventToEncode } from './codec.js';
+import { rotateMasterKey, sqlKeyStore, subjectKey } from './key-store.js';
+import { parseMasterKey } from './master-key.js';
+import { countingClient } from './testing.js';
+
+/**
+ * The key store on a real PostgreSQL server (READ_DB_URL's server, in a database of its own created for
+ * the run and dropped afterwards). Two pools stand for two processes: real concurrent transactions,
+ * real snapshots, which PGlite's single connection cannot show.
+ */
+describe('key store on PostgreSQL (two processes, one database)', () => {
+  const master = parseMasterKey(randomBytes(32).toString('base64'));
+  const dbName = `annals_pii_test_${randomUUID().replaceAll('-', '')}`;
+  let admin: SqlClient;
+  let a: SqlClient;
+  let b: SqlClient;
+
+  before(async () => {
+    const url = new URL(requireEnv('READ_DB_URL'));
+    admin = pgClient(url.toString(), { max: 1 });
+    await admin.exec(`CREATE DATABASE ${dbName}`);
+    url.pathname = `/${dbName}`;
+    a = pgClient(url.toString(), { max: 8, applicationName: 'pii-test-a' });
+    b = pgClient(url.toString(), { max: 8, applicationName: 'pii-test-b' });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await admin?.exec(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin?.close();
+  });
+
+  it('applies its migration once even when two processes start at once', async () => {
+    await Promise.all([sqlKeyStore(a, { masterKey: master }), sqlKeyStore(b, { masterKey: master })]);
+    const { rows } = await a.query<{ n: string }>(`SELECT count(*)::text AS n FROM annals_migrations WHERE name LIKE 'pii/%'`);
+    assert.equal(rows[0]!.n, '1');
+  });
+
+  it('a create racing a destroy in another process never leaves both a key and a tombstone', async () => {
+    const pa = await sqlKeyStore(a, { masterKey: master, migrate: false });
+    const pb = await sqlKeyStore(b, { masterKey: master, migrate: false });
+    const tenantId = `t-${randomUUID()}`;
+    const subjects = Array.from({ length: 40 }, () => ({ tenantId, subjectId: randomUUID() }));
+    const outcomes = await Promise.allSettled(
+      subjects.flatMap((s) => [pa.getOrCreate(s), pb.destroy(s, { actor: 'dpo', reason: 'race' }), pb.getOrCreate(s), pa.getOrCreate(s)]),
+    );
+    for (const o of outcomes) if (o.status === 'rejected') assert.equal((o.reason as { code?: string }).code, 'PII_ERR_SUBJECT_ERASED', String(o.reason));
+    const { rows } = await a.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM pii_data_keys k JOIN pii_key_tombstones t USING (tenant_id, subject_id) WHERE k.tenant_id = $1`,
+      [tenantId],
+    );
+    assert.equal(rows[0]!.n, '0');
+    const tombs = await a.query<{ n: string }>(`SELECT count(*)::text AS n FROM pii_key_tombstones WHERE tenant_id = $1`, [tenantId]);
+    assert.equal(tombs.rows[0]!.n, '40', 'one tombstone per subject, however many destroys raced');
+  });
+
+  it('a process that cached a key stops decrypting within PII_KEY_CACHE_TTL_MS of the destroy in another process', async () => {
+    const ttlMs = 300;
+    const reader = createPiiCodec({ keyStore: await sqlKeyStore(b, { masterKey: master, cacheTtlMs: ttlMs, migrate: false }) });
+    const writerKeys = await sqlKeyStore(a, { masterKey: master, migrate: false });
+    const writer = createPiiCodec({ keyStore: writerKeys });
+    const leadId = randomUUID();
+    const e: EventToEncode = {
+      streamId: `lead-${leadId}`,
+      eventId: randomUUID(),
+      type: 'LeadCaptured',
+      schemaVersion: 1,
+      data: { leadId, name: 'Ada', email: 'ada@example.com', source: 'web', capturedAt: '2026-11-30T10:00:00.000Z' },
+      metadata: { tenantId: 'acme', subjectId: leadId },
+    };
+    const record = {
+      eventId: e.eventId,
+      type: e.type,
+      schemaVersion: 1,
+      streamId: e.streamId,
+      streamRevision: 0n,
+      position: 1n,
+      data: JSON.stringify(await writer.encode(e)),
+      metadata: JSON.stringify(e.metadata),
+    };
+    assert.equal((await reader.decode(record)).erased, false);
+    await writerKeys.destroy({ tenantId: 'acme', subjectId: leadId }, { actor: 'dpo', reason: 'erasure' });
+    const destroyedAt = performance.now();
+    // Decode in a loop like a projection would; bounded by a deadline well past the documented bound.
+    let erasedAfterMs: number | undefined;
+    while (performance.now() - destroyedAt < ttlMs + 5_000) {
+      if ((await reader.decode(record)).erased) {
+        erasedAfterMs = performance.now() - destroyedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(erasedAfterMs !== undefined, 'the other process never stopped decrypting');
+    assert.ok(erasedAfterMs <= ttlMs + 100, `stopped decrypting after ${erasedAfterMs.toFixed(0)} ms (bound ${ttlMs} ms)`);
+  });
+
+  it('looks up many subjects in one statement on the server too', async () => {
+    const writer = await sqlKeyStore(a, { masterKey: master, migrate: false });
+    const tenantId = `t-${randomUUID()}`;
+    const subjects = Array.from({ length: 300 }, () => ({ tenantId, subjectId: randomUUID() }));
+    await Promise.all(subjects.map((s) => writer.getOrCreate(s)));
+    const { client, statements } = countingClient(b);
+    const reader = await sqlKeyStore(client, { masterKey: master, migrate: false });
+    const found = await reader.lookup(subjects);
+    assert.equal(statements.length, 1);
+    assert.ok(subjects.every((s) => found.get(subjectKey(s))?.state === 'live'));
+  });
+
+  it('rotates while another process keeps reading with the new key and the old one as previous', async () => {
+    const next = parseMasterKey(randomBytes(32).toString('hex'));
+    const during = await sqlKeyStore(b, { masterKey: next, previousMasterKeys: [master], migrate: false, cacheTtlMs: 0 });
+    const tenantId = `t-${randomUUID()}`;
+    const old = await sqlKeyStore(a, { masterKey: master, migrate: false });
+    const subjects = Array.from({ length: 25 }, () => ({ tenantId, subjectId: randomUUID() }));
+    const keys = await Promise.all(subjects.map((s) => old.getOrCreate(s)));
+    const [report] = await Promise.all([
+      rotateMasterKey(a, master, next, { batchSize: 7 }),
+      (async () => {
+        for (const [i, s] of subjects.entries()) assert.ok(keys[i]!.equals(await during.getOrCreate(s)));
+      })(),
+    ]);
+    assert.ok(report.rewrapped >= 25);
+    const left = await a.query<{ n: string }>(`SELECT count(*)::text AS n FROM pii_data_keys WHERE master_key_id = $1`, [master.id]);
+    assert.equal(left.rows[0]!.n, '0');
+    const fresh = await sqlKeyStore(b, { masterKey: master, migrate: false });
+    await assert.rejects(fresh.lookup([subjects[0]!]), (e: unknown) => (e as { code?: string }).code === 'PII_ERR_MASTER_KEY_MISMATCH');
+  });
+});
