@@ -16,6 +16,7 @@ import type { RetryPolicy } from './kernel/isolate.js';
 import type { PostgresProjection } from './kernel/projection.js';
 import { createProjector, type Projector } from './kernel/projector.js';
 import { rebuildProjection, replayProjection, type ReplayFailure } from './kernel/replay.js';
+import { createStallDetector } from './kernel/stall.js';
 import { projectionGauges, projectionStatus, renderPrometheus, type ProjectionStatus } from './kernel/status.js';
 import { postgresProjections } from './postgres/index.js';
 
@@ -32,6 +33,8 @@ export interface ProjectionsDeps {
   readonly log: Logger;
   readonly projections?: readonly PostgresProjection[];
   readonly retry?: RetryPolicy;
+  /** A projector lagging with no progress for this long is stalled (readiness degraded). Default 60 000. */
+  readonly stallMs?: number;
 }
 
 export interface ProjectionsHandle {
@@ -40,6 +43,11 @@ export interface ProjectionsHandle {
   status(): Promise<ProjectionStatus[]>;
   /** Prometheus text for /metrics. */
   metrics(): Promise<string>;
+  /**
+   * Readiness entries for /readyz: `{ projectors: 'ok' }`, or one `projector:<name>` entry per stalled
+   * projector with its cause (any value other than 'ok' makes the answer 503).
+   */
+  readiness(): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -76,16 +84,44 @@ export async function startProjections(deps: ProjectionsDeps): Promise<Projectio
     runs.push(projector.run(controller.signal));
   }
   const status = () => projectionStatus({ sql: deps.readSql, projections, headPosition: () => deps.store.headPosition(), bus: deps.bus });
+  const stalls = createStallDetector({ projectors, stallMs: deps.stallMs ?? DEFAULT_PROJECTOR_STALL_MS, log: deps.log });
+  stalls.start();
   return {
     projectors,
     status,
-    metrics: async () => renderPrometheus(projectionGauges(await status())),
+    // The stall gauge comes from memory: it must answer even when the read database does not.
+    metrics: async () => renderPrometheus([...stalls.gauges(), ...projectionGauges(await status())]),
+    readiness: async () => stalls.readiness(),
     async stop() {
+      stalls.stop();
       controller.abort();
       await Promise.all(runs);
     },
   };
 }
+
+export const DEFAULT_PROJECTOR_STALL_MS = 60_000;
+
+/**
+ * The projector runtime's own settings, shared by the projections service and `npm start` (which parses
+ * them beside the write side's configuration).
+ */
+export const ProjectorRuntimeConfig = z.object({
+  /** Attempts of a failing event before it is dead-lettered (a lost database connection is never counted). */
+  PROJECTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** A projector lagging with no progress for this long is stalled: /readyz 503, annals_projector_stalled 1, one error log line. */
+  PROJECTOR_STALL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(DEFAULT_PROJECTOR_STALL_MS),
+});
+export type ProjectorRuntimeConfig = z.infer<typeof ProjectorRuntimeConfig>;
+
+/** The issues of `ProjectorRuntimeConfig` in `env`, one line each (empty when valid), and the parsed value. */
+export function parseProjectorRuntimeConfig(env: NodeJS.ProcessEnv): { config?: ProjectorRuntimeConfig; issues: string[] } {
+  const parsed = ProjectorRuntimeConfig.safeParse(env);
+  return parsed.success ? { config: Object.freeze(parsed.data), issues: [] } : { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+}
+
+/** The retry policy the runtime settings stand for. */
+export const retryPolicyOf = (c: ProjectorRuntimeConfig): RetryPolicy => ({ maxAttempts: c.PROJECTOR_MAX_ATTEMPTS, backoff: { initialMs: 100, maxMs: 10_000 } });
 
 const url = (schemes: string) => z.string().regex(new RegExp(`^(${schemes})://`), `must be a ${schemes.replace(/\|/g, ' or ')} URL`);
 
@@ -99,10 +135,9 @@ export const ProjectionsConfig = z.object({
   KAFKA_BROKERS: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./.annals'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Attempts of a failing event before it is dead-lettered. */
-  PROJECTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  ...ProjectorRuntimeConfig.shape,
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
-  /** HTTP port of the service's /metrics (checkpoints and lag of every projector). */
+  /** HTTP port of the service's /metrics (checkpoints and lag of every projector) and /readyz (stalls). */
   PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).default(9464),
   /** Past this, a stop that is still draining exits with 1. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
@@ -135,11 +170,19 @@ async function main(): Promise<void> {
     store,
     bus,
     log,
-    retry: { maxAttempts: config.PROJECTOR_MAX_ATTEMPTS, backoff: { initialMs: 100, maxMs: 10_000 } },
+    retry: retryPolicyOf(config),
+    stallMs: config.PROJECTOR_STALL_MS,
   });
   log.info({ projectors: handle.projectors.map((p) => p.name) }, 'projections: running');
   // /metrics (Prometheus text) with every projector's checkpoint and lag, read from the database at scrape time.
   const metricsServer = createServer((req, res) => {
+    if (req.url === '/readyz') {
+      void handle.readiness().then((checks) => {
+        const ready = Object.values(checks).every((c) => c === 'ok');
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'degraded', checks }));
+      });
+      return;
+    }
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     handle.metrics().then(
       (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),

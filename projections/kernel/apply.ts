@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../../platform/sql/client.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
-import { scriptOf } from './coalesce.js';
+import { InlineLiteralError, scriptOf } from './coalesce.js';
+import { isConnectionError } from './failures.js';
 import type { PostgresProjection, SqlStatement, Tables } from './projection.js';
 
 /**
@@ -23,7 +24,11 @@ export interface ApplyResult {
   maxPosition: bigint | undefined;
 }
 
-/** One event's projection failed. `deterministic` means retrying the same event cannot help (a poison event). */
+/**
+ * One event's projection failed. `deterministic` is false only when the cause is a lost connection to the
+ * read database (failures.ts): that is waited out; anything else is retried a bounded number of times and
+ * then the event is dead-lettered.
+ */
 export class ProjectionEventError extends Error {
   readonly code: string;
   constructor(
@@ -35,24 +40,12 @@ export class ProjectionEventError extends Error {
     readonly index: number,
   ) {
     super(
-      `${projection}: ${event.type} at stream ${event.streamId} revision ${event.streamRevision} position ${event.position} failed: ${(cause as Error)?.message ?? String(cause)}`,
+      `${projection}: ${event.type} at stream ${JSON.stringify(event.streamId)} revision ${event.streamRevision} position ${event.position} failed: ${(cause as Error)?.message ?? String(cause)}`,
     );
     this.name = 'ProjectionEventError';
     const c = (cause as { code?: unknown })?.code;
     this.code = typeof c === 'string' ? `PROJECTION_ERR_EVENT(${c})` : 'PROJECTION_ERR_EVENT';
   }
-}
-
-/**
- * SQLSTATE classes that mean "this statement is wrong for this data", which the same event will hit
- * again: 22 data exception, 23 integrity constraint, 42 syntax/undefined object, P0 raised by plpgsql.
- * Anything else (08 connection, 40 serialization/deadlock, 53 resources, 57 shutdown, no code = network)
- * is transient: retried forever with backoff, never dead-lettered (a database outage must not empty a
- * read model into the DLQ).
- */
-export function isDeterministicSqlError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && /^(22|23|42|P0)/.test(code);
 }
 
 export async function applyEvents(
@@ -81,9 +74,9 @@ export async function applyEvents(
   // their parameters inlined as escaped literals and runs of the same INSERT merged into multi-row INSERTs
   // (coalesce.ts): a batch of N events costs one round trip and a handful of statements instead of N×k.
   // If the merged script fails, the savepoint undoes it and the plain script runs (a merged ON CONFLICT DO
-  // UPDATE may hit one row twice); if that fails too, statement by statement, only to find which event
-  // failed (for retries and the dead-letter topic).
-  const planned: { event: EventEnvelope; index: number; statements: readonly SqlStatement[] }[] = [];
+  // UPDATE may hit one row twice); if that fails too, the batch is bisected under savepoints to the first
+  // event that fails on its own, which is thrown (for retries and the dead-letter topic).
+  const planned: Planned[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     if (!handled.has(event.type)) continue;
@@ -105,14 +98,16 @@ export async function applyEvents(
 
   const statements = planned.flatMap((p) => p.statements);
   if (statements.length > 0) {
-    const merged = scriptOf(statements, { merge: true });
-    // The savepoint is set by the same round trip as the script: a failing script leaves it in place.
-    let done = await tryScript(tx, `SAVEPOINT annals_apply_batch;\n${merged}`);
-    if (!done) {
-      const plain = scriptOf(statements, { merge: false });
-      if (plain !== merged) done = await tryScript(tx, plain);
+    // The savepoint gets a round trip of its own. Set in the same script as the statements, it would not
+    // exist when the server refuses the script as a whole (a parse error runs none of its statements), and
+    // the ROLLBACK TO below would then fail (3B001) where the batch should have fallen back.
+    await tx.query(`SAVEPOINT ${SAVEPOINT}`);
+    let failure = await tryScript(tx, () => scriptOf(statements, { merge: true }));
+    if (failure !== undefined && !(failure instanceof InlineLiteralError)) {
+      const plain = safely(() => scriptOf(statements, { merge: false }));
+      if (plain !== safely(() => scriptOf(statements, { merge: true }))) failure = await tryScript(tx, () => plain ?? scriptOf(statements, { merge: false }));
     }
-    if (!done) await applyOneByOne(tx, projection.name, planned);
+    if (failure !== undefined) await isolateFailingEvent(tx, projection.name, planned);
   }
 
   if (touched.size > 0) {
@@ -144,30 +139,76 @@ export function advanceStatement(target: ApplyTarget, position: bigint | undefin
   };
 }
 
-/** Runs a script inside the savepoint `annals_apply_batch`; on failure, rolls back to it and says so. */
-async function tryScript(tx: SqlExecutor, script: string): Promise<boolean> {
+const SAVEPOINT = 'annals_apply_batch';
+
+/** `fn()`, or undefined when it throws (comparing two scripts that may not be buildable). */
+function safely(fn: () => string): string | undefined {
   try {
-    await tx.exec(`${script};\nRELEASE SAVEPOINT annals_apply_batch`);
-    return true;
+    return fn();
   } catch {
-    await tx.query('ROLLBACK TO SAVEPOINT annals_apply_batch');
-    return false;
+    return undefined;
   }
 }
 
-/** The slow path: each statement on its own, so a failure names its event. */
-async function applyOneByOne(
-  tx: SqlExecutor,
-  projection: string,
-  planned: readonly { event: EventEnvelope; index: number; statements: readonly SqlStatement[] }[],
-): Promise<void> {
-  for (const { event, index, statements } of planned) {
-    for (const s of statements) {
-      try {
-        await tx.query(s.sql, s.params);
-      } catch (e) {
-        throw new ProjectionEventError(projection, event, e, isDeterministicSqlError(e), index);
-      }
-    }
+/**
+ * Runs the script `build()` returns after the savepoint `SAVEPOINT` (which the caller has set) and, when it
+ * succeeds, keeps its effects (and a fresh savepoint for the next step); when it fails, rolls back to the
+ * savepoint and returns the error. A script that cannot be built (a NUL in a literal) fails before anything
+ * is sent.
+ */
+async function tryScript(tx: SqlExecutor, build: () => string): Promise<unknown> {
+  try {
+    await tx.exec(`${build()};\nRELEASE SAVEPOINT ${SAVEPOINT};\nSAVEPOINT ${SAVEPOINT}`);
+    return undefined;
+  } catch (error) {
+    // Fails only when the transaction itself is gone (connection lost): that error is the one to report.
+    await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    return error;
   }
 }
+
+/** Each statement of `events` on its own with bound parameters, under the savepoint; the first error, or undefined. */
+async function tryBound(tx: SqlExecutor, events: readonly Planned[]): Promise<unknown> {
+  try {
+    for (const { statements } of events) for (const s of statements) await tx.query(s.sql, s.params);
+    await tx.exec(`RELEASE SAVEPOINT ${SAVEPOINT};\nSAVEPOINT ${SAVEPOINT}`);
+    return undefined;
+  } catch (error) {
+    await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    return error;
+  }
+}
+
+interface Planned {
+  readonly event: EventEnvelope;
+  readonly index: number;
+  readonly statements: readonly SqlStatement[];
+}
+
+/**
+ * The slow path, after the whole batch failed: bisection under savepoints. The events before the culprit
+ * are applied in O(log n) scripts (a half that succeeds is kept, a half that fails is split again), then
+ * the culprit runs alone with bound parameters, so the error names it (a NUL is 22021 there, not a
+ * refused message). If it succeeds alone, the failure did not come from one event: the rest goes on the
+ * same way. Throws the ProjectionEventError of the first event that fails on its own.
+ */
+async function isolateFailingEvent(tx: SqlExecutor, projection: string, planned: readonly Planned[]): Promise<void> {
+  let from = 0;
+  let knownToFail = true; // the whole batch just did
+  while (from < planned.length) {
+    if (!knownToFail && (await tryScript(tx, () => scriptOf(segmentStatements(planned, from, planned.length), { merge: false }))) === undefined) return;
+    let to = planned.length; // [from, to) holds a failure
+    while (to - from > 1) {
+      const mid = from + Math.ceil((to - from) / 2);
+      if ((await tryScript(tx, () => scriptOf(segmentStatements(planned, from, mid), { merge: false }))) === undefined) from = mid;
+      else to = mid;
+    }
+    const suspect = planned[from]!;
+    const error = await tryBound(tx, [suspect]);
+    if (error !== undefined) throw new ProjectionEventError(projection, suspect.event, error, !isConnectionError(error), suspect.index);
+    from++;
+    knownToFail = false;
+  }
+}
+
+const segmentStatements = (planned: readonly Planned[], from: number, to: number): SqlStatement[] => planned.slice(from, to).flatMap((p) => p.statements);

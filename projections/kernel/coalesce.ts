@@ -96,6 +96,21 @@ export function inlineParameters(s: SqlStatement): string {
     const index = Number(n) - 1;
     if (index >= s.params.length) throw new Error(`statement uses $${n} but has ${s.params.length} parameters: ${s.sql}`);
     const value = prepareValue(s.params[index]);
-    return value === null || value === undefined ? 'NULL' : escapeLiteral(value instanceof Buffer ? `\\x${value.toString('hex')}` : String(value));
+    if (value === null || value === undefined) return 'NULL';
+    const text = value instanceof Buffer ? `\\x${value.toString('hex')}` : String(value);
+    // A NUL cannot travel inside a query's text: the server refuses the whole message (08P01) and runs
+    // none of the script. Refuse it here, before anything is sent; the caller falls back to bound
+    // parameters, where the server names the value (22021) and the runtime can blame its event.
+    if (text.includes('\u0000')) throw new InlineLiteralError(index + 1);
+    return escapeLiteral(text);
   });
+}
+
+/** A parameter cannot be inlined as a literal (it holds a NUL character). */
+export class InlineLiteralError extends Error {
+  readonly code = 'PROJECTION_ERR_NUL_IN_LITERAL';
+  constructor(readonly parameter: number) {
+    super(`parameter $${parameter} contains a NUL character, which PostgreSQL text cannot hold`);
+    this.name = 'InlineLiteralError';
+  }
 }

@@ -8,7 +8,8 @@ import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js
 import { advanceStatement, applyEvents } from './apply.js';
 import { scriptOf } from './coalesce.js';
 import { readLive } from './generations.js';
-import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
+import { describeFailure } from './failures.js';
+import { defaultRetryPolicy, ProbeRollback, runIsolated, type RetryPolicy } from './isolate.js';
 import type { PostgresProjection, SqlStatement } from './projection.js';
 
 export interface ProjectorOptions {
@@ -24,6 +25,8 @@ export interface ProjectorOptions {
    */
   readonly topics?: readonly string[];
   readonly now?: () => Date;
+  /** Epoch ms for the progress bookkeeping (stall detector); tests pass a fake one. */
+  readonly clock?: () => number;
   /**
    * Group commit bound: most messages one transaction takes when batches of several partitions wait
    * together (default 5 000). A partition's batch is never split, so 1 means one batch per transaction.
@@ -43,7 +46,15 @@ export interface ProjectorStats {
   /** Highest global position applied by this process (see the generation's row for the durable value). */
   position: bigint | undefined;
   partitions: Map<string, PartitionProgress>;
+  /** The last failure of a batch or of the consumer (code and message), cleared when a batch commits. */
   lastError: string | undefined;
+  /** Messages handed to the projector and not yet committed (the stall detector's "it has work"). */
+  inFlight: number;
+  /**
+   * When the projector last made progress (a batch committed) or, if it was idle, when work last arrived
+   * (epoch ms): "lag and no progress for PROJECTOR_STALL_MS" is measured from here.
+   */
+  progressAt: number;
 }
 
 export interface Projector {
@@ -70,6 +81,13 @@ interface Decoded {
 
 const lastOffset = (decoded: readonly Decoded[]): bigint => decoded[decoded.length - 1]!.message.offset;
 
+/** Whether the projector knows of messages it has not applied (handed over, or behind a partition's end). */
+export function lagging(stats: ProjectorStats): boolean {
+  if (stats.inFlight > 0) return true;
+  for (const p of stats.partitions.values()) if (p.nextOffset < p.highWatermark) return true;
+  return false;
+}
+
 /** The consumer-group runtime of a PostgresProjection. Call `registerProjection` first (the composition root does). */
 export function createProjector(options: ProjectorOptions): Projector {
   const { sql, bus, projection, log: parentLog } = options;
@@ -79,7 +97,8 @@ export function createProjector(options: ProjectorOptions): Projector {
   const groupId = projectorGroup(projection.name);
   const dlq = deadLetterTopic(projection.name);
   const topics = options.topics ?? allEventsTopics;
-  const stats: ProjectorStats = { applied: 0, duplicates: 0, deadLettered: 0, position: undefined, partitions: new Map(), lastError: undefined };
+  const clock = options.clock ?? Date.now;
+  const stats: ProjectorStats = { applied: 0, duplicates: 0, deadLettered: 0, position: undefined, partitions: new Map(), lastError: undefined, inFlight: 0, progressAt: clock() };
 
   const handled = new Set<string>(projection.eventTypes);
 
@@ -125,14 +144,20 @@ export function createProjector(options: ProjectorOptions): Projector {
     const byEventId = new Map(parts.flatMap((p) => p.decoded).flatMap((d) => (d.event ? [[d.event.eventId, d.message] as const] : [])));
 
     const result = await runIsolated({
+      name: projection.name,
+      // The order `attempt` applies them in: what a bisection splits.
+      events: parts.flatMap((p) => p.decoded.flatMap((d) => (d.event ? [d.event] : []))),
       policy,
       signal,
       log,
+      onFailure: (error) => {
+        stats.lastError = describeFailure(error);
+      },
       onPoison: async (error, attempts) => {
         const message = byEventId.get(error.event.eventId);
         if (message) await sendToDlq(message, error, attempts);
       },
-      attempt: (excluded) =>
+      attempt: (excluded, probe) =>
         sql.transaction(async (tx) => {
           const live = await readLive(tx, projection.name);
           if (!live) throw new Error(`read model ${projection.name} is not registered (call registerProjection first)`);
@@ -163,11 +188,14 @@ export function createProjector(options: ProjectorOptions): Projector {
           };
           // Position and offsets in one round trip.
           await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsets].filter((x) => x !== undefined), { merge: false }));
+          if (probe) throw new ProbeRollback();
           return { ...r, maxPosition: position };
         }),
     });
     stats.applied += result.applied;
     stats.duplicates += result.duplicates;
+    stats.lastError = undefined;
+    stats.progressAt = clock();
     if (result.maxPosition !== undefined && (stats.position === undefined || result.maxPosition > stats.position)) stats.position = result.maxPosition;
     for (const p of parts) stats.partitions.set(tpKey(p.topic, p.partition), { nextOffset: lastOffset(p.decoded) + 1n, highWatermark: p.highWatermark });
     if (result.duplicates > 0) log.debug({ duplicates: result.duplicates }, 'projector: skipped events applied before');
@@ -200,8 +228,16 @@ export function createProjector(options: ProjectorOptions): Projector {
     draining = false;
   };
   function handleBatch(batch: ConsumedBatch, signal?: AbortSignal): Promise<void> {
+    // Work arriving at an idle projector starts the stall clock; arriving at a busy one it does not.
+    if (stats.inFlight === 0 && !lagging(stats)) stats.progressAt = clock();
+    stats.inFlight += batch.messages.length;
     return new Promise((resolve, reject) => {
-      queue.push({ batch, signal, done: (error) => (error === undefined ? resolve() : reject(error as Error)) });
+      const done = (error?: unknown) => {
+        stats.inFlight -= batch.messages.length;
+        if (error === undefined) resolve();
+        else reject(error as Error);
+      };
+      queue.push({ batch, signal, done });
       if (draining) return;
       draining = true;
       // One macrotask of patience: the other partitions of the same fetch are handed over in this one.
@@ -239,7 +275,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       } catch (err) {
         if (signal.aborted) break;
         failures++;
-        stats.lastError = (err as Error).message;
+        stats.lastError = describeFailure(err);
         const delay = backoffDelay(policy.backoff, failures, Math.random());
         // Restarting the member is safe: it resumes from the checkpoint committed with the rows.
         log.error({ err, retryInMs: delay }, 'projector: consumer failed; rejoining');

@@ -13,7 +13,6 @@ import { createProjector, type Projector } from './projector.js';
 import { rebuildProjection, replayProjection } from './replay.js';
 import { projectionGauges, projectionStatus, renderPrometheus } from './status.js';
 import { kernelTestProjection, POISON_SCORE } from './test-projection.js';
-import { isDeterministicSqlError } from './apply.js';
 
 const log = pino({ level: 'silent' });
 const projection = kernelTestProjection();
@@ -191,13 +190,5 @@ describe('projector runtime (PGlite + embedded bus)', () => {
     await caughtUp();
     await until(async () => (await rows(readSql, 'kt_leads')).length === before.length + 1);
     await assertEqualsFreshReplay(readSql, store);
-  });
-
-  test('SQL errors are classified: data/constraint/syntax are poison, connection-level ones are transient', () => {
-    assert.equal(isDeterministicSqlError({ code: '22012' }), true);
-    assert.equal(isDeterministicSqlError({ code: '23505' }), true);
-    assert.equal(isDeterministicSqlError({ code: '08006' }), false);
-    assert.equal(isDeterministicSqlError({ code: '40P01' }), false);
-    assert.equal(isDeterministicSqlError(new Error('ECONNREFUSED')), false);
   });
 });

@@ -5,7 +5,7 @@ import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { advanceGeneration, applyEvents, type ApplyTarget, type ProjectionEventError } from './apply.js';
 import { createGeneration, dropGeneration, readLive, swapGeneration, tablesOf } from './generations.js';
-import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
+import { defaultRetryPolicy, ProbeRollback, runIsolated, type RetryPolicy } from './isolate.js';
 import type { PostgresProjection } from './projection.js';
 
 /** An event the replay could not apply: unreadable (parseEvent) or poison (its statements fail). */
@@ -118,7 +118,7 @@ async function applyRecords(args: {
     }
   }
   const last = args.records[args.records.length - 1]!.position;
-  const attempt = (excluded: ReadonlySet<string>) =>
+  const attempt = (excluded: ReadonlySet<string>, probe: boolean) =>
     args.run(async (tx) => {
       const res = await applyEvents(
         tx,
@@ -128,13 +128,16 @@ async function applyRecords(args: {
       );
       // The checkpoint is the last record read, applied or not (unreadable and ignored events included).
       await advanceGeneration(tx, args.target, last, res.applied);
+      if (probe) throw new ProbeRollback();
       return res;
     });
   if (args.retry === undefined) {
-    const res = await attempt(new Set());
+    const res = await attempt(new Set(), false);
     return { applied: res.applied, duplicates: res.duplicates, failures };
   }
   const r = await runIsolated({
+    name: args.projection.name,
+    events,
     policy: args.retry,
     signal: args.signal,
     log: args.log,
