@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, send, testApp, token, type TestApp } from '../testing.js';
-import { stageMoveRace } from './stage-race.js';
+import { stageMoveRace } from './testing.js';
 
 describe('deal routes', () => {
   let t: TestApp;
@@ -73,5 +73,8 @@ describe('deal routes', () => {
     assert.equal(result.accepted + result.conflicts, 200);
     assert.equal(result.streamMoves, result.accepted, 'every accepted move is in the stream, nothing else is');
     assert.equal(result.uniqueRevisionsAccepted, result.accepted, 'no revision was accepted twice');
+    // Every If-Match value that was sent names a revision the stream was at; exactly one mover carrying it lands.
+    assert.deepEqual(result.ifMatchAcceptedTwice, {}, 'an If-Match revision was accepted twice (a lost update)');
+    assert.equal(result.accepted, result.distinctIfMatch, 'one 200 per distinct If-Match value');
   });
 });

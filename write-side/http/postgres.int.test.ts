@@ -5,7 +5,7 @@ import { createEventStore, type EventStore } from '../../platform/event-store/ev
 import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
 import { pgClient } from '../../platform/sql/client.js';
 import { requireEnv } from '../../platform/testing/require-env.js';
-import { stageMoveRace } from '../deal/stage-race.js';
+import { stageMoveRace } from '../deal/testing.js';
 import { bearer, send, testApp, token, type TestApp } from '../testing.js';
 
 // The command API against a real PostgreSQL event store (`annals stack up`; EVENTSTORE_URL from
@@ -41,6 +41,9 @@ describe('command API on PostgreSQL', () => {
     assert.equal(result.accepted + result.conflicts, 200);
     assert.equal(result.streamMoves, result.accepted);
     assert.equal(result.uniqueRevisionsAccepted, result.accepted);
+    // Every If-Match value that was sent names a revision the stream was at; exactly one mover carrying it lands.
+    assert.deepEqual(result.ifMatchAcceptedTwice, {}, 'an If-Match revision was accepted twice (a lost update)');
+    assert.equal(result.accepted, result.distinctIfMatch, 'one 200 per distinct If-Match value');
   });
 
   it('20 concurrent creates with one email → exactly one contact', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
 import { streamName } from '../../schemas/events/streams.js';
@@ -8,7 +9,8 @@ import { openPglite, pgliteClient } from '../../platform/sql/client.js';
 import { leadDecider } from '../lead/decide.js';
 import type { LeadCommand } from '../lead/commands.js';
 import { DomainError } from './errors.js';
-import { claimIdempotentId, handleCommand, type CommandEnvelope } from './handle-command.js';
+import { claimIdempotentId, handleCommand, idempotencyStream, type CommandEnvelope } from './handle-command.js';
+import { hashedStreamName } from './stream-keys.js';
 
 const now = new Date('2026-11-21T10:00:00.000Z');
 const actor = { userId: 'u-1', roles: ['sales' as const, 'manager' as const] };
@@ -90,6 +92,91 @@ describe('handleCommand: read, fold, decide, append at the revision read', () =>
       (e: unknown) => e instanceof DomainError && e.code === 'STREAM_ERR_REVISION_MISMATCH' && e.errorClass === 'conflict',
     );
     assert.equal((await store.readStream(streamName.lead(id))).length, 2);
+  });
+
+  it('If-Match holds on every attempt: a write landing between our read and our append → 409, nothing of ours appended', async () => {
+    const id = await newLead();
+    const stream = streamName.lead(id);
+    let interfered = false;
+    // Appends a competing event right before our append, after our read saw revision 0.
+    const racing: EventStore = {
+      ...store,
+      async append(streamId, events, options) {
+        if (streamId === stream && !interfered) {
+          interfered = true;
+          await handleCommand(store, leadDecider, stream, assign('competitor'), envelope());
+        }
+        return store.append(streamId, events, options);
+      },
+    };
+    await assert.rejects(
+      handleCommand(racing, leadDecider, stream, assign('ours'), envelope({ expectedRevision: 0n })),
+      (e: unknown) => e instanceof DomainError && e.code === 'STREAM_ERR_REVISION_MISMATCH' && e.errorClass === 'conflict',
+    );
+    const events = await store.readStream(stream);
+    assert.deepEqual(
+      events.map((e) => (e.type === 'LeadAssigned' ? e.data.ownerId : e.type)),
+      ['LeadCaptured', 'competitor'],
+      'the competitor landed, ours was never retried into a success',
+    );
+  });
+
+  it('an aggregate that does not exist → its not-found (404), with and without If-Match', async () => {
+    for (const expectedRevision of [undefined, 0n, 5n, -1n]) {
+      const id = uuidv7();
+      await assert.rejects(
+        handleCommand(store, leadDecider, streamName.lead(id), assign('x'), envelope(expectedRevision === undefined ? {} : { expectedRevision })),
+        (e: unknown) => e instanceof DomainError && e.code === 'LEAD_ERR_NOT_FOUND' && e.errorClass === 'not-found',
+        `If-Match ${expectedRevision}`,
+      );
+      assert.equal((await store.readStream(streamName.lead(id))).length, 0);
+    }
+  });
+
+  it('idempotency keys are scoped by an unambiguous (tenant, key) tuple: acme + "x:k1" and "acme:x" + "k1" are two keys', async () => {
+    assert.notEqual(idempotencyStream('acme', 'x:k1'), idempotencyStream('acme:x', 'k1'));
+    const first = envelope({ tenantId: 'acme', idempotencyKey: 'x:k1' });
+    const second = envelope({ tenantId: 'acme:x', idempotencyKey: 'k1' });
+    const a = await claimIdempotentId(store, first, streamName.lead, uuidv7(), 'CaptureLead', now);
+    const proposed = uuidv7();
+    const b = await claimIdempotentId(store, second, streamName.lead, proposed, 'CaptureLead', now);
+    assert.equal(b, proposed, 'the second tenant gets its own id, not the first tenant\'s');
+    assert.notEqual(a, b);
+  });
+
+  it('a claim under the old ambiguous name is found by its own tenant only', async () => {
+    const legacyName = (t: string, k: string) => `idempotency-${createHash('sha256').update(`${t}:${k}`).digest('hex')}`;
+    const oldId = uuidv7();
+    await store.append(legacyName('acme', 'y:k2'), [
+      { type: 'IdempotencyKeyClaimed', data: { streamId: streamName.lead(oldId), commandType: 'CaptureLead' }, metadata: { tenantId: 'acme', actor, correlationId: 'c', causationId: 'c', occurredAt: now.toISOString() } },
+    ]);
+    assert.equal(await claimIdempotentId(store, envelope({ tenantId: 'acme', idempotencyKey: 'y:k2' }), streamName.lead, uuidv7(), 'CaptureLead', now), oldId, 'a retry spanning the upgrade');
+    const fresh = uuidv7();
+    assert.equal(await claimIdempotentId(store, envelope({ tenantId: 'acme:y', idempotencyKey: 'k2' }), streamName.lead, fresh, 'CaptureLead', now), fresh, 'the colliding tenant is not answered with it');
+  });
+
+  it('hashedStreamName: distinct tuples never share a name, whatever the parts contain', () => {
+    const tuples: string[][] = [
+      ['acme', 'x:k1'],
+      ['acme:x', 'k1'],
+      ['a\nb', 'c'],
+      ['a', 'b\nc'],
+      ['a', 'b', 'c'],
+      ['a', 'b,c'],
+      ['a","b', 'c'],
+      ['a', '","b', 'c'],
+      ['\ud800', 'x'],
+      ['\udc00', 'x'],
+      ['\ufffd', 'x'],
+      ['\u0000', ''],
+      ['', '\u0000'],
+      [''],
+      ['', ''],
+    ];
+    const names = tuples.map((t) => hashedStreamName('p', t));
+    assert.equal(new Set(names).size, tuples.length);
+    assert.notEqual(hashedStreamName('p', ['a']), hashedStreamName('q', ['a']), 'the prefix is part of the tuple');
+    assert.notEqual(hashedStreamName('p', ['a'], 'k1'), hashedStreamName('p', ['a'], 'k2'), 'keyed');
   });
 
   it('a domain rejection appends nothing', async () => {

@@ -3,8 +3,8 @@ import type { EventStore } from '../../platform/event-store/event-store.js';
 import { streamName } from '../../schemas/events/streams.js';
 
 /**
- * The If-Match race of the acceptance criteria, shared by the PGlite unit test and the PostgreSQL
- * integration test: `movers` clients each read the deal's revision (as a UI would from the ETag of its
+ * Test support (not production code). The If-Match race of the acceptance criteria, shared by the PGlite
+ * unit test and the PostgreSQL integration test: `movers` clients each read the deal's revision (as a UI would from the ETag of its
  * last answer), then all send a stage move with that If-Match at once, against whatever the stream has
  * become. A correct server accepts each revision at most once and answers every loser 409.
  */
@@ -15,6 +15,10 @@ export interface RaceResult {
   /** DealStageMoved events the stream holds after the race. */
   readonly streamMoves: number;
   readonly uniqueRevisionsAccepted: number;
+  /** Distinct If-Match values sent: each may succeed at most once, and the first to land does. */
+  readonly distinctIfMatch: number;
+  /** Accepted answers per If-Match value that was accepted more than once (a lost update): must be empty. */
+  readonly ifMatchAcceptedTwice: Readonly<Record<string, number>>;
   readonly ms: number;
 }
 
@@ -39,13 +43,17 @@ export async function stageMoveRace(o: { app: FastifyInstance; store: EventStore
         headers: { ...o.headers, 'content-type': 'application/json', 'if-match': `"${revision}"` },
         payload: JSON.stringify({ stage: next }),
       });
-      return { status: res.statusCode, body: res.body, revision: res.statusCode === 200 ? (JSON.parse(res.body) as { revision: string }).revision : undefined };
+      return { ifMatch: revision, status: res.statusCode, body: res.body, revision: res.statusCode === 200 ? (JSON.parse(res.body) as { revision: string }).revision : undefined };
     }),
   );
   const ms = performance.now() - started;
   const after = await o.store.readStream(streamName.deal(o.dealId));
   const accepted = answers.filter((a) => a.status === 200);
+  const perIfMatch = new Map<number, number>();
+  for (const a of accepted) perIfMatch.set(a.ifMatch, (perIfMatch.get(a.ifMatch) ?? 0) + 1);
   return {
+    distinctIfMatch: new Set(answers.map((a) => a.ifMatch)).size,
+    ifMatchAcceptedTwice: Object.fromEntries([...perIfMatch].filter(([, n]) => n > 1).map(([r, n]) => [String(r), n])),
     accepted: accepted.length,
     conflicts: answers.filter((a) => a.status === 409 && a.body.includes('STREAM_ERR_REVISION_MISMATCH')).length,
     unexpected: answers.filter((a) => a.status !== 200 && !(a.status === 409 && a.body.includes('STREAM_ERR_REVISION_MISMATCH'))).map((a) => `${a.status} ${a.body}`),
