@@ -13,6 +13,7 @@ import { createProjector, type Projector } from './projector.js';
 import { rebuildProjection, replayProjection } from './replay.js';
 import { projectionGauges, projectionStatus, renderPrometheus } from './status.js';
 import { kernelTestProjection, POISON_SCORE } from './test-projection.js';
+import { readTopic, until as waitUntil, within } from './testing.js';
 
 const log = pino({ level: 'silent' });
 const projection = kernelTestProjection();
@@ -20,13 +21,10 @@ const meta = () => ({ tenantId: 't1', actor: { userId: 'u1', roles: ['sales' as 
 const capture = (leadId: string) => ({ type: 'LeadCaptured', data: { leadId, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() }, metadata: meta() });
 const score = (leadId: string, s: number) => ({ type: 'LeadScored', data: { leadId, score: s, factors: [] }, metadata: meta() });
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// Every wait below ends: a broken guarantee fails its test within the timeout instead of hanging the run.
+const until = (cond: () => boolean | Promise<boolean>, ms = 10_000) => waitUntil(cond, ms, 'the condition');
+/** A replay or rebuild that never finishes (a poison event retried forever) is aborted and fails. */
+const deadline = (ms = 20_000) => AbortSignal.timeout(ms);
 
 /** A relay without its checkpoint table: publishes raw records exactly as the relay would. */
 async function publishAll(store: EventStore, bus: Bus, after?: bigint): Promise<void> {
@@ -41,11 +39,13 @@ async function rows(sql: SqlClient, table: string): Promise<unknown[]> {
 /** The acceptance check: the live read model equals a fresh replay of the whole store into a new generation. */
 async function assertEqualsFreshReplay(sql: SqlClient, store: EventStore): Promise<void> {
   const { generation } = await createGeneration(sql, projection);
-  await replayProjection({ sql, store, projection, generation, log });
+  const signal = deadline();
+  await within(replayProjection({ sql, store, projection, generation, log, signal }), 25_000, 'a fresh replay');
+  assert.equal(signal.aborted, false, 'the fresh replay finished in time');
   assert.deepEqual(await rows(sql, 'kt_leads'), await rows(sql, tablesOf(projection, generation).kt_leads!));
 }
 
-describe('projector runtime (PGlite + embedded bus)', () => {
+describe('projector runtime (PGlite + embedded bus)', { timeout: 180_000 }, () => {
   let storeSql: SqlClient;
   let readSql: SqlClient;
   let store: EventStore;
@@ -67,7 +67,7 @@ describe('projector runtime (PGlite + embedded bus)', () => {
   });
   after(async () => {
     stop.abort();
-    await running;
+    await within(running, 10_000, 'the projector to stop');
     await Promise.all([storeSql.close(), readSql.close()]);
   });
 
@@ -136,18 +136,7 @@ describe('projector runtime (PGlite + embedded bus)', () => {
     await caughtUp();
     const row = (await readSql.query<{ score: number; events: number }>(`SELECT score, events FROM kt_leads WHERE lead_id = $1`, [id])).rows[0];
     assert.deepEqual(row, { score: 88, events: 2 });
-    const dlq: ConsumedMessage[] = [];
-    const c = new AbortController();
-    await bus.consume({
-      groupId: 'dlq-reader',
-      topics: ['annals.dlq.kernel-test'],
-      resumeFrom: async () => new Map(),
-      signal: c.signal,
-      onBatch: async (b) => {
-        dlq.push(...b.messages);
-        c.abort();
-      },
-    });
+    const dlq = await readTopic(bus, 'annals.dlq.kernel-test', 2, 1_000);
     assert.equal(dlq.length, 1);
     assert.equal(dlq[0]!.key, `lead-${id}`);
     assert.equal(dlq[0]!.headers.streamRevision, '1');
@@ -174,7 +163,9 @@ describe('projector runtime (PGlite + embedded bus)', () => {
     const reg = await registerProjection(readSql, v2);
     assert.equal(reg.needsRebuild, true);
     const before = await rows(readSql, 'kt_leads');
-    const result = await rebuildProjection({ sql: readSql, store, projection: v2, log });
+    const signal = deadline();
+    const result = await within(rebuildProjection({ sql: readSql, store, projection: v2, log, retry: { maxAttempts: 3, backoff: { initialMs: 1, maxMs: 5 } }, signal }), 25_000, 'the rebuild');
+    assert.equal(signal.aborted, false, 'the rebuild finished in time');
     assert.equal(result.failures.length, 1, 'the poison event is reported by the rebuild too');
     const live = await readLive(readSql, 'kernel-test', false);
     assert.equal(live?.generation, result.generation);

@@ -44,6 +44,13 @@ async function drain(bus: Bus, topic: string, n: number): Promise<ConsumedMessag
   return out;
 }
 
+/** `running` (a relay loop), stopped: a test that fails must not leave it running (the file would hang, not fail). */
+async function stopRelay(c: AbortController, running: Promise<void>): Promise<void> {
+  c.abort();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([running, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the relay did not stop within 5 s')), 5_000)))]).finally(() => clearTimeout(timer));
+}
+
 async function until(cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -52,7 +59,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5_000): Promis
   }
 }
 
-describe('relay (PGlite event store → embedded bus)', () => {
+describe('relay (PGlite event store → embedded bus)', { timeout: 60_000 }, () => {
   let sql: SqlClient;
   let store: EventStore;
   let checkpoint: RelayCheckpointStore;
@@ -93,9 +100,11 @@ describe('relay (PGlite event store → embedded bus)', () => {
     const c = new AbortController();
     const stats = newRelayStats();
     const running = runRelay({ store, bus, checkpoint, log, signal: c.signal, batchSize: 4 }, stats);
-    await until(() => stats.checkpoint === head);
-    c.abort();
-    await running;
+    try {
+      await until(() => stats.checkpoint === head);
+    } finally {
+      await stopRelay(c, running);
+    }
     assert.equal(await checkpoint.load(), head);
 
     const all = await drain(bus, 'annals.lead.events', 6);
@@ -130,13 +139,15 @@ describe('relay (PGlite event store → embedded bus)', () => {
     const c = new AbortController();
     const stats = newRelayStats();
     const running = runRelay({ store, bus: flaky, checkpoint, log, signal: c.signal, backoff: { initialMs: 5, maxMs: 20 } }, stats);
-    await until(() => attempts >= 3);
-    assert.equal(await checkpoint.load(), before, 'no ack, no checkpoint');
-    failing = false;
-    const head = await store.headPosition();
-    await until(async () => (await checkpoint.load()) === head);
-    c.abort();
-    await running;
+    try {
+      await until(() => attempts >= 3);
+      assert.equal(await checkpoint.load(), before, 'no ack, no checkpoint');
+      failing = false;
+      const head = await store.headPosition();
+      await until(async () => (await checkpoint.load()) === head);
+    } finally {
+      await stopRelay(c, running);
+    }
     const msgs = await drain(inner, 'annals.lead.events', 1);
     assert.deepEqual(msgs.map((m) => m.key), [`lead-${id}`]);
   });
