@@ -39,6 +39,12 @@ export interface AppDeps {
    * projectors' checkpoints and lag, which this service cannot import itself.
    */
   readonly extraMetrics?: () => Promise<string>;
+  /**
+   * More readiness checks for /readyz, by the composition root: in one process the projectors' stall
+   * detector. Each entry is 'ok' or why not; any other value answers 503 (status `degraded` when the
+   * write side's own adapters are fine).
+   */
+  readonly extraReadiness?: () => Promise<Record<string, string>>;
 }
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -138,8 +144,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       request.log.warn({ err }, 'readiness: event store unreachable');
       checks.eventStore = 'unreachable';
     }
+    const ownReady = Object.values(checks).every((c) => c === 'ok');
+    if (deps.extraReadiness) {
+      try {
+        Object.assign(checks, await deps.extraReadiness());
+      } catch (err) {
+        request.log.warn({ err }, 'readiness: an extra check failed');
+        checks.extra = 'failed';
+      }
+    }
     const ready = Object.values(checks).every((c) => c === 'ok');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks });
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : ownReady ? 'degraded' : 'not-ready', checks });
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);

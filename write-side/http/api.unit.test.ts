@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, generateKeyPair } from 'jose';
-import { bearer, send, testApp, token, TEST_AUDIENCE, TEST_ISSUER, type TestApp } from '../testing.js';
+import { createLogger } from '../../platform/logging/logger.js';
+import { buildApp } from '../build-app.js';
+import { bearer, memoryStore, send, testApp, testConfig, token, TEST_AUDIENCE, TEST_ISSUER, type TestApp } from '../testing.js';
 
 // Cross-cutting behaviour of the command API: auth, problem+json, headers, limits, ops routes.
 describe('command API: auth, errors, headers', () => {
@@ -146,5 +148,30 @@ describe('command API: body limits and readiness', () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().checks.eventStore, 'unreachable');
     await t.app.close();
+  });
+
+  it('readyz is degraded (503) when a check the composition root injected fails (a stalled projector), naming it', async () => {
+    const store = await memoryStore();
+    let stalled = true;
+    const app = await buildApp({
+      config: testConfig(),
+      logger: createLogger({ level: 'silent', name: 'write-side' }),
+      eventStore: store,
+      extraReadiness: async (): Promise<Record<string, string>> => (stalled ? { 'projector:contacts': 'stalled: no progress for 61 s with 3 messages waiting; cause: 08006: connection lost' } : { projectors: 'ok' }),
+    });
+    try {
+      const res = await app.inject('/readyz');
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().status, 'degraded');
+      assert.equal(res.json().checks.eventStore, 'ok');
+      assert.match(res.json().checks['projector:contacts'], /stalled: .*08006/);
+      stalled = false;
+      const ok = await app.inject('/readyz');
+      assert.equal(ok.statusCode, 200);
+      assert.deepEqual(ok.json(), { status: 'ready', checks: { eventStore: 'ok', projectors: 'ok' } });
+    } finally {
+      await app.close();
+      await store.close();
+    }
   });
 });

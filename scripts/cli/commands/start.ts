@@ -9,7 +9,7 @@ import { openEventStore } from '../../../write-side/event-store.js';
 import { createWriteSide } from '../../../write-side/service.js';
 import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { startRelay } from '../../../write-side/relay/main.js';
-import { startProjections } from '../../../projections/main.js';
+import { parseProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -21,15 +21,21 @@ import { startProjections } from '../../../projections/main.js';
  * READ_DB_URL, KAFKA_BROKERS.
  */
 export async function run(_args: string[]): Promise<number> {
+  // The projector runtime's settings are validated with the write side's: one failure lists every bad variable.
+  const runtime = parseProjectorRuntimeConfig(process.env);
   let loaded;
   try {
     loaded = await loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`annals start: ${err.message}\n`);
+      process.stderr.write(`annals start: ${err.message}${runtime.issues.map((i) => `\n  ${i}`).join('')}\n`);
       return 78; // EX_CONFIG
     }
     throw err;
+  }
+  if (!runtime.config) {
+    process.stderr.write(`annals start: invalid configuration:\n${runtime.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    return 78;
   }
   const { config, warnings } = loaded;
   const logger = createLogger({ level: config.logLevel, name: 'annals' });
@@ -43,8 +49,16 @@ export async function run(_args: string[]): Promise<number> {
 
   // The relay is the only publisher; in one process it and the projectors share this bus instance.
   const relay = startRelay({ store: eventStore, bus, checkpoint: await sqlRelayCheckpoint(readSql), log: logger });
-  const projections = await startProjections({ readSql, store: eventStore, bus, log: logger.child({ component: 'projections' }) });
-  const writeSide = await createWriteSide({ config, logger, eventStore, extraMetrics: () => projections.metrics() });
+  const projections = await startProjections({
+    readSql,
+    store: eventStore,
+    bus,
+    log: logger.child({ component: 'projections' }),
+    retry: retryPolicyOf(runtime.config),
+    stallMs: runtime.config.PROJECTOR_STALL_MS,
+  });
+  // The write side cannot import projections/: the stall detector reaches /readyz through this root.
+  const writeSide = await createWriteSide({ config, logger, eventStore, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
 
   const stopped = onShutdownSignal({
     logger,
