@@ -44,7 +44,7 @@ describe('email uniqueness under concurrent writes (PGlite)', () => {
     await emailInterleavings.retryOvertakesOriginal(await context());
   });
 
-  it('randomized: creates, email changes, merges and idempotent retries over 4 emails keep emails unique and free ones takeable', async () => {
+  it('randomized: creates, CSV imports, email changes, merges and idempotent retries over 4 emails keep emails unique and free ones takeable', async () => {
     const seed = Number(process.env.STRESS_SEED ?? Date.now() % 100_000);
     const jittery = await testApp({ store: jitteryStore(base, 4, seeded(seed + 1)) });
     try {

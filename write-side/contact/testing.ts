@@ -59,13 +59,21 @@ export function pausingStore(store: EventStore, timeoutMs = 10_000): { store: Ev
   };
 }
 
-/** Wraps `store` so that every read waits a random 0..maxMs first: more interleavings per run. */
+/**
+ * Wraps `store` so that every read and every append waits a random 0..maxMs first: wider windows between
+ * a command's read, its claims and its append, so more interleavings per run.
+ */
 export function jitteryStore(store: EventStore, maxMs: number, random: () => number): EventStore {
+  const pause = () => new Promise((r) => setTimeout(r, Math.floor(random() * maxMs)));
   return {
     ...store,
     async readStream(streamId, options) {
-      await new Promise((r) => setTimeout(r, Math.floor(random() * maxMs)));
+      await pause();
       return store.readStream(streamId, options);
+    },
+    async append(streamId, events, options) {
+      await pause();
+      return store.append(streamId, events, options);
     },
   };
 }
@@ -104,8 +112,8 @@ export interface StressResult {
 }
 
 /**
- * Many concurrent creates, email changes (with and without a case change), merges and idempotent retries
- * (the same request sent twice at once with one Idempotency-Key) over a small set of emails.
+ * Many concurrent creates, CSV imports, email changes (with and without a case change), merges and
+ * idempotent retries (the same request sent twice at once with one Idempotency-Key) over a small set of emails.
  */
 export async function stressEmails(o: StressOptions): Promise<StressResult> {
   const random = seeded(o.seed);
@@ -115,15 +123,20 @@ export async function stressEmails(o: StressOptions): Promise<StressResult> {
   const started = performance.now();
   let next = 0;
   let done = 0;
-  const call = async (method: 'POST' | 'PATCH', url: string, body: unknown, key?: string) => {
-    const headers = key ? { ...o.headers, 'idempotency-key': key } : o.headers;
+  const call = async (method: 'POST' | 'PATCH', url: string, body: unknown, key?: string, extra: Record<string, string> = {}) => {
+    const headers = { ...o.headers, ...extra, ...(key ? { 'idempotency-key': key } : {}) };
     const res = await send(o.app, method, url, body, headers);
-    const label = `${method} ${url.replace(/[0-9a-f-]{36}/g, ':id')} ${res.statusCode}`;
+    const label = `${method} ${url.replace(/[0-9a-f-]{36}/g, ':id').replace(/\?.*/, '')} ${res.statusCode}`;
     statuses[label] = (statuses[label] ?? 0) + 1;
     if (res.statusCode >= 500) assert.fail(`${label}: ${res.body}`);
     if (res.statusCode === 201) {
       const id = String(res.json().id);
       if (!ids.includes(id)) ids.push(id);
+    }
+    if (url.startsWith('/api/v1/contacts/import') && res.statusCode === 200) {
+      for (const row of res.json<{ rows: { status: string; id?: string }[] }>().rows) {
+        if (row.status === 'created' && row.id !== undefined && !ids.includes(row.id)) ids.push(row.id);
+      }
     }
     return res;
   };
@@ -140,7 +153,12 @@ export async function stressEmails(o: StressOptions): Promise<StressResult> {
       // Some creates take an email outside the set, so there are contacts to change and merge.
       const body = { firstName: `S${n}`, email: random() < 0.4 ? `own-${o.seed}-${n}@elsewhere.example.com` : email() };
       await both(() => call('POST', '/api/v1/contacts', body, key));
-    } else if (r < 0.8) {
+    } else if (r < 0.45) {
+      // The CSV import: two rows over the set, each created or, as a duplicate, skipped, updated or merged.
+      const mode = pick(['skip', 'update', 'merge'] as const);
+      const csv = `firstName,lastName,email\nI${n},Row,${email()}\nJ${n},Row,${email()}\n`;
+      await both(() => call('POST', `/api/v1/contacts/import?onDuplicate=${mode}`, csv, key, { 'content-type': 'text/csv' }));
+    } else if (r < 0.85) {
       const body = random() < 0.2 ? { email: null } : { email: email(), title: `t${n}` };
       const id = pick(ids);
       await both(() => call('PATCH', `/api/v1/contacts/${id}`, body, key));

@@ -79,6 +79,26 @@ describe('lead-conversion process manager', () => {
     assert.equal((await t.store.readStream(`contact-${c.contactId}`)).length, 1, 'the existing contact is untouched');
   });
 
+  it('concurrent runs claim the email once, for the new contact; an email taken meanwhile is left off, never shared', async () => {
+    const deps = { store: t.store, logger: silent, clock, emailHashKey: testConfig().piiMasterKey };
+    const free = await captureAndConvert({ name: 'Annie Easley', email: 'ae@example.com' }, {});
+    await Promise.all([processLeadConverted(deps, free.event), processLeadConverted(deps, free.event), processLeadConverted(deps, free.event)]);
+    const dup = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'A', email: 'AE@example.com' }, h);
+    assert.equal(dup.statusCode, 409, dup.body);
+    assert.equal(dup.json().existingId, free.contactId);
+
+    const taken = await captureAndConvert({ name: 'Christine Darden', email: 'cd@example.com' }, {});
+    // Another contact takes the email after the conversion, before the process creates the contact.
+    const other = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'C', email: 'cd@example.com' }, h);
+    assert.equal(other.statusCode, 201, other.body);
+    await Promise.all([processLeadConverted(deps, taken.event), processLeadConverted(deps, taken.event)]);
+    const created = await t.store.readStream(`contact-${taken.contactId}`);
+    assert.equal(created.length, 1);
+    assert.equal(created[0]!.type === 'ContactCreated' ? created[0]!.data.email : 'not a create', undefined, 'created without the email');
+    const again = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'C', email: 'cd@example.com' }, h);
+    assert.equal(again.json().existingId, other.json().id, 'the email stays with the contact that took it');
+  });
+
   it('runs from the subscription, checkpoints, and resumes from the checkpoint after a restart', async () => {
     const c1 = await captureAndConvert({ name: 'Annie Easley' }, {});
     const run = async () => {
