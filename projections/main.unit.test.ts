@@ -8,13 +8,20 @@ import { topicOfStream } from '../platform/bus/topics.js';
 import { createEventStore } from '../platform/event-store/event-store.js';
 import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
 import { openPglite, pgliteClient } from '../platform/sql/client.js';
-import { parseProjectionsConfig, postgresReadModels, startProjections } from './main.js';
+import { parseProjectionsConfig, parseProjectorRuntimeConfig, postgresReadModels, startProjections } from './main.js';
 
 test('config: defaults, and every bad variable is named', () => {
   const c = parseProjectionsConfig({});
   assert.equal(c.DATA_DIR, './.annals');
   assert.equal(c.PROJECTOR_MAX_ATTEMPTS, 5);
-  assert.throws(() => parseProjectionsConfig({ READ_DB_URL: 'mysql://x', PROJECTOR_MAX_ATTEMPTS: '0' }), (e: Error) => /READ_DB_URL/.test(e.message) && /PROJECTOR_MAX_ATTEMPTS/.test(e.message));
+  assert.equal(c.PROJECTOR_STALL_MS, 60_000);
+  assert.throws(
+    () => parseProjectionsConfig({ READ_DB_URL: 'mysql://x', PROJECTOR_MAX_ATTEMPTS: '0', PROJECTOR_STALL_MS: '500' }),
+    (e: Error) => /READ_DB_URL/.test(e.message) && /PROJECTOR_MAX_ATTEMPTS/.test(e.message) && /PROJECTOR_STALL_MS/.test(e.message),
+  );
+  // `npm start` validates the same runtime settings beside the write side's configuration.
+  assert.deepEqual(parseProjectorRuntimeConfig({ PROJECTOR_STALL_MS: '90000' }).config, { PROJECTOR_MAX_ATTEMPTS: 5, PROJECTOR_STALL_MS: 90_000 });
+  assert.deepEqual(parseProjectorRuntimeConfig({ PROJECTOR_STALL_MS: 'soon', PROJECTOR_MAX_ATTEMPTS: '-1' }).issues.map((i) => i.split(':')[0]).sort(), ['PROJECTOR_MAX_ATTEMPTS', 'PROJECTOR_STALL_MS']);
 });
 
 test('startProjections (embedded): every real read model gets a live generation, fills from the store, then follows the bus', async () => {
@@ -43,6 +50,8 @@ test('startProjections (embedded): every real read model gets a live generation,
     const caughtUp = /annals_projection_offset_lag\{projection="leads"\} 0/;
     for (let i = 0; i < 200 && !caughtUp.test(await handle.metrics()); i++) await new Promise((r) => setTimeout(r, 20));
     assert.match(await handle.metrics(), caughtUp);
+    assert.match(await handle.metrics(), /annals_projector_stalled\{projector="leads"\} 0/);
+    assert.deepEqual(await handle.readiness(), { projectors: 'ok' });
   } finally {
     await handle.stop();
     await Promise.all([storeSql.close(), readSql.close()]);
