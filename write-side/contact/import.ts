@@ -1,10 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import { streamName } from '../../schemas/events/streams.js';
 import type { CommandMetadata } from '../kernel/decider.js';
 import { DomainError } from '../kernel/errors.js';
 import { claimIdempotentId, handleCommand, type CommandEnvelope } from '../kernel/handle-command.js';
+import { tupleDigest } from '../kernel/stream-keys.js';
 import { foldEvents } from '../http/command.js';
 import { HttpError } from '../http/problem.js';
 import { strictDeep } from '../http/schemas.js';
@@ -159,18 +159,19 @@ function toBody(values: Readonly<Record<string, string>>): Record<string, unknow
 }
 
 /**
- * Each row is its own command: with an Idempotency-Key on the request, row n carries `<key>#row-n` and a
- * keyed hash of its mapped cells and the duplicate mode, so a retried import creates and changes nothing
- * twice, and a row that changed under the same key is refused (IDEMPOTENCY_ERR_KEY_REUSED).
+ * Each row is its own command: with an Idempotency-Key on the request, row n carries a key derived from
+ * the tuple (request key, n) (`contact-import-row-<sha256>`, kernel/stream-keys.ts) and a keyed hash of
+ * its mapped cells and the duplicate mode, so a retried import creates and changes nothing twice, and a
+ * row that changed under the same key is refused (IDEMPOTENCY_ERR_KEY_REUSED). The derivation is a tuple
+ * digest rather than `<key>#row-<n>`, which a client's own key for another command could equal.
  */
 function rowEnvelope(deps: ImportDeps, ctx: ImportContext, csv: CsvRow): CommandEnvelope {
   const key = ctx.envelope.idempotencyKey;
   if (!key) return { ...ctx.envelope, idempotencyKey: undefined, requestHash: undefined };
-  const rowKey = `${key}#row-${csv.row}`;
   return {
     ...ctx.envelope,
-    idempotencyKey: rowKey.length <= 256 ? rowKey : `${createHash('sha256').update(key).digest('hex')}#row-${csv.row}`,
-    requestHash: createHmac('sha256', deps.key).update(`contact-import\n${ctx.onDuplicate}\n${JSON.stringify(csv.values)}`).digest('base64url'),
+    idempotencyKey: `contact-import-row-${tupleDigest(['contact-import-row', key, String(csv.row)])}`,
+    requestHash: tupleDigest(['contact-import', ctx.onDuplicate, JSON.stringify(csv.values)], deps.key),
   };
 }
 

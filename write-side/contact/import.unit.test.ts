@@ -163,6 +163,15 @@ describe('contact CSV import (POST /api/v1/contacts/import)', () => {
     assert.equal((await t.store.readAll({ maxCount: 1_000_000 })).length, before);
   });
 
+  it('row keys are derived from the tuple (request key, row): a client key that spells "<key>#row-1" does not collide with row 1', async () => {
+    const key = `imp-${++n}`;
+    const own = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'Own' }, { ...h, 'idempotency-key': `${key}#row-1` });
+    assert.equal(own.statusCode, 201, own.body);
+    const report = await imported(`firstName,email\nRow,${email()}\n`, '', { ...h, 'idempotency-key': key });
+    assert.equal(report.rows[0]!.status, 'created', JSON.stringify(report.rows[0]));
+    assert.notEqual(report.rows[0]!.id, own.json().id);
+  });
+
   it('a malformed CSV (unbalanced quote) → 400 naming the line, with the report of the rows imported before it', async () => {
     const rows = Array.from({ length: 3 }, (_, i) => `Row${i},${email()}`);
     const start = await t.store.headPosition();

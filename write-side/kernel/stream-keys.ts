@@ -15,7 +15,12 @@ import { createHash, createHmac } from 'node:crypto';
  * (an email, a name) to whoever can list streams. Without it, SHA-256.
  */
 export function hashedStreamName(prefix: string, parts: readonly string[], key?: string): string {
-  const encoded = JSON.stringify([prefix, ...parts]);
+  return `${prefix}-${tupleDigest([prefix, ...parts], key)}`;
+}
+
+/** The hex digest of a tuple, encoded as a JSON array (see above): also for derived keys that are not stream names. */
+export function tupleDigest(parts: readonly string[], key?: string): string {
+  const encoded = JSON.stringify(parts);
   const digest = key === undefined ? createHash('sha256').update(encoded, 'utf8') : createHmac('sha256', key).update(encoded, 'utf8');
-  return `${prefix}-${digest.digest('hex')}`;
+  return digest.digest('hex');
 }
