@@ -61,7 +61,9 @@ describe('PII codec (encode at append, decode at read) on PGlite', () => {
   it('encrypts exactly the personal fields and round-trips hostile strings byte-exact', async () => {
     for (const s of hostileStrings) {
       const e = leadCaptured({ name: s, notes: s });
+      const original = structuredClone(e.data);
       const data = (await codec.encode(e)) as Record<string, unknown>;
+      assert.deepEqual(e.data, original, 'the caller\'s event is not mutated');
       // Personal fields are ciphertext; the rest is untouched.
       for (const f of ['name', 'email', 'notes']) assert.match(String(data[f]), /^pii:v1:/);
       assert.equal(data.source, 'web');
