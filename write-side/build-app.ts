@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -16,6 +16,7 @@ import { createCommandMetrics, outcomeOf, type CommandMetrics } from './http/met
 import { openapiTransform, openapiTransformObject } from './http/openapi.js';
 import { problemClientErrorHandler } from './http/client-error.js';
 import { registerJsonParser } from './http/json-body.js';
+import { indexRouteMethods } from './http/methods.js';
 import { HttpError, PROBLEM_CONTENT_TYPE, errorHandler, problem } from './http/problem.js';
 import { budgetRoutes } from './budget/routes.js';
 import { consentRoutes } from './consent/routes.js';
@@ -79,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // "expected object, received string"; its JSON parser is replaced to name a refused __proto__.
   app.removeContentTypeParser('text/plain');
   registerJsonParser(app);
+  // Before any route is added: it records each route's methods for the 405 answer below.
+  const methods = indexRouteMethods(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('correlationId', '');
@@ -106,13 +109,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       'request completed',
     );
   });
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(problem(404, 'HTTP_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, request.correlationId)),
-  );
+  const noRoute = (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = methods.allowed(path);
+    if (allowed) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(problem(405, 'HTTP_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, request.correlationId));
+    }
+    return reply.code(404).type(PROBLEM_CONTENT_TYPE).send(problem(404, 'HTTP_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${path}`, request.correlationId));
+  };
+  // On a path/method no route answers, what is wrong is the route, whatever else fastify found first
+  // (a QUERY without Content-Type, a body it cannot parse): 404 or 405, never a 400 about the body.
+  app.setErrorHandler((err: FastifyError | Error, request, reply) => (request.is404 ? noRoute(request, reply) : errorHandler(err, request, reply)));
+  app.setNotFoundHandler(noRoute);
 
   await app.register(swagger, {
     openapi: {

@@ -3,7 +3,8 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { bearer, send, testApp, token, type TestApp } from '../testing.js';
-import { trimmedPatterns, TRIMMED_WHITESPACE } from './openapi.js';
+import { IsoDate, IsoDateTime } from '../../schemas/events/common.js';
+import { DATE_PATTERN, DATE_TIME_PATTERN, NO_NUL_PATTERN, trimmedPattern, TRIMMED_WHITESPACE } from './openapi.js';
 
 // The HTTP edges: what the command API answers before (or instead of) a command, each as problem+json.
 describe('command API: HTTP edges', () => {
@@ -109,6 +110,22 @@ describe('command API: HTTP edges', () => {
     assert.equal(both.json().code, 'HTTP_ERR_VALIDATION');
   });
 
+  it('a known path with another method → 405 with Allow; an unknown path → 404 (whatever the body or Content-Type)', async () => {
+    const h = bearer(await token());
+    for (const method of ['DELETE', 'PUT', 'GET', 'OPTIONS'] as const) {
+      const res = await t.app.inject({ method, url: '/api/v1/leads/01900000-0000-7000-8000-000000000001/qualify', headers: h });
+      assert.equal(res.statusCode, 405, `${method}: ${res.body}`);
+      isProblem(res);
+      assert.equal(res.headers.allow, 'POST');
+      assert.equal(res.json().code, 'HTTP_ERR_METHOD_NOT_ALLOWED');
+    }
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/subjects/01900000-0000-7000-8000-000000000001/export', headers: h })).headers.allow, 'GET, HEAD');
+    // A body fastify cannot parse on a path no route has is still a 404, not a 400 about the body.
+    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/nowhere', headers: { ...h, 'content-type': 'application/json' }, payload: '{' });
+    assert.equal(bad.statusCode, 404, bad.body);
+    assert.equal(bad.json().code, 'HTTP_ERR_ROUTE_NOT_FOUND');
+  });
+
   it('/docs/json: errors are problem+json on every operation; trimmed fields carry their patterns', async () => {
     const spec = (await t.app.inject('/docs/json')).json<{ paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }>; requestBody?: { content: Record<string, { schema: { properties: Record<string, Record<string, unknown>> } }> } }>> }>();
     let operations = 0;
@@ -124,9 +141,10 @@ describe('command API: HTTP edges', () => {
     assert.ok(operations >= 26, `${operations} operations`);
     const campaign = spec.paths['/api/v1/budgets/{id}/allocations']!.post!.requestBody!.content['application/json']!.schema.properties.campaign!;
     assert.equal(campaign.maxLength, undefined, 'maxLength counts the raw text, the server the trimmed one');
-    const patterns = (campaign.allOf as { pattern: string }[]).map((p) => new RegExp(p.pattern));
-    assert.ok(!patterns.every((p) => p.test('\n')), '"\\n" is refused by the published schema as by the server');
-    assert.ok(patterns.every((p) => p.test(' spring ')));
+    const pattern = new RegExp(campaign.pattern as string);
+    assert.ok(!pattern.test('\n'), '"\\n" is refused by the published schema as by the server');
+    assert.ok(!pattern.test('spring\u0000'), 'U+0000 is refused by the published schema as by the server');
+    assert.ok(pattern.test(' spring '));
   });
 });
 
@@ -137,16 +155,37 @@ describe('OpenAPI: what is published is what is enforced', () => {
   const samples: string[] = [''];
   for (const w of ws) for (const n of notWs) samples.push(w, n, `${w}${n}`, `${n}${w}`, `${w}${n}${w}`, `${n}${w}${n}`, `${w}${w}${n}${n}${w}`, `${n}${n}${n}`, `${w}${n}${n}${n}${w}`);
 
-  it('trimmedPatterns holds exactly when the trimmed length is within the bounds (every JS whitespace, look-alikes)', () => {
+  it('trimmedPattern holds exactly when the trimmed length is within the bounds (every JS whitespace, look-alikes, NUL)', () => {
     assert.equal(new RegExp(`[${TRIMMED_WHITESPACE}]+`).exec(ws.join(''))?.[0], ws.join(''), 'the published set is JavaScript\'s trim set');
-    for (const [min, max] of [[1, undefined], [1, 3], [3, 40], [0, 2], [2, 2]] as const) {
-      const patterns = trimmedPatterns(min, max).map((p) => new RegExp(p));
-      for (const s of samples) {
-        const n = s.trim().length;
-        const enforced = n >= min && (max === undefined || n <= max);
-        assert.equal(patterns.every((p) => p.test(s)), enforced, `${JSON.stringify(s)} min ${min} max ${max}`);
+    for (const noNul of [false, true]) {
+      for (const [min, max] of [[1, undefined], [1, 3], [3, 40], [0, 2], [2, 2], [1, 1], [0, undefined], [4, undefined]] as const) {
+        const pattern = new RegExp(trimmedPattern(min, max, noNul));
+        for (const s of [...samples, ...samples.map((x) => `${x}\u0000`), 'a\u0000b', '\u0000']) {
+          const n = s.trim().length;
+          const enforced = n >= min && (max === undefined || n <= max) && !(noNul && s.includes('\u0000'));
+          assert.equal(pattern.test(s), enforced, `${JSON.stringify(s)} min ${min} max ${max} noNul ${noNul}`);
+        }
+      }
+    }
+    assert.ok(!new RegExp(NO_NUL_PATTERN).test('a\u0000'));
+    assert.ok(new RegExp(NO_NUL_PATTERN).test('a\n😀'));
+  });
+
+  it('the published date and date-time patterns accept exactly what the gate accepts', () => {
+    const years = ['0000', '0001', '0004', '0100', '0400', '1900', '2000', '2023', '2024', '9999', '10000', '202'];
+    const monthDays = ['01-01', '02-28', '02-29', '02-30', '04-30', '04-31', '12-31', '13-01', '00-10', '01-00', '1-01'];
+    const dates = years.flatMap((y) => monthDays.map((md) => `${y}-${md}`));
+    const date = new RegExp(DATE_PATTERN);
+    for (const d of dates) assert.equal(date.test(d), IsoDate.safeParse(d).success, d);
+    const times = ['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60', '12:00', '12:00:00.1', '12:00:00.123', '12:00:00.1234'];
+    const offsets = ['Z', 'z', '+00:00', '+14:00', '+14:01', '-13:59', '-15:00', '+0100', '+01', ''];
+    const formatOnly = (s: string) => IsoDateTime.safeParse(s).error?.issues.every((i) => i.message.startsWith('the instant must fall')) ?? true;
+    const dateTime = new RegExp(DATE_TIME_PATTERN);
+    for (const d of ['0001-01-01', '2024-02-29', '2023-02-29', '9999-12-31', '0000-06-01']) {
+      for (const tm of times) for (const o of offsets) for (const sep of ['T', 't', ' ']) {
+        const s = `${d}${sep}${tm}${o}`;
+        assert.equal(dateTime.test(s), formatOnly(s), s);
       }
     }
   });
-
 });

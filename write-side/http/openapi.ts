@@ -1,40 +1,78 @@
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { IsoDate, IsoDateTime, STORABLE_TEXT_PATTERN } from '../../schemas/events/common.js';
 
 /**
  * The OpenAPI document must say what the server enforces, no more and no less: CI fuzzes the API from
  * its own `/docs/json` (scripts/ci/api-fuzz.sh, schemathesis `--checks all`), which fails when a
  * schema-valid request is refused with 400 or a schema-invalid one is accepted, and when a status or a
- * content type is not the documented one. zod's JSON Schema export misses two things this module adds:
+ * content type is not the documented one. zod's JSON Schema export misses three things this module adds:
  *
  * 1. Trimming. `z.string().trim().min(1).max(200)` checks the lengths AFTER trimming, which JSON Schema
  *    cannot say with minLength/maxLength on the raw value: `"\n"` passes `minLength: 1` and is refused.
- *    Such a string is published with patterns stating the trimmed lengths exactly (see trimmedPatterns).
- * 2. Errors. Every error is `application/problem+json` (RFC 9457), for every status the HTTP layer can
+ *    Such a string is published with one pattern stating the trimmed lengths exactly (trimmedPattern).
+ * 2. The storable-text rule, in a pattern every regex engine compiles (NO_NUL_PATTERN).
+ * 3. Errors. Every error is `application/problem+json` (RFC 9457), for every status the HTTP layer can
  *    answer on any operation (400 validation, 401, 403, 413, 415, 429, 431, 500, 503), besides the
  *    statuses a route declares itself (404, 409, 422, 501).
  *
  * Rules zod holds as refinements (a period's end after its start, …) cannot be published as JSON
- * Schema; such a rule answers 422 (HTTP_ERR_RULE, see problem.ts) and the route's description names it.
+ * Schema; such a rule answers 422 (HTTP_ERR_RULE_BROKEN, see problem.ts) and the route's description names it.
  */
 
 /** JavaScript's String.prototype.trim set (WhiteSpace + LineTerminator), spelled out: `\s` differs between regex dialects. */
 export const TRIMMED_WHITESPACE = '\\t\\n\\u000b\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
-const WS = `[${TRIMMED_WHITESPACE}]`;
-const NON_WS = `[^${TRIMMED_WHITESPACE}]`;
 
 /**
- * Patterns that hold exactly when the trimmed string has at least `min` and at most `max` characters.
- * Trimmed = from the first to the last non-whitespace character, so: at least `min` means two such
- * characters at least `min - 1` apart; at most `max` means the string is whitespace, at most `max`
- * characters, whitespace.
+ * The storable-text rule (schemas/events/common.ts) as a pattern every consumer can compile. The gate's
+ * own pattern names the surrogate range, which regex engines over Unicode scalar values (Rust's, behind
+ * schemathesis' validator) refuse to compile: the rule then silently vanished from what they generate
+ * and check. A JSON string can only carry a lone surrogate as a `\\udXXX` escape, so the pattern says
+ * "no U+0000" and the description says the rest.
  */
-export function trimmedPatterns(min: number, max: number | undefined): string[] {
-  const patterns: string[] = [];
-  if (min === 1) patterns.push(NON_WS);
-  else if (min > 1) patterns.push(`${NON_WS}[\\s\\S]{${min - 2},}${NON_WS}`);
-  if (max !== undefined) patterns.push(`^${WS}*[\\s\\S]{0,${max}}${WS}*$`);
-  return patterns;
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+const STORABLE_NOTE = 'U+0000 and unpaired UTF-16 surrogates are refused.';
+
+/**
+ * One pattern that holds exactly when the trimmed string has at least `min` and at most `max`
+ * characters (and, with `noNul`, no U+0000). Trimmed = from the first to the last non-whitespace
+ * character, so the string is: whitespace, then nothing / one non-whitespace character / two of them
+ * with `min - 2` to `max - 2` characters between, then whitespace. One pattern rather than an allOf of
+ * several, which every generator handles.
+ */
+export function trimmedPattern(min: number, max: number | undefined, noNul: boolean): string {
+  const W = `[${TRIMMED_WHITESPACE}]`;
+  const N = noNul ? `[^\\u0000${TRIMMED_WHITESPACE}]` : `[^${TRIMMED_WHITESPACE}]`;
+  const C = noNul ? '[^\\u0000]' : '[\\s\\S]';
+  const lo = Math.max(0, min - 2);
+  const between = max === undefined ? (lo === 0 ? `${C}*` : `${C}{${lo},}`) : `${C}{${lo},${max - 2}}`;
+  const cores: string[] = [];
+  if (min <= 1 && (max === undefined || max >= 1)) cores.push(N);
+  if (max === undefined || max >= 2) cores.push(`${N}${between}${N}`);
+  const core = `(?:${cores.join('|')})${min <= 0 ? '?' : ''}`;
+  return `^${W}*${core}${W}*$`;
+}
+
+/**
+ * The gate's dates (schemas/events/common.ts) as single patterns without lookahead. zod publishes a
+ * date as its format pattern plus the gate's `^(?!0000)` in an allOf; a generator that cannot intersect
+ * them draws from the loose one and throws nearly everything away (schemathesis: "too many examples
+ * filtered out"). These say the same, in one pattern each: Gregorian dates of years 0001-9999, and
+ * date-times with seconds, at most millisecond precision and a UTC offset within ±14:00 (edges.unit.test
+ * pins them to the zod schemas). The one rule left to prose: the instant itself (local time minus
+ * offset) must also fall within 0001-9999, which only a first or last day with an offset can break.
+ */
+const YEAR = '(?:[1-9]\\d{3}|0[1-9]\\d{2}|00[1-9]\\d|000[1-9])';
+const LEAP_YEAR = '(?:\\d\\d(?:[2468][048]|[13579][26]|0[48])|(?:[2468][048]|[13579][26]|0[48])00)';
+const DATE = `(?:${LEAP_YEAR}-02-29|${YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8])))`;
+export const DATE_PATTERN = `^${DATE}$`;
+export const DATE_TIME_PATTERN = `^${DATE}T(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,3})?(?:Z|[+-](?:(?:0\\d|1[0-3]):[0-5]\\d|14:00))$`;
+
+/** True when `schema` is `base` or a copy of it (`.describe()`, …): the same checks, no more. */
+function derivesFrom(schema: z.core.$ZodType, base: z.core.$ZodType): boolean {
+  const a = (schema._zod.def as { checks?: unknown[] }).checks ?? [];
+  const b = (base._zod.def as { checks?: unknown[] }).checks ?? [];
+  return a.length === b.length && b.length > 0 && b.every((c, i) => a[i] === c);
 }
 
 type Json = Record<string, unknown>;
@@ -49,39 +87,86 @@ function isTrimmed(schema: z.core.$ZodType): boolean {
   return (def.checks ?? []).some((c) => c._zod.def.check === 'overwrite' && c._zod.def.tx?.(' \n x \t') === 'x');
 }
 
+// zod may hand the same generated node to the override more than once; it is rewritten once.
+const rewritten = new WeakSet<Json>();
+
 /**
  * zod → JSON Schema override, for request and response schemas alike (the library passes no direction).
  * It replaces fastify-type-provider-zod's default, whose only effect on an OpenAPI 3.1 document is
  * dropping empty union branches (kept here); its date/undefined output rules do not apply (no route
- * answers a z.date() or z.undefined()). Trimming is published on responses too: harmless, since what
- * the server answers was trimmed on the way in.
+ * answers a z.date() or z.undefined()).
  */
 function override(ctx: OverrideContext): void {
   const { zodSchema, jsonSchema } = ctx;
   if (zodSchema._zod.def.type === 'union' && Array.isArray(jsonSchema.anyOf)) {
     jsonSchema.anyOf = (jsonSchema.anyOf as Json[]).filter((s) => Object.keys(s).length > 0);
   }
-  if (isTrimmed(zodSchema)) publishTrim(jsonSchema);
+  if (zodSchema._zod.def.type === 'string' && !rewritten.has(jsonSchema)) {
+    rewritten.add(jsonSchema);
+    if (derivesFrom(zodSchema, IsoDate)) publishDate(jsonSchema, DATE_PATTERN, 'An ISO 8601 date (YYYY-MM-DD), year 0001 to 9999.');
+    else if (derivesFrom(zodSchema, IsoDateTime)) {
+      publishDate(
+        jsonSchema,
+        DATE_TIME_PATTERN,
+        'An ISO 8601 date-time with seconds and an offset (Z or ±hh:mm within ±14:00), at most millisecond precision, year 0001 to 9999; the instant it names must fall within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.',
+      );
+    } else publishString(jsonSchema, isTrimmed(zodSchema));
+  }
 }
 
-function publishTrim(s: Json): void {
-  const min = typeof s.minLength === 'number' ? s.minLength : 0;
-  const max = typeof s.maxLength === 'number' ? s.maxLength : undefined;
-  // The raw value may be longer than `max` (surrounding whitespace is dropped first).
-  delete s.maxLength;
-  const patterns = trimmedPatterns(min, max);
-  const existing: Json[] = [];
-  if (typeof s.pattern === 'string') existing.push({ pattern: s.pattern });
-  if (Array.isArray(s.allOf)) existing.push(...(s.allOf as Json[]));
+/** No `format` beside the pattern: a generator would draw from the format and filter by the pattern. */
+function publishDate(s: Json, pattern: string, note: string): void {
+  delete s.allOf;
+  delete s.format;
+  s.pattern = pattern;
+  s.description = [typeof s.description === 'string' ? s.description : '', note].filter(Boolean).join(' ');
+}
+
+/** Rewrites a string's patterns: the storable-text rule made portable, trimming stated exactly. */
+function publishString(s: Json, trimmed: boolean): void {
+  const given = [
+    ...(typeof s.pattern === 'string' ? [s.pattern] : []),
+    ...(Array.isArray(s.allOf) ? (s.allOf as Json[]).filter((p) => typeof p.pattern === 'string' && Object.keys(p).length === 1).map((p) => p.pattern as string) : []),
+  ];
+  const otherAllOf = Array.isArray(s.allOf) ? (s.allOf as Json[]).filter((p) => !(typeof p.pattern === 'string' && Object.keys(p).length === 1)) : [];
+  const storable = given.includes(STORABLE_TEXT_PATTERN);
+  const patterns = new Set(given.filter((p) => p !== STORABLE_TEXT_PATTERN));
+  const notes: string[] = [];
+  if (trimmed) {
+    const min = typeof s.minLength === 'number' ? s.minLength : 0;
+    const max = typeof s.maxLength === 'number' ? s.maxLength : undefined;
+    // The raw value may be longer than `max`: surrounding whitespace is dropped first.
+    delete s.maxLength;
+    patterns.add(trimmedPattern(min, max, storable));
+    notes.push(`Surrounding whitespace is trimmed; the length limits (${min}–${max ?? '∞'}) apply to the trimmed text.`);
+  } else if (storable) {
+    patterns.add(NO_NUL_PATTERN);
+  }
+  if (storable) notes.push(STORABLE_NOTE);
   delete s.pattern;
-  const all = [...existing, ...patterns.map((pattern) => ({ pattern }))];
-  if (all.length === 1) s.pattern = all[0]!.pattern;
-  else if (all.length > 1) s.allOf = all;
-  const note = `Surrounding whitespace is trimmed; the length limits${min > 0 || max !== undefined ? ` (${min}–${max ?? '∞'})` : ''} apply to the trimmed text.`;
-  s.description = typeof s.description === 'string' ? `${s.description} ${note}` : note;
+  delete s.allOf;
+  const all = [...patterns];
+  if (all.length === 1 && otherAllOf.length === 0) s.pattern = all[0];
+  else if (all.length + otherAllOf.length > 0) s.allOf = [...all.map((pattern) => ({ pattern })), ...otherAllOf];
+  if (notes.length) s.description = [typeof s.description === 'string' ? s.description : '', ...notes].filter(Boolean).join(' ');
 }
 
-export const openapiTransform = createJsonSchemaTransform({ zodToJsonConfig: { override } });
+const zodTransform = createJsonSchemaTransform({ zodToJsonConfig: { override } });
+
+/**
+ * Per-route transform: zod → JSON Schema, then a route that takes a non-JSON body (FastifyContextConfig
+ * `accepts`, the CSV import) gets that body documented: its handler reads the raw stream, so there is
+ * no zod body schema to export.
+ */
+export const openapiTransform: typeof zodTransform = (document) => {
+  const result = zodTransform(document) as { schema: Json; url: string };
+  const accepts = (document.route as { config?: { accepts?: readonly string[] } } | undefined)?.config?.accepts;
+  if (accepts && !result.schema.hide && result.schema.body === undefined) {
+    result.schema.body = { type: 'string', description: `The request body, as ${accepts.join(' or ')}.` };
+    result.schema.consumes = [...accepts];
+  }
+  return result as ReturnType<typeof zodTransform>;
+};
 
 /** Statuses any /api/v1 operation can answer, whatever the route declares. */
 const COMMON_ERRORS: Record<string, string> = {
