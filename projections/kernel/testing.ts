@@ -3,10 +3,20 @@ import { encodeEvent, type ConsumedMessage } from '../../platform/bus/message.js
 import type { Bus, ConsumedBatch } from '../../platform/bus/port.js';
 import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
 import type { RawStoredEvent } from '../../schemas/events/registry.js';
+import { pino } from 'pino';
+import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
+import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
+import { pgClient } from '../../platform/sql/client.js';
+import { requireEnv } from '../../platform/testing/require-env.js';
+import { createGeneration, tablesOf } from './generations.js';
+import type { PostgresProjection } from './projection.js';
+import { replayProjection } from './replay.js';
+import { kernelTestProjection } from './test-projection.js';
 
 /**
  * Test helpers of the projection kernel (not production code): waits that always end, a SqlClient that
- * fails on demand, hand-made bus batches and a DLQ reader with a deadline.
+ * fails on demand, hand-made bus batches, a DLQ reader with a deadline, and the integration tests' set-up
+ * on the real servers (below).
  */
 
 /** Polls `cond` every 10 ms; throws (never hangs) after `ms`. */
@@ -142,4 +152,127 @@ export class RawHistory {
   score(tenantId: string, leadId: string, score: number): RawStoredEvent {
     return this.add(`lead-${leadId}`, 'LeadScored', { leadId, score, factors: [] }, tenantId);
   }
+}
+
+// ── integration tests (real PostgreSQL + Kafka) ────────────────────────────────────────────────────
+
+/**
+ * Shared set-up of the kernel's integration tests (real PostgreSQL + Kafka from `annals stack`). Every run
+ * gets its own tenant, read model name (hence consumer group, DLQ topic, tables) and relay checkpoint, so
+ * runs and other engineers' tests on the same servers never see each other's effects.
+ */
+export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface IntRun {
+  readonly run: string;
+  readonly tenant: string;
+  readonly projection: PostgresProjection;
+  readonly storeSql: SqlClient;
+  readonly readSql: SqlClient;
+  readonly store: EventStore;
+  readonly brokers: string;
+  close(): Promise<void>;
+}
+
+export async function openIntRun(options: { sleepMsPerEvent?: number } = {}): Promise<IntRun> {
+  const run = randomUUID().replace(/-/g, '').slice(0, 10);
+  const storeSql = pgClient(requireEnv('EVENTSTORE_URL'), { max: 4 });
+  const readSql = pgClient(requireEnv('READ_DB_URL'), { max: 4 });
+  const brokers = requireEnv('KAFKA_BROKERS');
+  const store = createEventStore(await postgresEventStore(storeSql));
+  const projection = kernelTestProjection({ name: `kt-${run}`, table: `kt_${run}`, sleepMsPerEvent: options.sleepMsPerEvent });
+  return {
+    run,
+    tenant: `tenant-${run}`,
+    projection,
+    storeSql,
+    readSql,
+    store,
+    brokers,
+    async close() {
+      // Leave the shared read database as we found it.
+      const { rows } = await readSql.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE tablename LIKE $1`, [`kt_${run}_g%`]);
+      await readSql.exec(`DROP VIEW IF EXISTS kt_${run}`);
+      for (const r of rows) await readSql.exec(`DROP TABLE IF EXISTS ${r.t}`);
+      for (const t of ['annals_projections', 'annals_projection_generations', 'annals_projection_offsets', 'annals_projection_streams']) {
+        await readSql.query(`DELETE FROM ${t} WHERE name = $1`, [projection.name]).catch(() => {});
+      }
+      await storeSql.query(`DELETE FROM annals_relay_checkpoint WHERE name = $1`, [`test-${run}`]).catch(() => {});
+      await Promise.allSettled([readSql.close(), storeSql.close()]);
+    },
+  };
+}
+
+export const meta = (tenantId: string) => ({
+  tenantId,
+  actor: { userId: 'u1', roles: ['sales' as const] },
+  correlationId: 'c',
+  causationId: 'c',
+  occurredAt: new Date().toISOString(),
+});
+export const capture = (tenantId: string, leadId: string) => ({
+  type: 'LeadCaptured',
+  data: { leadId, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() },
+  metadata: meta(tenantId),
+});
+export const score = (tenantId: string, leadId: string, s: number) => ({ type: 'LeadScored', data: { leadId, score: s, factors: [] }, metadata: meta(tenantId) });
+
+export async function tenantRows(sql: SqlClient, table: string, tenant: string): Promise<unknown[]> {
+  return (await sql.query(`SELECT lead_id, score, events, revision::text, position::text FROM ${table} WHERE tenant_id = $1 ORDER BY lead_id`, [tenant])).rows;
+}
+
+/** The tenant's rows of a fresh replay of the whole store into a new generation. */
+export async function freshReplayRows(r: IntRun): Promise<unknown[]> {
+  const { generation } = await createGeneration(r.readSql, r.projection);
+  // A fresh replay must not be slowed by the crash test's per-event sleep.
+  const fast = kernelTestProjection({ name: r.projection.name, table: r.projection.tables[0]! });
+  // The store shows events only below the oldest transaction still open on it (the contract's visibility
+  // rule), and the servers are shared: a replay can stop short of the head while another process holds a
+  // transaction. It resumes from its checkpoint until it has reached the head seen now.
+  const head = await r.store.headPosition();
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const res = await replayProjection({ sql: r.readSql, store: r.store, projection: fast, generation, log: silent, batchSize: 5000 });
+    if (head === undefined || (res.position !== undefined && res.position >= head)) break;
+    if (Date.now() > end) throw new Error(`the fresh replay stayed below the head ${head} (at ${res.position}) for 30 s: a transaction held open on the event store?`);
+    await new Promise((res_) => setTimeout(res_, 200));
+  }
+  return tenantRows(r.readSql, tablesOf(r.projection, generation)[r.projection.tables[0]!]!, r.tenant);
+}
+
+
+/** Starts a new read model's consumer group at the current end of the topics: history on shared topics is other runs'. */
+export async function seedOffsetsAtEnd(r: IntRun, bus: Bus, topics: readonly string[]): Promise<void> {
+  await bus.ensureTopics(topics);
+  for (const topic of topics) {
+    for (const [partition, end] of await bus.endOffsets(topic)) {
+      await r.readSql.query(`INSERT INTO annals_projection_offsets(name, topic, partition, next_offset) VALUES ($1, $2, $3, $4::bigint) ON CONFLICT DO NOTHING`, [
+        r.projection.name,
+        topic,
+        partition,
+        end.toString(),
+      ]);
+    }
+  }
+}
+
+/**
+ * A backup of one read model (its live generation's rows and its bookkeeping: offsets, revision guard,
+ * generation position), and the restore that puts the database back to it, as restoring a dump of the
+ * read database would. The bus is not restored: its group offsets stay wherever they were.
+ */
+export async function backupReadModel(sql: SqlClient, projection: PostgresProjection, generation: number): Promise<() => Promise<void>> {
+  const tables = Object.values(tablesOf(projection, generation));
+  const bookkeeping = ['annals_projection_offsets', 'annals_projection_streams', 'annals_projection_generations'];
+  const saved = new Map<string, unknown[]>();
+  for (const t of tables) saved.set(t, (await sql.query(`SELECT * FROM ${t}`)).rows);
+  for (const t of bookkeeping) saved.set(t, (await sql.query(`SELECT * FROM ${t} WHERE name = $1`, [projection.name])).rows);
+  const json = (rows: unknown[]) => JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return () =>
+    sql.transaction(async (tx) => {
+      for (const t of [...tables, ...bookkeeping]) {
+        await tx.query(tables.includes(t) ? `DELETE FROM ${t}` : `DELETE FROM ${t} WHERE name = $1`, tables.includes(t) ? [] : [projection.name]);
+        await tx.query(`INSERT INTO ${t} SELECT * FROM json_populate_recordset(NULL::${t}, $1::json)`, [json(saved.get(t)!)]);
+      }
+    });
 }

@@ -1,7 +1,7 @@
 /**
- * A projector in a child process, for the crash test (projector.int.test.ts): the parent kills it with
+ * A projector in a child process, for the crash test (pipeline.int.test.ts): the parent kills it with
  * SIGKILL while a batch transaction is open, then starts another. Env: READ_DB_URL, KAFKA_BROKERS,
- * KT_NAME, KT_TABLE, KT_SLEEP_MS. Not a test file.
+ * KT_NAME, KT_TABLE, KT_SLEEP_MS. Test-only: not part of any service.
  */
 import { pino } from 'pino';
 import { kafkaBus } from '../../platform/bus/kafka.js';
