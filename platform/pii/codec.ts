@@ -96,7 +96,10 @@ function slotsOf(root: unknown, patterns: readonly DataPath[]): Slot[] {
 }
 
 const put = (slot: Slot, value: unknown): void => {
-  (slot.parent as Record<string | number, unknown>)[slot.key] = value;
+  // A record key "__proto__" (an own property after JSON.parse) must stay a property: plain assignment
+  // would call the prototype setter instead.
+  if (slot.key === '__proto__') Object.defineProperty(slot.parent, slot.key, { value, writable: true, enumerable: true, configurable: true });
+  else (slot.parent as Record<string | number, unknown>)[slot.key] = value;
 };
 
 interface RecordMeta {
@@ -166,8 +169,9 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
   const decodeAll = async <R extends RawStoredEvent>(records: readonly R[]): Promise<DecodedRecord<R>[]> => {
     const prepared = records.map((r) => {
       const patterns = patternsOf(r.type, r.schemaVersion);
+      if (patterns.length === 0) return { r, data: r.data, slots: [], ref: undefined };
       const data = decodeJson(r.data, 'data', r);
-      const slots = patterns.length === 0 ? [] : slotsOf(data, patterns);
+      const slots = slotsOf(data, patterns);
       const firstCipher = slots.find((p) => isCiphertext(p.value));
       if (!firstCipher) return { r, data, slots, ref: undefined };
       const meta = (decodeJson(r.metadata, 'metadata', r) ?? {}) as RecordMeta;

@@ -105,6 +105,19 @@ describe('PII codec (encode at append, decode at read) on PGlite', () => {
     assert.deepEqual((await typed.decode(stored(e, data))).data, { profile: { age: 36, langs: ['en', 'fr'], nil: null }, scores: [1, 2.5, 0, true], plain: 7 });
   });
 
+  it('keeps a record key "__proto__" a plain property through encode and decode', async () => {
+    const typed = createPiiCodec({ keyStore: keys, personalPathsOf: () => [['m', '*']] });
+    const m = JSON.parse('{"__proto__": {"polluted": true}, "a": "y"}') as Record<string, unknown>;
+    const e: EventToEncode = { ...leadCaptured(), data: { m } };
+    const data = (await typed.encode(e)) as { m: Record<string, unknown> };
+    assert.deepEqual(Object.keys(data.m), ['__proto__', 'a']);
+    assert.match(String(Object.getOwnPropertyDescriptor(data.m, '__proto__')?.value), /^pii:v1:/);
+    const out = (await typed.decode(stored(e, data))).data as { m: Record<string, unknown> };
+    assert.deepEqual(Object.getOwnPropertyDescriptor(out.m, '__proto__')?.value, { polluted: true });
+    assert.equal(Object.getPrototypeOf(out.m), Object.prototype);
+    assert.equal((out.m as { polluted?: unknown }).polluted, undefined);
+  });
+
   it('a ciphertext moved to another field, event, stream or subject fails with a typed error naming stream, revision and field', async () => {
     const e = leadCaptured();
     const data = (await codec.encode(e)) as Record<string, string>;
