@@ -48,10 +48,13 @@ export const Tag = Text.trim().min(1, 'a tag must not be empty').max(50, 'a tag 
 export const Tags = z
   .array(Tag)
   .max(50, 'at most 50 tags')
-  .refine((tags) => new Set(tags).size === tags.length, 'tags must be unique');
+  .refine((tags) => new Set(tags).size === tags.length, 'tags must be unique')
+  // The refinements are invisible to JSON Schema; these keywords publish them (OpenAPI, schemathesis).
+  .meta({ uniqueItems: true });
 export const CustomFields = z
   .record(CustomFieldKey, CustomFieldValue)
-  .refine((r) => Object.keys(r).length <= 100, 'at most 100 custom fields');
+  .refine((r) => Object.keys(r).length <= 100, 'at most 100 custom fields')
+  .meta({ maxProperties: 100 });
 export const InteractionKind = z.enum(['email', 'call', 'meeting', 'note'], { error: 'kind must be one of email, call, meeting, note' });
 export const InteractionChannel = Text.trim().min(1, 'channel must not be empty').max(50, 'channel must be at most 50 characters');
 export const InteractionDirection = z.enum(['inbound', 'outbound'], { error: 'direction must be inbound or outbound' });

@@ -23,7 +23,14 @@ export async function budgetRoutes(app: FastifyInstance, deps: WriteDeps): Promi
   r.post(
     '/budgets',
     {
-      schema: { tags: ['budgets'], summary: 'Create a budget', headers: CommandHeaders, body: strictDeep(CreateBudgetBody), response: { 201: CommandAccepted, ...errors } },
+      schema: {
+        tags: ['budgets'],
+        summary: 'Create a budget',
+        description: 'Cross-field rule no JSON Schema states: `period.end` must not be before `period.start` (422 HTTP_ERR_RULE_BROKEN naming `body.period.end`).',
+        headers: CommandHeaders,
+        body: strictDeep(CreateBudgetBody),
+        response: { 201: CommandAccepted, ...errors },
+      },
       config: { command: 'CreateBudget', permission: 'budget:write' },
     },
     async (request, reply) => {

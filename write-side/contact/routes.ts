@@ -98,7 +98,9 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
       schema: {
         tags: ['contacts'],
         summary: 'Log an interaction (email, call, meeting, note)',
-        description: 'An outbound interaction with `marketingPurpose` needs the contact\'s active consent for that purpose (422 CONTACT_ERR_CONSENT_REQUIRED).',
+        description:
+          'An outbound interaction with `marketingPurpose` needs the contact\'s active consent for that purpose (422 CONTACT_ERR_CONSENT_REQUIRED). ' +
+          'Cross-field rule: `marketingPurpose` is only for outbound interactions (`direction: outbound`); otherwise 422 HTTP_ERR_RULE_BROKEN.',
         headers: CommandHeaders,
         params: IdParams,
         body: strictDeep(LogContactInteractionData),

@@ -145,6 +145,10 @@ describe('command API: HTTP edges', () => {
     assert.ok(!pattern.test('\n'), '"\\n" is refused by the published schema as by the server');
     assert.ok(!pattern.test('spring\u0000'), 'U+0000 is refused by the published schema as by the server');
     assert.ok(pattern.test(' spring '));
+    // Refinements zod cannot export are published by keyword, through strictDeep's clones too.
+    const contact = spec.paths['/api/v1/contacts']!.post!.requestBody!.content['application/json']!.schema.properties;
+    assert.equal(contact.tags!.uniqueItems, true);
+    assert.equal(contact.customFields!.maxProperties, 100);
   });
 });
 

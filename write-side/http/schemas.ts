@@ -10,7 +10,24 @@ export function strictDeep<T extends z.ZodType>(schema: T): T {
   return strictify(schema) as T;
 }
 
+/**
+ * A clone is a new schema instance, and zod keeps `.meta()`/`.describe()` in a registry keyed by
+ * instance: without this, what a schema publishes beyond zod's own keywords (`uniqueItems` on tags, a
+ * description) would vanish from the OpenAPI document of every strict body. The `id` stays with the
+ * original (two schemas may not share a component name).
+ */
+function withMeta(clone: z.ZodType, original: z.ZodType): z.ZodType {
+  const meta = clone === original ? undefined : z.globalRegistry.get(original);
+  if (!meta) return clone;
+  const { id: _id, ...rest } = meta;
+  return Object.keys(rest).length ? clone.meta(rest) : clone;
+}
+
 function strictify(schema: z.ZodType): z.ZodType {
+  return withMeta(strictifyShape(schema), schema);
+}
+
+function strictifyShape(schema: z.ZodType): z.ZodType {
   const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
   switch (def.type) {
     case 'object': {
