@@ -95,11 +95,10 @@ function slotsOf(root: unknown, patterns: readonly DataPath[]): Slot[] {
   return out;
 }
 
+// Slots are own properties of a fresh JSON parse, so assignment writes the own property — a record key
+// "__proto__" included (the prototype setter is only reached when no own property exists; tested).
 const put = (slot: Slot, value: unknown): void => {
-  // A record key "__proto__" (an own property after JSON.parse) must stay a property: plain assignment
-  // would call the prototype setter instead.
-  if (slot.key === '__proto__') Object.defineProperty(slot.parent, slot.key, { value, writable: true, enumerable: true, configurable: true });
-  else (slot.parent as Record<string | number, unknown>)[slot.key] = value;
+  (slot.parent as Record<string | number, unknown>)[slot.key] = value;
 };
 
 interface RecordMeta {
