@@ -129,7 +129,9 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
       );
       return { streamId, revision: result.nextExpectedRevision, position: result.position, events, replayed: false };
     } catch (e) {
-      await reservation?.abort();
+      // A take-back that fails itself must not hide why the append failed; what it leaves behind is a
+      // pending reservation that expires on its own (contact/email-claims.ts, rule 2).
+      await reservation?.abort().catch(() => undefined);
       if (!(e instanceof WrongExpectedRevisionError)) throw e;
       if (envelope.expectedRevision !== undefined) throw staleRevision(streamId, envelope.expectedRevision, e.actual === 'no_stream' ? -1n : e.actual);
       if (attempt >= maxAttempts) {
