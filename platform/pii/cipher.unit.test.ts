@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { decryptValue, encryptValue, unwrapKey, wrapKey, type FieldBinding } from './cipher.js';
 import { PiiError } from './errors.js';
+import { PiiEnv } from './config.js';
 import { PiiMasterKey, parseMasterKey } from './master-key.js';
 import { hostileStrings } from './testing.js';
 
@@ -125,5 +126,11 @@ describe('master key (PII_MASTER_KEY)', () => {
     assert.deepEqual(r.error?.issues.map((i) => i.path), [['PII_MASTER_KEY']]);
     const ok = Env.parse({ PII_MASTER_KEY: raw.toString('base64url') });
     assert.equal(ok.PII_MASTER_KEY.id, parseMasterKey(raw.toString('hex')).id);
+  });
+
+  it('the key-store environment schema names every bad variable and has unit-carrying defaults', () => {
+    assert.deepEqual(PiiEnv.parse({}), { PII_PREVIOUS_MASTER_KEYS: [], PII_KEY_CACHE_TTL_MS: 1000, PII_KEY_CACHE_SIZE: 10_000 });
+    const r = PiiEnv.safeParse({ PII_MASTER_KEY: 'nope', PII_PREVIOUS_MASTER_KEYS: `${raw.toString('hex')}, bad`, PII_KEY_CACHE_TTL_MS: '-1', KEYSTORE_URL: 'http://x' });
+    assert.deepEqual(r.error?.issues.map((i) => i.path.join('.')).sort(), ['KEYSTORE_URL', 'PII_KEY_CACHE_TTL_MS', 'PII_MASTER_KEY', 'PII_PREVIOUS_MASTER_KEYS.1']);
   });
 });
