@@ -42,6 +42,14 @@ export function pgClient(connectionString: string, options: { max?: number; appl
     },
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const conn = await pool.connect();
+      // A checked-out client whose connection dies (server restart, pg_terminate_backend) also emits
+      // 'error'; unheard, that would crash the process instead of failing this transaction. The client
+      // is then handed back as broken, so the pool drops it rather than lending it out again.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      conn.on('error', onError);
       try {
         await conn.query('BEGIN');
         const tx: SqlExecutor = {
@@ -57,10 +65,13 @@ export function pgClient(connectionString: string, options: { max?: number; appl
         await conn.query('COMMIT');
         return result;
       } catch (e) {
-        await conn.query('ROLLBACK').catch(() => {});
+        await conn.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken ??= rollbackError as Error;
+        });
         throw e;
       } finally {
-        conn.release();
+        conn.off('error', onError);
+        conn.release(broken);
       }
     },
     close: () => pool.end(),
