@@ -89,6 +89,22 @@ describe('storable-input gate at the command API', () => {
     }, ['body.name', 'body.period.start']);
   });
 
+  it('CSV import rejects a row carrying U+0000, naming the field; the other rows are imported', async () => {
+    // (A file is bytes: a lone surrogate cannot be written in UTF-8, so only NUL reaches the import.)
+    const csv = `firstName,company,Note\nGood,Acme,fine\nNul,Acme\u0000Inc,x\nAlso good,Acme,\u{1F600}\n`;
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/contacts/import?map=Note:custom.note',
+      headers: { 'content-type': 'text/csv', ...h },
+      payload: Buffer.from(csv, 'utf8'),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const report = res.json<{ summary: { created: number; rejected: number }; rows: { status: string; errors?: { field: string }[] }[] }>();
+    assert.equal(report.summary.created, 2, res.body);
+    assert.equal(report.summary.rejected, 1, res.body);
+    assert.deepEqual(report.rows[1]!.errors?.map((e) => e.field), ['company']);
+  });
+
   it('refuses a token whose subject (stored as the actor of every event) holds U+0000', async () => {
     const res = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'Eve' }, bearer(await token({ sub: 'user\u0000x' })));
     assert.equal(res.statusCode, 401, res.body);
