@@ -213,5 +213,34 @@ export function publishProblems(document: Json): Json {
   return document;
 }
 
+/**
+ * OpenAPI links from each create (a POST answering 201 `{ id }`) to the operations on what it created:
+ * `/leads` → `/leads/{id}/…`, and a lead or contact → `/consents/{subjectId}/…`, `/subjects/{subjectId}/…`
+ * (both are data subjects). A client reads them as "what can I do next"; schemathesis' stateful phase
+ * follows them, so it drives real lifecycles (capture → qualify → convert) instead of unknown ids.
+ */
+export function publishLinks(document: Json): Json {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
+  const pointer = (path: string, method: string) => `#/paths/${path.replaceAll('~', '~0').replaceAll('/', '~1')}/${method}`;
+  const subjects = new Set(['/api/v1/leads', '/api/v1/contacts']);
+  for (const [base, item] of Object.entries(paths)) {
+    const created = (item.post?.responses as Record<string, Json> | undefined)?.['201'];
+    if (!created) continue;
+    const links: Record<string, Json> = {};
+    for (const [path, target] of Object.entries(paths)) {
+      const param = path.startsWith(`${base}/{id}`) ? 'id' : subjects.has(base) && /^\/api\/v1\/(consents|subjects)\/\{subjectId\}/.test(path) ? 'subjectId' : undefined;
+      if (!param) continue;
+      for (const method of Object.keys(target)) {
+        // `qualify`, `consents_grant`, `get_subjects_export`, `patch`: what follows, without the ids.
+        const rest = path.slice(path.startsWith(base) ? base.length : '/api/v1'.length).split('/').filter((seg) => seg && !seg.startsWith('{'));
+        const name = [...(method === 'post' ? [] : [method]), ...rest].join('_') || method;
+        links[name] = { operationRef: pointer(path, method), parameters: { [param]: '$response.body#/id' } };
+      }
+    }
+    if (Object.keys(links).length) created.links = links;
+  }
+  return document;
+}
+
 const zodTransformObject = createJsonSchemaTransformObject({ zodToJsonConfig: { override } });
-export const openapiTransformObject: typeof zodTransformObject = (document) => publishProblems(zodTransformObject(document) as Json) as ReturnType<typeof zodTransformObject>;
+export const openapiTransformObject: typeof zodTransformObject = (document) => publishLinks(publishProblems(zodTransformObject(document) as Json)) as ReturnType<typeof zodTransformObject>;
