@@ -51,6 +51,11 @@ export async function runIsolated<T>(args: {
   policy: RetryPolicy;
   signal?: AbortSignal | undefined;
   log: Logger;
+  /**
+   * false: a lost connection is thrown instead of waited out, for attempts nested in a transaction the
+   * caller owns (a rebuild's last events, inside the swap): that transaction is gone with the connection.
+   */
+  waitOutConnectionLoss?: boolean;
 }): Promise<T> {
   const { log, policy } = args;
   const excluded = new Set<string>();
@@ -109,6 +114,7 @@ export async function runIsolated<T>(args: {
     }
     if (args.signal?.aborted) throw err;
     if (isConnectionError(err)) {
+      if (args.waitOutConnectionLoss === false) throw err;
       connection++;
       args.onFailure?.(err, 'connection');
       log.warn({ err, attempt: connection }, 'projector: read database unreachable; retrying until it is back');
@@ -123,6 +129,7 @@ export async function runIsolated<T>(args: {
       if (batch >= 2) {
         const found = await bisect();
         if (found.connectionError !== undefined) {
+          if (args.waitOutConnectionLoss === false) throw found.connectionError;
           args.onFailure?.(found.connectionError, 'connection');
           log.warn({ err: found.connectionError }, 'projector: read database unreachable while isolating a failure; retrying');
           await wait(++connection);

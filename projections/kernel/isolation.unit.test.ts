@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { embeddedBus } from '../../platform/bus/embedded.js';
 import { DLQ } from '../../platform/bus/message.js';
 import type { Bus, ConsumedBatch } from '../../platform/bus/port.js';
+import type { EventStore } from '../../platform/event-store/event-store.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { contactsProjection } from '../postgres/contacts/projection.js';
@@ -13,9 +14,10 @@ import { timelinesProjection } from '../postgres/timelines/projection.js';
 import { applyEvents, ProjectionEventError } from './apply.js';
 import { InlineLiteralError } from './coalesce.js';
 import { isConnectionError } from './failures.js';
-import { registerProjection, tablesOf } from './generations.js';
+import { readLive, registerProjection, tablesOf } from './generations.js';
 import type { PostgresProjection, Tables } from './projection.js';
 import { createProjector } from './projector.js';
+import { rebuildProjection } from './replay.js';
 import { createStallDetector } from './stall.js';
 import { renderPrometheus } from './status.js';
 import { kernelTestProjection } from './test-projection.js';
@@ -299,6 +301,35 @@ describe('projector isolation (PGlite + embedded bus, events fed directly)', { t
     stalls.check();
     assert.equal(lines.filter((l) => l.level === 30 && /moving again/.test(l.msg)).length, 1, 'recovery logged once at info');
     assert.equal(lines.filter((l) => l.level === 50).length, 1);
+  });
+
+  test("a poison event among a rebuild's last events (applied inside the swap) is isolated, not a failed rebuild", async () => {
+    const projection = withNul(kernelTestProjection({ name: 'kt-rebuild', table: 'kt_rebuild' }));
+    await registerProjection(db, projection);
+    const h = new RawHistory();
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    h.capture('t1', a);
+    h.capture('t1', b);
+    const replayedUpTo = h.score('t1', a, 30).position;
+    const poison = h.score('t1', b, NUL_SCORE);
+    h.score('t1', a, 60);
+    h.capture('t2', c);
+    // The replay stops at the head it saw when it started; what was appended meanwhile is the swap's tail.
+    const store = {
+      headPosition: async () => replayedUpTo,
+      readAllRaw: async ({ after, maxCount }: { after?: bigint; maxCount?: number }) => h.records.filter((r) => after === undefined || r.position > after).slice(0, maxCount),
+    } as unknown as EventStore;
+    const failures: string[] = [];
+    const result = await within(
+      rebuildProjection({ sql: db, store, projection, log: silent, retry, batchSize: 3, signal: stop.signal, onFailure: async (f) => void failures.push(f.eventId) }),
+      10_000,
+      'the rebuild',
+    );
+    assert.deepEqual(failures, [poison.eventId]);
+    assert.equal(result.events, 6);
+    assert.equal((await readLive(db, projection.name, false))?.generation, result.generation, 'swapped');
+    const rows = (await db.query<{ lead_id: string; score: number | null; events: number }>(`SELECT lead_id, score, events FROM kt_rebuild`)).rows;
+    assert.deepEqual(new Map(rows.map((r) => [r.lead_id, [r.score, r.events]])), new Map([[a, [60, 3]], [b, [null, 1]], [c, [null, 1]]]));
   });
 
   test('failures are classified: only a lost connection is waited out; everything else is blamed on an event', () => {

@@ -97,8 +97,9 @@ async function applyRecords(args: {
   projection: PostgresProjection;
   target: ApplyTarget;
   records: readonly StoredRecord[];
-  /** Undefined: no isolation, the first error propagates (inside a transaction someone else owns). */
-  retry: RetryPolicy | undefined;
+  retry: RetryPolicy;
+  /** false inside a transaction someone else owns (see runIsolated). */
+  waitOutConnectionLoss?: boolean;
   signal?: AbortSignal | undefined;
   log: Logger;
   onFailure?: ((f: ReplayFailure) => Promise<void>) | undefined;
@@ -131,14 +132,11 @@ async function applyRecords(args: {
       if (probe) throw new ProbeRollback();
       return res;
     });
-  if (args.retry === undefined) {
-    const res = await attempt(new Set(), false);
-    return { applied: res.applied, duplicates: res.duplicates, failures };
-  }
   const r = await runIsolated({
     name: args.projection.name,
     events,
     policy: args.retry,
+    waitOutConnectionLoss: args.waitOutConnectionLoss,
     signal: args.signal,
     log: args.log,
     onPoison: async (error: ProjectionEventError) => {
@@ -171,12 +169,26 @@ export async function rebuildProjection(options: Omit<ReplayOptions, 'generation
   let tail = { events: 0, applied: 0, duplicates: 0, failures: [] as ReplayFailure[] };
   let position = first.position;
   await swapGeneration(sql, projection, generation, async (tx) => {
-    // Inside the swap transaction: whatever was appended since the replay stopped. A failure here aborts
-    // the swap (retry the rebuild); the tail is short, so it is fine not to isolate poison events here.
+    // Inside the swap transaction: whatever was appended since the replay stopped. Each batch runs under a
+    // savepoint, so a poison event is isolated here too (an attempt or a probe rolls back to it) instead of
+    // failing the swap, and with it every later rebuild; a lost connection aborts the swap (retry the rebuild).
+    const inSavepoint = async <T>(fn: (t: SqlExecutor) => Promise<T>): Promise<T> => {
+      await tx.query('SAVEPOINT annals_rebuild_tail');
+      try {
+        const result = await fn(tx);
+        await tx.query('RELEASE SAVEPOINT annals_rebuild_tail');
+        return result;
+      } catch (e) {
+        await tx.query('ROLLBACK TO SAVEPOINT annals_rebuild_tail');
+        throw e;
+      }
+    };
+    // Inside one transaction a retry sees the same data: one attempt, then bisect.
+    const once: RetryPolicy = { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } };
     for (;;) {
       const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
       if (records.length === 0) break;
-      const r = await applyRecords({ run: (fn) => fn(tx), projection, target, records, retry: undefined, log, onFailure: options.onFailure });
+      const r = await applyRecords({ run: inSavepoint, projection, target, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
       tail = { events: tail.events + records.length, applied: tail.applied + r.applied, duplicates: tail.duplicates + r.duplicates, failures: [...tail.failures, ...r.failures] };
       position = records[records.length - 1]!.position;
     }
