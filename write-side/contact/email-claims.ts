@@ -14,15 +14,18 @@ import type { ContactState } from './state.js';
  *
  * 1. **A claim is a lock, taken at the stream's revision.** Every attempt to append a contact event that
  *    gives the contact an email first appends `ContactEmailClaimed{contactId, forRevision, attempt}` at
- *    the claim stream's current revision, after checking that the last claimant does not hold the email.
- *    Of two concurrent claimants exactly one appends; the other reads again and sees the winner.
- * 2. **Who holds the email is decided from the contact streams, never from releases.** The last claimant
- *    holds the email while it is active and its current state uses the email, or while one of its claims
- *    is pending: the claimed `forRevision` is beyond the contact's head (the append may still land) and
- *    the claim is younger than CLAIM_GRACE_MS. So nothing needs releasing when a contact changes its
- *    email, is merged or erased: the moment its stream says so, the email is free. No release can then
- *    arrive late and free an email its contact uses again (a PATCH back to it, an idempotent retry that
- *    overtook its original), and no crash between two streams can leave an email claimed forever.
+ *    the claim stream's current revision, after checking that no other contact holds the email. Of two
+ *    concurrent claimants exactly one appends; the other reads again and sees the winner.
+ * 2. **Who holds the email is decided from the contact streams, never from releases.** A contact that
+ *    ever claimed the email holds it while it is active and its current state uses the email; the last
+ *    claimant also holds it while one of its claims is pending: the claimed `forRevision` is beyond the
+ *    contact's head (the append may still land) and the claim is younger than CLAIM_GRACE_MS. So nothing
+ *    needs releasing when a contact changes its email, is merged or erased: the moment its stream says
+ *    so, the email is free. No release can then arrive late and free an email its contact uses again (a
+ *    PATCH back to it, an idempotent retry that overtook its original), and no crash between two streams
+ *    can leave an email claimed forever. Every earlier claimant is asked too, not only the last, so a
+ *    pair that already shares an email (written before this design, or past the lease below) keeps it
+ *    refused to everyone else while either uses it.
  *
  * The claim is made inside handleCommand's retry (`reserve`, see reservations.ts), with the revision the
  * contact append is checked against: a conflict reads, decides and claims again from the new state. A
@@ -65,9 +68,12 @@ interface PendingClaim {
   readonly at: number;
 }
 
-/** The claim stream folded: its last claimant, that claimant's claims not taken back, and the revision. */
+/**
+ * The claim stream folded: every contact that ever claimed (the last one first), the last claimant's
+ * claims not taken back, and the revision.
+ */
 interface ClaimView {
-  readonly claimant: string | undefined;
+  readonly claimants: readonly string[];
   readonly pending: readonly PendingClaim[];
   readonly revision: bigint;
 }
@@ -75,23 +81,26 @@ interface ClaimView {
 function foldClaims(events: readonly EventEnvelope[]): ClaimView {
   let claimant: string | undefined;
   let pending: PendingClaim[] = [];
+  const claimants: string[] = [];
   for (const e of events) {
     if (e.type === 'ContactEmailClaimed') {
       if (e.data.contactId !== claimant) pending = [];
       claimant = e.data.contactId;
+      if (claimants.includes(claimant)) claimants.splice(claimants.indexOf(claimant), 1);
+      claimants.unshift(claimant);
       pending.push({ attempt: e.data.attempt, forRevision: e.data.forRevision === undefined ? undefined : BigInt(e.data.forRevision), at: Date.parse(e.occurredAt) });
     } else if (e.type === 'ContactEmailReleased' && e.data.contactId === claimant) {
       // An attempt's take-back removes that claim only; an older release (no attempt) removed them all.
       pending = e.data.attempt === undefined ? [] : pending.filter((p) => p.attempt !== e.data.attempt);
     }
   }
-  return { claimant, pending, revision: events.length ? events[events.length - 1]!.streamRevision : -1n };
+  return { claimants, pending, revision: events.length ? events[events.length - 1]!.streamRevision : -1n };
 }
 
 async function readClaims(deps: ClaimDeps, tenantId: string, email: string): Promise<ClaimView> {
   const current = foldClaims(await deps.store.readStream(emailClaimStream(deps.key, tenantId, email)));
   if (current.revision !== -1n) return current;
-  // Nothing under the new name yet: the holder from before the upgrade, if any, is the last claimant.
+  // Nothing under the new name yet: the claimants from before the upgrade are asked instead.
   const legacy = foldClaims(await deps.store.readStream(legacyEmailClaimStream(deps.key, tenantId, email)));
   return { ...legacy, revision: -1n };
 }
@@ -104,24 +113,21 @@ export async function readContact(store: EventStore, contactId: string, tenantId
   return { state, head: events[events.length - 1]!.streamRevision };
 }
 
-/** The contact's status in the tenant (another tenant's contact reads as absent). */
-export async function contactStatus(store: EventStore, contactId: string, tenantId: string): Promise<ContactState['status']> {
-  return (await readContact(store, contactId, tenantId)).state.status;
-}
-
-/** Rule 2: does the claim stream's last claimant hold `email` now? */
-async function holds(deps: ClaimDeps, tenantId: string, email: string, view: ClaimView, now: Date): Promise<boolean> {
-  if (view.claimant === undefined) return false;
-  const { state, head } = await readContact(deps.store, view.claimant, tenantId);
-  if (state.status === 'Merged' || state.status === 'Erased') return false;
-  if (state.status === 'Active' && state.email !== undefined && normalizeEmail(state.email) === normalizeEmail(email)) return true;
-  return view.pending.some((p) => (p.forRevision === undefined || p.forRevision > head) && now.getTime() - p.at < CLAIM_GRACE_MS);
+/** Rule 2: the contact other than `except` that holds `email` now, if any (the last claimant is asked first). */
+async function holder(deps: ClaimDeps, tenantId: string, email: string, view: ClaimView, now: Date, except?: string): Promise<string | undefined> {
+  for (const [i, id] of view.claimants.entries()) {
+    if (id === except) continue;
+    const { state, head } = await readContact(deps.store, id, tenantId);
+    if (state.status === 'Active' && state.email !== undefined && normalizeEmail(state.email) === normalizeEmail(email)) return id;
+    const pending = i === 0 && state.status !== 'Merged' && state.status !== 'Erased';
+    if (pending && view.pending.some((p) => (p.forRevision === undefined || p.forRevision > head) && now.getTime() - p.at < CLAIM_GRACE_MS)) return id;
+  }
+  return undefined;
 }
 
 /** The active contact that holds `email` in the tenant, if any. */
 export async function emailOwner(deps: ClaimDeps, tenantId: string, email: string, now: Date): Promise<string | undefined> {
-  const view = await readClaims(deps, tenantId, email);
-  return (await holds(deps, tenantId, email, view, now)) ? view.claimant : undefined;
+  return holder(deps, tenantId, email, await readClaims(deps, tenantId, email), now);
 }
 
 export type ClaimResult = { readonly claimed: true; readonly attempt: string } | { readonly claimed: false; readonly ownerId: string };
@@ -143,9 +149,8 @@ export async function claimEmail(
   const attempt = randomUUID();
   for (let round = 0; round < 10; round++) {
     const view = await readClaims(deps, envelope.tenantId, email);
-    if (view.claimant !== undefined && view.claimant !== contactId && (await holds(deps, envelope.tenantId, email, view, now))) {
-      return { claimed: false, ownerId: view.claimant };
-    }
+    const ownerId = await holder(deps, envelope.tenantId, email, view, now, contactId);
+    if (ownerId !== undefined) return { claimed: false, ownerId };
     try {
       await deps.store.append(
         stream,

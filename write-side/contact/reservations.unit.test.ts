@@ -130,6 +130,25 @@ describe('reserveContactKeys: claims per attempt', () => {
     );
   });
 
+  it('two contacts that already share an email (data from before the fix) keep it refused while either uses it', async () => {
+    const now = new Date();
+    const [x, w, z] = [randomUUID(), randomUUID(), randomUUID()];
+    // Both created without reservations, then both claimed, as the old races could leave them.
+    for (const id of [x, w]) {
+      await handleCommand(store, contactDecider, streamName.contact(id), create(id, 'shared@example.com'), envelope);
+      await store.append(emailClaimStream(KEY, tenantId, 'shared@example.com'), [{ type: 'ContactEmailClaimed', data: { contactId: id }, metadata: { ...envelope, occurredAt: '2025-01-01T00:00:00.000Z' } }]);
+    }
+    assert.equal(await emailOwner(deps(), tenantId, 'shared@example.com', now), w, 'the last claimant first');
+    await handleCommand(store, contactDecider, streamName.contact(w), { type: 'UpdateContact', data: { email: 'w-own@example.com' }, metadata: { now, tenantId, actor: envelope.actor }, context: { emailOwnerId: null } }, envelope, {
+      reserve: reserveContactKeys(deps(), envelope, now),
+    });
+    assert.equal(await emailOwner(deps(), tenantId, 'shared@example.com', now), x, 'the earlier claimant still uses it');
+    await assert.rejects(
+      handleCommand(store, contactDecider, streamName.contact(z), create(z, 'shared@example.com'), envelope, { reserve: reserveContactKeys(deps(), envelope, now) }),
+      (e: Error & { code?: string; details?: Record<string, unknown> }) => e.code === 'CONTACT_ERR_EMAIL_TAKEN' && e.details?.existingId === x,
+    );
+  });
+
   it('the claim stream name encodes (tenant, email) as a tuple', () => {
     assert.notEqual(emailClaimStream(KEY, 'a\nb', 'c@example.com'), emailClaimStream(KEY, 'a', 'b\nc@example.com'));
     assert.equal(emailClaimStream(KEY, 'a', 'X@Example.com'), emailClaimStream(KEY, 'a', 'x@example.com'));
