@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { applyEvents } from './apply.js';
-import { insertShape, scriptOf } from './coalesce.js';
+import { InlineLiteralError, inlineParameters, insertShape, scriptOf } from './coalesce.js';
 import { registerProjection } from './generations.js';
 import type { PostgresProjection, SqlStatement } from './projection.js';
 
@@ -22,6 +22,16 @@ describe('merging runs of single-row INSERTs (coalesce.ts)', () => {
       ].join(';\n'),
     );
     assert.equal(scriptOf([insert(1, 'a'), insert(2, 'b')], { merge: false }).split(';\n').length, 2);
+  });
+
+  test('a NUL is never inlined into a script (the server would refuse the whole message): InlineLiteralError, before anything is sent', () => {
+    const s: SqlStatement = { sql: `INSERT INTO t (a, b) VALUES ($1, $2)`, params: ['ok', 'Acme\u0000Inc'] };
+    assert.throws(() => inlineParameters(s), (e: unknown) => e instanceof InlineLiteralError && e.code === 'PROJECTION_ERR_NUL_IN_LITERAL' && e.parameter === 2);
+    assert.throws(() => scriptOf([s, s], { merge: true }), InlineLiteralError);
+    // In JSON the NUL travels escaped (six characters, no NUL byte): inlined like any text; jsonb refuses
+    // it on the server (22P05), a failure the runtime blames on its event like any other.
+    assert.match(scriptOf([{ sql: `SELECT $1::jsonb`, params: [{ company: 'Acme\u0000Inc' }] }], { merge: false }), /Acme\\\\u0000Inc/);
+    assert.equal(inlineParameters({ sql: `SELECT $1`, params: ['lone \ud800 surrogate'] }), `SELECT 'lone \ud800 surrogate'`);
   });
 
   test('only where merging cannot change the result: no subquery in the tuple, no placeholder outside it', () => {
