@@ -44,6 +44,16 @@ describe('command API: absent aggregates and idempotency-key scope', () => {
     });
   }
 
+  it('withdrawing a consent that was never recorded answers the same with If-Match as without (422, not "409 at revision -1")', async () => {
+    const h = bearer(await token({ roles: ['admin'] }));
+    const subject = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'Subject' }, h);
+    for (const ifMatch of [undefined, '"0"', '"4"']) {
+      const res = await send(t.app, 'POST', `/api/v1/consents/${subject.json().id}/withdraw`, { purpose: 'sms', source: 'call' }, ifMatch ? { ...h, 'if-match': ifMatch } : h);
+      assert.equal(res.statusCode, 422, res.body);
+      assert.equal(res.json().code, 'CONSENT_ERR_NOT_GRANTED');
+    }
+  });
+
   it('merging a contact that does not exist → 404 (with If-Match too)', async () => {
     const h = bearer(await token({ roles: ['manager'] }));
     const survivor = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'S' }, h);
