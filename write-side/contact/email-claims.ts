@@ -166,6 +166,35 @@ export async function claimEmail(
   throw new Error(`email claim stream ${stream} kept changing`);
 }
 
+export type AdoptResult = 'claimed' | 'already' | { readonly heldBy: string };
+
+/**
+ * For a contact that already uses `email` (at revision `head`): makes sure the claim stream under the
+ * current name says so (the backfill of data written before the tuple-encoded names). Reports another
+ * contact that holds the email too: a pair sharing an email, which only a person can resolve.
+ */
+export async function adoptEmail(deps: ClaimDeps, envelope: CommandEnvelope, email: string, contactId: string, head: bigint, now: Date): Promise<AdoptResult> {
+  const stream = emailClaimStream(deps.key, envelope.tenantId, email);
+  for (let round = 0; round < 10; round++) {
+    const current = foldClaims(await deps.store.readStream(stream));
+    const view = current.revision === -1n ? await readClaims(deps, envelope.tenantId, email) : current;
+    const heldBy = await holder(deps, envelope.tenantId, email, view, now, contactId);
+    if (heldBy !== undefined) return { heldBy };
+    if (current.claimants.includes(contactId)) return 'already';
+    try {
+      await deps.store.append(
+        stream,
+        [{ type: 'ContactEmailClaimed', data: { contactId, forRevision: head.toString(), attempt: randomUUID() }, metadata: reservationMetadata(envelope, now) }],
+        { expectedRevision: current.revision === -1n ? 'no_stream' : current.revision },
+      );
+      return 'claimed';
+    } catch (e) {
+      if (!(e instanceof WrongExpectedRevisionError)) throw e;
+    }
+  }
+  throw new Error(`email claim stream ${stream} kept changing`);
+}
+
 /**
  * Takes back one attempt's claim after its append did not happen. Appended at any revision: it removes
  * that attempt's claim only, so its order against other claims does not matter, and repeating it is harmless.
