@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -123,6 +123,37 @@ export function parseProjectorRuntimeConfig(env: NodeJS.ProcessEnv): { config?: 
 /** The retry policy the runtime settings stand for. */
 export const retryPolicyOf = (c: ProjectorRuntimeConfig): RetryPolicy => ({ maxAttempts: c.PROJECTOR_MAX_ATTEMPTS, backoff: { initialMs: 100, maxMs: 10_000 } });
 
+/**
+ * The standalone service's ops endpoints on PROJECTIONS_METRICS_PORT: /metrics (Prometheus text, checkpoints
+ * and lag read from the database at scrape time, stalls from memory) and /readyz (200, or 503 `degraded`
+ * naming each stalled projector and its cause).
+ */
+export function opsHandler(handle: Pick<ProjectionsHandle, 'metrics' | 'readiness'>, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.url === '/readyz') {
+      handle.readiness().then(
+        (checks) => {
+          const ready = Object.values(checks).every((c) => c === 'ok');
+          res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'degraded', checks }));
+        },
+        (err: unknown) => {
+          log.error({ err }, 'projections: /readyz failed');
+          res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'not-ready', checks: { projectors: 'unknown' } }));
+        },
+      );
+      return;
+    }
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    handle.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
+      (err: unknown) => {
+        log.error({ err }, 'projections: /metrics failed');
+        res.writeHead(500).end();
+      },
+    );
+  };
+}
+
 const url = (schemes: string) => z.string().regex(new RegExp(`^(${schemes})://`), `must be a ${schemes.replace(/\|/g, ' or ')} URL`);
 
 /** Configuration of the projections service (GUIDE rule 10): parsed once, frozen, every bad variable listed. */
@@ -175,23 +206,7 @@ async function main(): Promise<void> {
   });
   log.info({ projectors: handle.projectors.map((p) => p.name) }, 'projections: running');
   // /metrics (Prometheus text) with every projector's checkpoint and lag, read from the database at scrape time.
-  const metricsServer = createServer((req, res) => {
-    if (req.url === '/readyz') {
-      void handle.readiness().then((checks) => {
-        const ready = Object.values(checks).every((c) => c === 'ok');
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'degraded', checks }));
-      });
-      return;
-    }
-    if (req.url !== '/metrics') return void res.writeHead(404).end();
-    handle.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
-      (err: unknown) => {
-        log.error({ err }, 'projections: /metrics failed');
-        res.writeHead(500).end();
-      },
-    );
-  }).listen(config.PROJECTIONS_METRICS_PORT);
+  const metricsServer = createServer(opsHandler(handle, log)).listen(config.PROJECTIONS_METRICS_PORT);
   // Exit explicitly once everything is closed: a client library's stray timer must not keep a stopped service alive.
   process.exit(
     await onShutdownSignal({

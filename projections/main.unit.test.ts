@@ -8,7 +8,9 @@ import { topicOfStream } from '../platform/bus/topics.js';
 import { createEventStore } from '../platform/event-store/event-store.js';
 import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
 import { openPglite, pgliteClient } from '../platform/sql/client.js';
-import { parseProjectionsConfig, parseProjectorRuntimeConfig, postgresReadModels, startProjections } from './main.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { opsHandler, parseProjectionsConfig, parseProjectorRuntimeConfig, postgresReadModels, startProjections } from './main.js';
 
 test('config: defaults, and every bad variable is named', () => {
   const c = parseProjectionsConfig({});
@@ -55,5 +57,26 @@ test('startProjections (embedded): every real read model gets a live generation,
   } finally {
     await handle.stop();
     await Promise.all([storeSql.close(), readSql.close()]);
+  }
+});
+
+test('the standalone service answers /readyz: 200 when no projector is stalled, 503 degraded naming the stalled one and its cause', async () => {
+  let checks: Record<string, string> = { projectors: 'ok' };
+  const server = createServer(opsHandler({ metrics: async () => 'annals_projector_stalled{projector="contacts"} 1\n', readiness: async () => checks }, pino({ level: 'silent' }))).listen(0);
+  try {
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { status: 'ready', checks: { projectors: 'ok' } });
+    checks = { 'projector:contacts': 'stalled: no progress for 61 s with 4 messages waiting; cause: 08006: connection lost' };
+    const stalled = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(stalled.status, 503);
+    assert.deepEqual(await stalled.json(), { status: 'degraded', checks });
+    assert.match(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) })).text(), /annals_projector_stalled/);
+    assert.equal((await fetch(`${base}/nope`, { signal: AbortSignal.timeout(5_000) })).status, 404);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
   }
 });
