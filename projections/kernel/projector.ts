@@ -4,7 +4,8 @@ import { decodeEvent, deadLetter, type ConsumedMessage } from '../../platform/bu
 import { tpKey, type Bus, type ConsumedBatch, type TopicPartition } from '../../platform/bus/port.js';
 import { allEventsTopics, deadLetterTopic, projectorGroup } from '../../platform/bus/topics.js';
 import type { SqlClient } from '../../platform/sql/client.js';
-import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
+import type { EventEnvelope, RawStoredEvent } from '../../schemas/events/registry.js';
+import { createEventReader, type EventReader } from '../../platform/event-store/read-events.js';
 import { advanceStatement, applyEvents } from './apply.js';
 import { scriptOf } from './coalesce.js';
 import { readLive } from './generations.js';
@@ -32,6 +33,11 @@ export interface ProjectorOptions {
    * together (default 5 000). A partition's batch is never split, so 1 means one batch per transaction.
    */
   readonly maxMessagesPerTransaction?: number;
+  /**
+   * Bus record → event (decrypt, upcast, validate): the event store's reader, so a projector decrypts
+   * with the same key store as every other reader. Default: a store in clear (no codec).
+   */
+  readonly reader?: EventReader;
 }
 
 export interface PartitionProgress {
@@ -101,6 +107,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const stats: ProjectorStats = { applied: 0, duplicates: 0, deadLettered: 0, position: undefined, partitions: new Map(), lastError: undefined, inFlight: 0, progressAt: clock() };
 
   const handled = new Set<string>(projection.eventTypes);
+  const reader = options.reader ?? createEventReader();
 
   const sendToDlq = async (message: ConsumedMessage, error: unknown, attempts: number) => {
     await bus.publish([
@@ -110,17 +117,30 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   /**
-   * Decodes a message once: the headers always (they carry the position, which moves for every event), the
-   * payload (`parseEvent`: JSON, zod, upcasters) only for the types this projection handles: the others
-   * cost a header read and no write.
+   * Decodes a batch of messages once: the headers always (they carry the position, which moves for every
+   * event), the payload only for the types this projection handles, through the event reader (decrypt,
+   * upcast, validate: one key-store statement per batch); the others cost a header read and no write. A
+   * record the reader cannot read (tampered ciphertext, bad schema) is dead-lettered; an erased subject
+   * reads as "[erased]" values, not as an error.
    */
-  const decode = (message: ConsumedMessage): Decoded => {
-    try {
-      const raw = decodeEvent(message);
-      return handled.has(raw.type) ? { message, position: raw.position, event: parseEvent(raw) } : { message, position: raw.position };
-    } catch (error) {
-      return { message, error };
+  const decodeAll = async (messages: readonly ConsumedMessage[]): Promise<Decoded[]> => {
+    const out: Decoded[] = [];
+    const toRead: { i: number; raw: RawStoredEvent }[] = [];
+    for (const message of messages) {
+      try {
+        const raw = decodeEvent(message);
+        if (handled.has(raw.type)) toRead.push({ i: out.length, raw });
+        out.push({ message, position: raw.position });
+      } catch (error) {
+        out.push({ message, error });
+      }
     }
+    const outcomes = await reader.read(toRead.map((t) => t.raw));
+    outcomes.forEach((o, k) => {
+      const { i } = toRead[k]!;
+      out[i] = o.ok ? { ...out[i]!, event: o.event } : { message: out[i]!.message, error: o.error };
+    });
+    return out;
   };
 
   /** Applies the batches of several partitions in ONE transaction (rows, offsets, revision guard, position). */
@@ -129,7 +149,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     for (const b of batches) {
       const key = tpKey(b.topic, b.partition);
       const part = byPartition.get(key) ?? { topic: b.topic, partition: b.partition, decoded: [], highWatermark: b.highWatermark };
-      part.decoded.push(...b.messages.map(decode));
+      part.decoded.push(...(await decodeAll(b.messages)));
       part.highWatermark = b.highWatermark;
       byPartition.set(key, part);
     }
@@ -277,8 +297,9 @@ export function createProjector(options: ProjectorOptions): Projector {
         failures++;
         stats.lastError = describeFailure(err);
         const delay = backoffDelay(policy.backoff, failures, Math.random());
-        // Restarting the member is safe: it resumes from the checkpoint committed with the rows.
-        log.error({ err, retryInMs: delay }, 'projector: consumer failed; rejoining');
+        // Restarting the member is safe: it resumes from the checkpoint committed with the rows. A warning:
+        // it is retried; if it keeps the projector from progressing, the stall detector says so once, at error.
+        log.warn({ err, retryInMs: delay }, 'projector: consumer failed; rejoining');
         await sleep(delay, signal);
       }
     }
