@@ -15,6 +15,7 @@ export const BudgetErrors = {
   SPEND_OUTSIDE_PERIOD: 'BUDGET_ERR_SPEND_OUTSIDE_PERIOD',
   OVERRUN: 'BUDGET_ERR_OVERRUN',
   OVERRIDE_FORBIDDEN: 'BUDGET_ERR_OVERRIDE_FORBIDDEN',
+  TOTAL_TOO_LARGE: 'BUDGET_ERR_TOTAL_TOO_LARGE',
 } as const;
 
 /** Ascending, so a spend that crosses both emits 80 before 100. */
@@ -85,6 +86,14 @@ function decide(command: BudgetCommand, state: BudgetState): BudgetEvent[] {
       const amountMinor = state.amount.amountMinor;
       const spentMinor = state.spentMinor + d.amount.amountMinor;
       const overrun = spentMinor > amountMinor;
+      // The total travels in BudgetThresholdReached / BudgetClosed, whose schemas hold it exactly only up
+      // to 2^53 - 1 (the storable-input gate): refuse the spend here rather than write a total no event
+      // can carry (a handful of maximal overridden spends would get there).
+      if (!Number.isSafeInteger(spentMinor)) {
+        throw new DomainError(BudgetErrors.TOTAL_TOO_LARGE, `the total spent would exceed ${Number.MAX_SAFE_INTEGER} minor units`, 'invariant', {
+          spentMinor: state.spentMinor,
+        });
+      }
       if (overrun && !d.override) {
         throw new DomainError(BudgetErrors.OVERRUN, 'a spend beyond the budget amount needs an explicit manager override', 'invariant', {
           spentMinor,

@@ -159,6 +159,11 @@ describe('budget decider', () => {
         .when(cmd('RecordSpend', spend(1, 10_000)))
         .thenNothing();
     });
+    it('refuses a spend that would take the total past 2^53 - 1 (no event could carry it exactly)', () => {
+      const max = 999_999_999_999_999;
+      const history: BudgetEvent[] = [created, ...Array.from({ length: 9 }, (_, i) => spent(i + 1, max, true))];
+      given(history).when(cmd('RecordSpend', spend(10, max, { override: true }), ['manager'])).thenThrows('BUDGET_ERR_TOTAL_TOO_LARGE');
+    });
     it('refuses an overrun without override', () => {
       given([created, spent(1, 90_000), threshold(80, 90_000)]).when(cmd('RecordSpend', spend(2, 10_001), ['manager'])).thenThrows('BUDGET_ERR_OVERRUN');
     });
