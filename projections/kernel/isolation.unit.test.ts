@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { embeddedBus } from '../../platform/bus/embedded.js';
 import { DLQ } from '../../platform/bus/message.js';
 import type { Bus, ConsumedBatch } from '../../platform/bus/port.js';
-import type { EventStore } from '../../platform/event-store/event-store.js';
+import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
+import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { contactsProjection } from '../postgres/contacts/projection.js';
@@ -306,30 +307,39 @@ describe('projector isolation (PGlite + embedded bus, events fed directly)', { t
   test("a poison event among a rebuild's last events (applied inside the swap) is isolated, not a failed rebuild", async () => {
     const projection = withNul(kernelTestProjection({ name: 'kt-rebuild', table: 'kt_rebuild' }));
     await registerProjection(db, projection);
-    const h = new RawHistory();
-    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
-    h.capture('t1', a);
-    h.capture('t1', b);
-    const replayedUpTo = h.score('t1', a, 30).position;
-    const poison = h.score('t1', b, NUL_SCORE);
-    h.score('t1', a, 60);
-    h.capture('t2', c);
-    // The replay stops at the head it saw when it started; what was appended meanwhile is the swap's tail.
-    const store = {
-      headPosition: async () => replayedUpTo,
-      readAllRaw: async ({ after, maxCount }: { after?: bigint; maxCount?: number }) => h.records.filter((r) => after === undefined || r.position > after).slice(0, maxCount),
-    } as unknown as EventStore;
-    const failures: string[] = [];
-    const result = await within(
-      rebuildProjection({ sql: db, store, projection, log: silent, retry, batchSize: 3, signal: stop.signal, onFailure: async (f) => void failures.push(f.eventId) }),
-      10_000,
-      'the rebuild',
-    );
-    assert.deepEqual(failures, [poison.eventId]);
-    assert.equal(result.events, 6);
-    assert.equal((await readLive(db, projection.name, false))?.generation, result.generation, 'swapped');
-    const rows = (await db.query<{ lead_id: string; score: number | null; events: number }>(`SELECT lead_id, score, events FROM kt_rebuild`)).rows;
-    assert.deepEqual(new Map(rows.map((r) => [r.lead_id, [r.score, r.events]])), new Map([[a, [60, 3]], [b, [null, 1]], [c, [null, 1]]]));
+    // A real event store (a PGlite of its own: the swap transaction holds the read one), so the rebuild
+    // reads events exactly as in production.
+    const storeDb = pgliteClient(await openPglite());
+    try {
+      const real = createEventStore(await postgresEventStore(storeDb));
+      const meta = (tenantId: string) => ({ tenantId, actor: { userId: 'u1', roles: ['sales' as const] }, correlationId: 'c', causationId: 'c', occurredAt: new Date().toISOString() });
+      const capture = (tenantId: string, leadId: string) => ({ type: 'LeadCaptured', data: { leadId, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() }, metadata: meta(tenantId) });
+      const score = (leadId: string, s: number) => ({ type: 'LeadScored', data: { leadId, score: s, factors: [] }, metadata: meta('t1') });
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      await real.append(`lead-${a}`, [capture('t1', a)]);
+      await real.append(`lead-${b}`, [capture('t1', b)]);
+      await real.append(`lead-${a}`, [score(a, 30)]);
+      const replayedUpTo = await real.headPosition();
+      await real.append(`lead-${b}`, [score(b, NUL_SCORE)]);
+      const poison = (await real.readStreamRaw(`lead-${b}`))[1]!;
+      await real.append(`lead-${a}`, [score(a, 60)]);
+      await real.append(`lead-${c}`, [capture('t2', c)]);
+      // The replay stops at the head it saw when it started; what was appended meanwhile is the swap's tail.
+      const store: EventStore = Object.assign(Object.create(real) as EventStore, { headPosition: async () => replayedUpTo });
+      const failures: string[] = [];
+      const result = await within(
+        rebuildProjection({ sql: db, store, projection, log: silent, retry, batchSize: 3, signal: stop.signal, onFailure: async (f) => void failures.push(f.eventId) }),
+        10_000,
+        'the rebuild',
+      );
+      assert.deepEqual(failures, [poison.eventId]);
+      assert.equal(result.events, 6);
+      assert.equal((await readLive(db, projection.name, false))?.generation, result.generation, 'swapped');
+      const rows = (await db.query<{ lead_id: string; score: number | null; events: number }>(`SELECT lead_id, score, events FROM kt_rebuild`)).rows;
+      assert.deepEqual(new Map(rows.map((r) => [r.lead_id, [r.score, r.events]])), new Map([[a, [60, 3]], [b, [null, 1]], [c, [null, 1]]]));
+    } finally {
+      await storeDb.close();
+    }
   });
 
   test('failures are classified: only a lost connection is waited out; everything else is blamed on an event', () => {
