@@ -25,7 +25,6 @@ describe('backfillContactReservations: re-derives claims and name entries under 
       type: 'CreateContact',
       data: { contactId, firstName: 'Ada', lastName: contactId.slice(0, 6), ...(email ? { email } : {}), ...(company ? { company } : {}), customFields: {}, tags: [] },
       metadata: { now, tenantId, actor: envelope.actor },
-      context: { emailOwnerId: null },
     };
     await handleCommand(store, contactDecider, streamName.contact(contactId), command, envelope);
     return contactId;

@@ -88,13 +88,6 @@ export type EraseContactData = z.infer<typeof EraseContactData>;
  * deciding, so `decide` can enforce rules that span streams while staying pure. They never come from
  * the HTTP body.
  */
-export interface EmailContext {
-  /**
-   * The id of an active contact of the tenant that already has the email the command sets, or null
-   * (also null when the command sets no email). SPEC: email is unique among active contacts.
-   */
-  readonly emailOwnerId: string | null;
-}
 export interface ConsentContext {
   /** Purposes the data subject's consent stream holds active now. */
   readonly activeConsents: readonly ConsentPurpose[];
@@ -104,12 +97,12 @@ export interface SurvivorContext {
   readonly survivorStatus: 'active' | 'merged' | 'erased' | 'not-found';
 }
 
-export interface CreateContact extends Command<'CreateContact', CreateContactData> {
-  readonly context: EmailContext;
-}
-export interface UpdateContact extends Command<'UpdateContact', UpdateContactData> {
-  readonly context: EmailContext;
-}
+/**
+ * Email uniqueness is not decided here: a fact read before deciding goes stale under concurrent writes.
+ * The shell claims the email on every attempt, from the state that attempt appends at (reservations.ts).
+ */
+export type CreateContact = Command<'CreateContact', CreateContactData>;
+export type UpdateContact = Command<'UpdateContact', UpdateContactData>;
 export interface LogContactInteraction extends Command<'LogContactInteraction', LogContactInteractionData> {
   readonly context: ConsentContext;
 }

@@ -55,15 +55,14 @@ export function decideContact(command: ContactCommand, state: ContactState): Con
   }
 }
 
-function create({ data, context }: CreateContact, state: ContactState): ContactEvent[] {
+function create({ data }: CreateContact, state: ContactState): ContactEvent[] {
   if (state.status !== 'Absent') {
     throw new DomainError(ContactErrorCode.AlreadyExists, 'a contact with this id already exists', 'conflict', { contactId: data.contactId });
   }
-  if (data.email !== undefined) refuseTakenEmail(context.emailOwnerId, data.contactId);
   return [{ type: 'ContactCreated', data: withoutUndefined({ ...data }) }];
 }
 
-function update({ data, context }: UpdateContact, state: ActiveContactState): ContactEvent[] {
+function update({ data }: UpdateContact, state: ActiveContactState): ContactEvent[] {
   const changes: Omit<ContactUpdated['data'], 'contactId'> = {};
   if (data.firstName !== undefined && data.firstName !== state.firstName) changes.firstName = data.firstName;
   if (data.lastName !== undefined && data.lastName !== state.lastName) changes.lastName = data.lastName;
@@ -91,7 +90,6 @@ function update({ data, context }: UpdateContact, state: ActiveContactState): Co
 
   // PATCH with nothing new appends nothing (SPEC: "update changed fields only").
   if (Object.keys(changes).length === 0) return [];
-  if (typeof changes.email === 'string') refuseTakenEmail(context.emailOwnerId, state.contactId);
   return [{ type: 'ContactUpdated', data: { contactId: state.contactId, ...changes } }];
 }
 
@@ -165,15 +163,6 @@ function erase({ metadata }: EraseContact, state: Exclude<ContactState, { status
   // Erasure is retried by the GDPR process until every store is clean; a second run appends nothing.
   if (state.status === 'Erased') return [];
   return [{ type: 'ContactErased', data: { contactId: state.contactId } }];
-}
-
-function refuseTakenEmail(emailOwnerId: string | null, contactId: string): void {
-  if (emailOwnerId !== null && emailOwnerId !== contactId) {
-    // 409 with the existing id, as SPEC asks for a second create with the same email.
-    throw new DomainError(ContactErrorCode.EmailTaken, 'the email belongs to another active contact of this tenant', 'conflict', {
-      existingId: emailOwnerId,
-    });
-  }
 }
 
 export function evolveContact(state: ContactState, event: ContactEvent): ContactState {

@@ -56,9 +56,20 @@ function legacyEmailClaimStream(key: string, tenantId: string, email: string): s
   return `contactemail-${createHmac('sha256', key).update(`${tenantId}\n${normalizeEmail(email)}`).digest('hex')}`;
 }
 
+/** The claim deps from a composition root's dependencies (WriteDeps, the conversion process's). */
+export function claimDepsOf(deps: { readonly store: EventStore; readonly emailHashKey: string; readonly legacyEmailHashKey?: string | undefined }): ClaimDeps {
+  return { store: deps.store, key: deps.emailHashKey, legacyKey: deps.legacyEmailHashKey };
+}
+
 export interface ClaimDeps {
   readonly store: EventStore;
+  /** Keys the HMAC of the stream names, so they reveal no email or name. */
   readonly key: string;
+  /**
+   * The key the streams written before the tuple-encoded names were keyed with (the PII master key as
+   * configured, when `key` has since become a key derived from it); defaults to `key`. Only read.
+   */
+  readonly legacyKey?: string | undefined;
 }
 
 interface PendingClaim {
@@ -101,7 +112,7 @@ async function readClaims(deps: ClaimDeps, tenantId: string, email: string): Pro
   const current = foldClaims(await deps.store.readStream(emailClaimStream(deps.key, tenantId, email)));
   if (current.revision !== -1n) return current;
   // Nothing under the new name yet: the claimants from before the upgrade are asked instead.
-  const legacy = foldClaims(await deps.store.readStream(legacyEmailClaimStream(deps.key, tenantId, email)));
+  const legacy = foldClaims(await deps.store.readStream(legacyEmailClaimStream(deps.legacyKey ?? deps.key, tenantId, email)));
   return { ...legacy, revision: -1n };
 }
 

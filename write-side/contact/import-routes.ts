@@ -6,6 +6,7 @@ import { envelopeOf, type WriteDeps } from '../http/context.js';
 import { HttpError, Problem } from '../http/problem.js';
 import { CommandHeaders } from '../http/schemas.js';
 import { IMPORT_FIELDS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportErrorCode, openCsv, parseColumnMap } from './import-csv.js';
+import { claimDepsOf } from './email-claims.js';
 import { ImportReport, emptyReport, importContacts } from './import.js';
 
 /** Errors that stop an import in the middle: their problem carries the report of the rows done. */
@@ -70,7 +71,7 @@ export async function contactImportRoutes(app: FastifyInstance, deps: WriteDeps)
         throw e;
       });
       const report = await importContacts(
-        { store: deps.store, key: deps.emailHashKey, clock: deps.clock, ids: deps.ids },
+        { ...claimDepsOf(deps), clock: deps.clock, ids: deps.ids },
         { envelope: envelopeOf(request, { ignoreIfMatch: true }), onDuplicate, headerOf: csv.headerOf },
         csv.columns,
         csv.rows,

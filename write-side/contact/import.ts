@@ -215,7 +215,7 @@ async function create(deps: ImportDeps, ctx: ImportContext, base: CommandEnvelop
       deps.store,
       contactDecider,
       streamName.contact(id),
-      { type: 'CreateContact', data: { ...data, contactId: id }, metadata: metadataOf(envelope, now), context: { emailOwnerId: null } },
+      { type: 'CreateContact', data: { ...data, contactId: id }, metadata: metadataOf(envelope, now) },
       envelope,
       { reserve: reserveContactKeys(deps, envelope, now) },
     );
@@ -249,7 +249,7 @@ async function duplicate(deps: ImportDeps, ctx: ImportContext, base: CommandEnve
         deps.store,
         contactDecider,
         streamName.contact(contact.contactId),
-        { type: 'UpdateContact', data: checked.data, metadata: metadataOf(envelope, now), context: { emailOwnerId: null } },
+        { type: 'UpdateContact', data: checked.data, metadata: metadataOf(envelope, now) },
         { ...envelope, expectedRevision: match.revision },
         { reserve: reserveContactKeys(deps, envelope, now) },
       );

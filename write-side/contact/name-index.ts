@@ -49,7 +49,7 @@ function indexStream(deps: ClaimDeps, tenantId: string, key: readonly string[]):
  * TODO(1.0): drop together with a backfill that indexes every active contact under the new name.
  */
 function legacyIndexStream(deps: ClaimDeps, tenantId: string, key: readonly string[]): string {
-  return `contactname-${createHmac('sha256', deps.key).update(`${tenantId}\n${key.join('\n')}`).digest('hex')}`;
+  return `contactname-${createHmac('sha256', deps.legacyKey ?? deps.key).update(`${tenantId}\n${key.join('\n')}`).digest('hex')}`;
 }
 
 /** The ids the index holds for `key`, oldest first, and the stream's revision. */

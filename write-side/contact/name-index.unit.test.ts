@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CommandEnvelope } from '../kernel/handle-command.js';
-import { bearer, send, testApp, token, type TestApp } from '../testing.js';
+import { bearer, send, testApp, testConfig, token, type TestApp } from '../testing.js';
 import { indexName, nameKey, nameMatch } from './name-index.js';
 
 describe('name + company index', () => {
   let t: TestApp;
   let h: Record<string, string>;
-  const deps = () => ({ store: t.store, key: 'test-master-key-test-master-key-0123456789' });
+  // The key the app under test hashes with.
+  const deps = () => ({ store: t.store, key: testConfig().emailHashKey });
   const envelope: CommandEnvelope = { tenantId: 'tenant-a', actor: { userId: 'u', roles: ['sales'] }, correlationId: 'c', causationId: 'c' };
   before(async () => {
     t = await testApp();

@@ -11,7 +11,7 @@ import { emailClaimStream, emailOwner } from './email-claims.js';
 import { reserveContactKeys } from './reservations.js';
 import { assertEmailsUnique, emailInterleavings, jitteryStore, pausingStore, seeded, stressEmails, type InterleavingContext } from './testing.js';
 
-const KEY = testConfig().piiMasterKey;
+const KEY = testConfig().emailHashKey;
 
 describe('email uniqueness under concurrent writes (PGlite)', () => {
   let base: EventStore;
@@ -77,7 +77,6 @@ describe('reserveContactKeys: claims per attempt', () => {
     type: 'CreateContact',
     data: { contactId, firstName: 'Ada', lastName: 'L', email, customFields: {}, tags: [] },
     metadata: { now: new Date(), tenantId, actor: envelope.actor },
-    context: { emailOwnerId: null },
   });
   before(async () => {
     store = await memoryStore();
@@ -107,7 +106,7 @@ describe('reserveContactKeys: claims per attempt', () => {
     };
     await handleCommand(peeking, contactDecider, streamName.contact(id), create(id, 'pending@example.com'), envelope, { reserve: reserveContactKeys({ store, key: KEY }, envelope, now) });
     assert.equal(seen, id, 'held while the create was in flight');
-    await handleCommand(store, contactDecider, streamName.contact(id), { type: 'UpdateContact', data: { email: 'moved@example.com' }, metadata: { now, tenantId, actor: envelope.actor }, context: { emailOwnerId: null } }, envelope, {
+    await handleCommand(store, contactDecider, streamName.contact(id), { type: 'UpdateContact', data: { email: 'moved@example.com' }, metadata: { now, tenantId, actor: envelope.actor } }, envelope, {
       reserve: reserveContactKeys(deps(), envelope, now),
     });
     assert.equal(await emailOwner(deps(), tenantId, 'pending@example.com', now), undefined, 'no release needed: the contact no longer uses it');
@@ -117,15 +116,19 @@ describe('reserveContactKeys: claims per attempt', () => {
   it('claims written under the old (ambiguous) stream name are still honoured', async () => {
     const id = randomUUID();
     const now = new Date();
-    // A contact created before the upgrade: its claim lives under the old name only.
+    // A contact created before the upgrade: its claim lives under the old name only, keyed with the
+    // master key as it was configured then (the current key may be derived from it).
+    const legacyKey = 'the-pii-master-key-as-configured-0123456789';
+    const upgraded = { store, key: KEY, legacyKey };
     await handleCommand(store, contactDecider, streamName.contact(id), create(id, 'legacy@example.com'), envelope);
-    const legacy = `contactemail-${createHmac('sha256', KEY).update(`${tenantId}\nlegacy@example.com`).digest('hex')}`;
+    const legacy = `contactemail-${createHmac('sha256', legacyKey).update(`${tenantId}\nlegacy@example.com`).digest('hex')}`;
     await store.append(legacy, [{ type: 'ContactEmailClaimed', data: { contactId: id }, metadata: { ...envelope, occurredAt: '2025-01-01T00:00:00.000Z' } }]);
     assert.notEqual(legacy, emailClaimStream(KEY, tenantId, 'legacy@example.com'));
-    assert.equal(await emailOwner(deps(), tenantId, 'Legacy@Example.com', now), id);
+    assert.equal(await emailOwner(upgraded, tenantId, 'Legacy@Example.com', now), id);
+    assert.equal(await emailOwner(deps(), tenantId, 'Legacy@Example.com', now), undefined, 'without the legacy key the old claim is not found');
     const other = randomUUID();
     await assert.rejects(
-      handleCommand(store, contactDecider, streamName.contact(other), create(other, 'legacy@example.com'), envelope, { reserve: reserveContactKeys(deps(), envelope, now) }),
+      handleCommand(store, contactDecider, streamName.contact(other), create(other, 'legacy@example.com'), envelope, { reserve: reserveContactKeys(upgraded, envelope, now) }),
       (e: Error & { code?: string; details?: Record<string, unknown> }) => e.code === 'CONTACT_ERR_EMAIL_TAKEN' && e.details?.existingId === id,
     );
   });
@@ -139,7 +142,7 @@ describe('reserveContactKeys: claims per attempt', () => {
       await store.append(emailClaimStream(KEY, tenantId, 'shared@example.com'), [{ type: 'ContactEmailClaimed', data: { contactId: id }, metadata: { ...envelope, occurredAt: '2025-01-01T00:00:00.000Z' } }]);
     }
     assert.equal(await emailOwner(deps(), tenantId, 'shared@example.com', now), w, 'the last claimant first');
-    await handleCommand(store, contactDecider, streamName.contact(w), { type: 'UpdateContact', data: { email: 'w-own@example.com' }, metadata: { now, tenantId, actor: envelope.actor }, context: { emailOwnerId: null } }, envelope, {
+    await handleCommand(store, contactDecider, streamName.contact(w), { type: 'UpdateContact', data: { email: 'w-own@example.com' }, metadata: { now, tenantId, actor: envelope.actor } }, envelope, {
       reserve: reserveContactKeys(deps(), envelope, now),
     });
     assert.equal(await emailOwner(deps(), tenantId, 'shared@example.com', now), x, 'the earlier claimant still uses it');

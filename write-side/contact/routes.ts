@@ -13,6 +13,7 @@ import { CommandAccepted, CommandHeaders, IdParams, strictDeep } from '../http/s
 import { CreateContactBody, LogContactInteractionData, MergeContactData, UpdateContactData } from './commands.js';
 import { ContactErrorCode, contactDecider } from './decide.js';
 import { contactImportRoutes } from './import-routes.js';
+import { claimDepsOf } from './email-claims.js';
 import { reserveContactKeys } from './reservations.js';
 
 const notFound = () => new DomainError(ContactErrorCode.NotFound, 'the contact does not exist', 'not-found');
@@ -25,7 +26,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Pr
  */
 export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const claims = { store: deps.store, key: deps.emailHashKey };
+  const claims = claimDepsOf(deps);
   // Its own plugin, so its text/csv body parser applies to it alone.
   await app.register(contactImportRoutes, deps);
 
@@ -53,7 +54,7 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
         streamId: streamName.contact(contactId),
         id: contactId,
         created: true,
-        command: { type: 'CreateContact', data: { ...request.body, contactId }, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
+        command: { type: 'CreateContact', data: { ...request.body, contactId }, metadata: metadataOf(request, now) },
         envelope,
         notFound,
         reserve: reserveContactKeys(claims, envelope, now),
@@ -84,7 +85,7 @@ export async function contactRoutes(app: FastifyInstance, deps: WriteDeps): Prom
         decider: contactDecider,
         streamId: streamName.contact(id),
         id,
-        command: { type: 'UpdateContact', data: request.body, metadata: metadataOf(request, now), context: { emailOwnerId: null } },
+        command: { type: 'UpdateContact', data: request.body, metadata: metadataOf(request, now) },
         envelope,
         notFound,
         reserve: reserveContactKeys(claims, envelope, now),

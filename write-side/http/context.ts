@@ -37,6 +37,12 @@ export interface WriteDeps {
   readonly ids: () => string;
   /** Keys the email-uniqueness hashes, so the reservation streams hold no guessable digest of an email. */
   readonly emailHashKey: string;
+  /**
+   * The key the email claims and the name index were keyed with before `emailHashKey` (the PII master
+   * key as configured, if `emailHashKey` is now derived from it). Only read, so contacts written before
+   * keep their email (contact/email-claims.ts); unset = `emailHashKey`.
+   */
+  readonly legacyEmailHashKey?: string | undefined;
 }
 
 export function principalOf(request: FastifyRequest): Principal {

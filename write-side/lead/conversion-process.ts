@@ -1,8 +1,9 @@
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { Logger } from '../../platform/logging/logger.js';
-import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
+import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { streamName } from '../../schemas/events/streams.js';
 import { ContactErrorCode, contactDecider } from '../contact/decide.js';
+import { claimDepsOf } from '../contact/email-claims.js';
 import { reserveContactKeys } from '../contact/reservations.js';
 import { dealDecider } from '../deal/decide.js';
 import { DEFAULT_STAGE } from '../deal/pipelines.js';
@@ -35,6 +36,8 @@ export interface ConversionDeps {
   readonly clock: () => Date;
   /** Key of the email-uniqueness hashes (the PII master key), so the new contact claims its email too. */
   readonly emailHashKey?: string;
+  /** The key of the claims written before `emailHashKey` was derived (see WriteDeps.legacyEmailHashKey). */
+  readonly legacyEmailHashKey?: string | undefined;
   /** Test seam: runs between the contact and the deal step (a throw simulates a crash there). */
   readonly afterContactStep?: (leadId: string) => void | Promise<void>;
 }
@@ -66,7 +69,9 @@ export async function startLeadConversionProcess(options: ConversionProcessOptio
           if (record.streamId !== CHECKPOINT_STREAM) sinceCheckpoint++;
           continue;
         }
-        const event = parseEvent(record);
+        // The store's reader, like every reader: decrypt, upcast, validate.
+        const [event] = await store.reader.readOrThrow([record]);
+        if (!event) continue;
         for (;;) {
           try {
             await processLeadConverted(options, event);
@@ -126,6 +131,12 @@ export async function processLeadConverted(deps: ConversionDeps, event: EventEnv
   const lead = await deps.store.readStream(streamName.lead(leadId), { toRevision: event.streamRevision });
   const captured = lead.find((e) => e.type === 'LeadCaptured');
   if (captured?.type !== 'LeadCaptured') throw new Error(`lead ${leadId} has no LeadCaptured before its conversion`);
+  if (captured.erased) {
+    // The lead's subject was erased (GDPR) before the conversion ran: there is nothing personal left to
+    // create a contact from, and retrying would never change that. Done, loudly.
+    log.warn({ leadId, contactId }, 'lead conversion skipped: the lead\'s personal data is erased');
+    return;
+  }
   const now = deps.clock();
 
   // Step 1: the contact (skipped when it exists: created by an earlier run, or an existing contact the lead converted into).
@@ -136,7 +147,7 @@ export async function processLeadConverted(deps: ConversionDeps, event: EventEnv
     const [firstName, ...rest] = d.name.trim().split(/\s+/);
     // The email claim and the name entry are taken on every attempt of the create, from the state it
     // appends at (contact/reservations.ts), exactly as for a create through the API.
-    const options = deps.emailHashKey === undefined ? {} : { reserve: reserveContactKeys({ store: deps.store, key: deps.emailHashKey }, envelope, now) };
+    const options = deps.emailHashKey === undefined ? {} : { reserve: reserveContactKeys(claimDepsOf({ ...deps, emailHashKey: deps.emailHashKey }), envelope, now) };
     const create = (email: string | undefined) =>
       ignoreAlreadyExists(
         handleCommand(
@@ -157,7 +168,6 @@ export async function processLeadConverted(deps: ConversionDeps, event: EventEnv
               tags: [],
             },
             metadata: { now, tenantId: event.tenantId, actor: event.actor },
-            context: { emailOwnerId: null },
           },
           envelope,
           options,

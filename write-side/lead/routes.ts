@@ -5,7 +5,7 @@ import { Id } from '../../schemas/events/common.js';
 import { streamName } from '../../schemas/events/streams.js';
 import { activeConsents } from '../consent/state.js';
 import { consentDecider } from '../consent/decide.js';
-import { emailOwner } from '../contact/email-claims.js';
+import { claimDepsOf, emailOwner } from '../contact/email-claims.js';
 import { DealErrors } from '../deal/decide.js';
 import { defaultPipelines, stageProbability } from '../deal/pipelines.js';
 import { DomainError } from '../kernel/errors.js';
@@ -158,7 +158,7 @@ export async function leadRoutes(app: FastifyInstance, deps: WriteDeps): Promise
       if (deal) checkPipeline(deal.pipeline, deal.stage);
       const captured = history.find((e) => e.type === 'LeadCaptured');
       const email = captured?.type === 'LeadCaptured' ? captured.data.email : undefined;
-      const existing = email === undefined ? undefined : await emailOwner({ store: deps.store, key: deps.emailHashKey }, tenantId, email, now);
+      const existing = email === undefined ? undefined : await emailOwner(claimDepsOf(deps), tenantId, email, now);
       const contactId = existing ?? deps.ids();
       const answer = await run(request, reply, id, {
         type: 'ConvertLead',
