@@ -10,6 +10,8 @@ import type { Bus } from '../platform/bus/port.js';
 import type { EventStore } from '../platform/event-store/event-store.js';
 import { eventStoreConfig, openEventStore } from '../platform/event-store/open.js';
 import { onShutdownSignal } from '../platform/lifecycle/shutdown.js';
+import { PiiEnvShape } from '../platform/pii/config.js';
+import { openKeyStoreSql, openPii } from '../platform/pii/open.js';
 import { openPglite, pgClient, pgliteClient, type SqlClient } from '../platform/sql/client.js';
 import { registerProjection } from './kernel/generations.js';
 import type { RetryPolicy } from './kernel/isolate.js';
@@ -79,7 +81,8 @@ export async function startProjections(deps: ProjectionsDeps): Promise<Projectio
       log.warn({ liveVersion: reg.version, codeVersion: projection.version }, 'projector: version changed; rebuilding blue-green');
       await rebuildProjection({ sql: deps.readSql, store: deps.store, projection, log, retry: deps.retry, onFailure, signal: controller.signal });
     }
-    const projector = createProjector({ sql: deps.readSql, bus: deps.bus, projection, log: deps.log, retry: deps.retry });
+    // The store's reader: bus records are decrypted with the same key store as every other reader.
+    const projector = createProjector({ sql: deps.readSql, bus: deps.bus, projection, log: deps.log, retry: deps.retry, reader: deps.store.reader });
     projectors.push(projector);
     runs.push(projector.run(controller.signal));
   }
@@ -172,7 +175,11 @@ export const ProjectionsConfig = z.object({
   PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).default(9464),
   /** Past this, a stop that is still draining exits with 1. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
-});
+  /** GDPR: the master key and key-store settings (platform/pii/config.ts); KEYSTORE_URL unset = the read database. */
+  ...PiiEnvShape,
+  /** Must match the write side's: `on` decrypts personal fields; a store holding the other form refuses to start. */
+  PII_ENCRYPTION: z.enum(['on', 'off']).default('on'),
+}).refine((c) => c.PII_ENCRYPTION === 'off' || c.PII_MASTER_KEY !== undefined, { path: ['PII_MASTER_KEY'], message: 'is required (PII_ENCRYPTION is on)' });
 export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
 
 export function parseProjectionsConfig(env: NodeJS.ProcessEnv): ProjectionsConfig {
@@ -193,7 +200,24 @@ async function main(): Promise<void> {
   const readSql = config.READ_DB_URL
     ? pgClient(config.READ_DB_URL, { applicationName: 'annals-projections' })
     : pgliteClient(await openPglite(join(config.DATA_DIR, 'read')));
-  const store = await openEventStore(eventStoreConfig(config.EVENTSTORE_URL, config.DATA_DIR), { applicationName: 'annals-projections', maxConnections: 2 });
+  // GDPR: the key tables on KEYSTORE_URL, else in the read database.
+  const keySql = config.KEYSTORE_URL ? await openKeyStoreSql(config.KEYSTORE_URL, join(config.DATA_DIR, 'read'), 'annals-projections-keystore') : readSql;
+  const codec =
+    config.PII_ENCRYPTION === 'on'
+      ? (
+          await openPii(keySql, {
+            masterKey: config.PII_MASTER_KEY!,
+            previousMasterKeys: config.PII_PREVIOUS_MASTER_KEYS,
+            cacheTtlMs: config.PII_KEY_CACHE_TTL_MS,
+            cacheSize: config.PII_KEY_CACHE_SIZE,
+          })
+        ).codec
+      : undefined;
+  const store = await openEventStore(eventStoreConfig(config.EVENTSTORE_URL, config.DATA_DIR), {
+    applicationName: 'annals-projections',
+    maxConnections: 2,
+    encryption: { codec },
+  });
 
   const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, dataDir: config.DATA_DIR, clientId: 'annals-projections', sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, log });
   const handle = await startProjections({
@@ -225,6 +249,7 @@ async function main(): Promise<void> {
         { name: 'bus', run: () => bus.close() },
         { name: 'event store', run: () => store.close() },
         { name: 'read database', run: () => readSql.close() },
+        ...(keySql !== readSql ? [{ name: 'key store', run: () => keySql.close() }] : []),
       ],
     }),
   );

@@ -175,7 +175,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // ── the command API ──────────────────────────────────────────────────────────────────────────
-  const routeDeps: WriteDeps = { store, clock, ids, emailHashKey: config.piiMasterKey };
+  // legacyEmailHashKey: claims and name entries written before emailHashKey was derived were keyed with the master key as configured.
+  const routeDeps: WriteDeps = { store, clock, ids, emailHashKey: config.emailHashKey, legacyEmailHashKey: config.piiMasterKey };
   await app.register(
     async (api) => {
       api.addHook('onRequest', async (request, reply) => {
@@ -196,7 +197,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       // After validation, so the hash covers the body exactly as the command will see it.
       api.addHook('preHandler', async (request) => {
-        if (typeof request.headers['idempotency-key'] === 'string') request.requestHash = requestHashOf(request, config.piiMasterKey);
+        if (typeof request.headers['idempotency-key'] === 'string') request.requestHash = requestHashOf(request, config.requestHashKey);
       });
       await api.register(rateLimit, {
         max: config.rateLimit.maxPerWindow,

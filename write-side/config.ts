@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from '../platform/logging/logger.js';
 import type { KeySource } from '../platform/auth/verify.js';
 import { eventStoreConfig, type EventStoreConfig } from '../platform/event-store/open.js';
+import { PiiEnvShape } from '../platform/pii/config.js';
+import { deriveSubkey } from '../platform/pii/master-key.js';
 
 /**
  * The write side's configuration (GUIDE rule 10): one zod schema over the environment, parsed once at
@@ -27,8 +29,20 @@ export const ConfigEnv = z
     AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
-    /** Wraps the per-subject data keys (GDPR) and keys the email-uniqueness hashes. */
-    PII_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /**
+     * GDPR (platform/pii): PII_MASTER_KEY (32 random bytes, base64/base64url/hex) wraps the per-subject data
+     * keys; the email-uniqueness and request hashes use keys derived from it under their own HKDF labels.
+     * PII_PREVIOUS_MASTER_KEYS, PII_KEY_CACHE_TTL_MS, PII_KEY_CACHE_SIZE, KEYSTORE_URL: see platform/pii/config.ts.
+     */
+    ...PiiEnvShape,
+    /** Where the key tables live when KEYSTORE_URL is unset: the read database (else the embedded read PGlite). */
+    READ_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+    /**
+     * `on` (default): personal fields are encrypted in the event store and on the bus. `off` stores them in
+     * clear (benchmarks, a development store written before encryption); a store holding the other form
+     * refuses to start either way.
+     */
+    PII_ENCRYPTION: z.enum(['on', 'off']).default('on'),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     /** Commands one user of one tenant may send per window. */
     RATE_LIMIT_MAX_PER_WINDOW: int(1, 1_000_000).default(600),
@@ -68,13 +82,30 @@ export interface WriteSideConfig {
   readonly dataDir: string;
   readonly eventStore: EventStoreConfig;
   readonly auth: { readonly keys: KeySource; readonly issuer: string; readonly audience: string };
+  /** PII_MASTER_KEY as configured (text); only the key store uses it. */
   readonly piiMasterKey: string;
+  /** Key of the email-uniqueness hashes: HKDF of the master key under its own label, never the master key itself. */
+  readonly emailHashKey: string;
+  /** Key of the idempotency request hashes (HKDF, another label). */
+  readonly requestHashKey: string;
+  readonly pii: {
+    readonly encryption: boolean;
+    readonly previousMasterKeys: readonly string[];
+    readonly cacheTtlMs: number;
+    readonly cacheSize: number;
+    /** KEYSTORE_URL, else READ_DB_URL; undefined = the embedded read PGlite under DATA_DIR/read. */
+    readonly keyStoreUrl: string | undefined;
+  };
   readonly logLevel: LogLevel;
   readonly rateLimit: { readonly maxPerWindow: number; readonly windowMs: number };
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly conversionProcess: boolean;
 }
+
+/** HKDF labels of the write side's keyed hashes (changing one re-keys every stored hash: a new label, never an edit). */
+export const EMAIL_HASH_LABEL = 'annals/write-side/email-hash/v1';
+export const REQUEST_HASH_LABEL = 'annals/write-side/request-hash/v1';
 
 export const DEFAULT_ISSUER = 'annals';
 export const DEFAULT_AUDIENCE = 'annals-api';
@@ -139,6 +170,15 @@ export async function loadConfig(env: Readonly<Record<string, string | undefined
     eventStore,
     auth: { keys, issuer: e.AUTH_ISSUER ?? DEFAULT_ISSUER, audience: e.AUTH_AUDIENCE ?? DEFAULT_AUDIENCE },
     piiMasterKey,
+    emailHashKey: deriveSubkey(piiMasterKey, EMAIL_HASH_LABEL),
+    requestHashKey: deriveSubkey(piiMasterKey, REQUEST_HASH_LABEL),
+    pii: {
+      encryption: e.PII_ENCRYPTION === 'on',
+      previousMasterKeys: e.PII_PREVIOUS_MASTER_KEYS,
+      cacheTtlMs: e.PII_KEY_CACHE_TTL_MS,
+      cacheSize: e.PII_KEY_CACHE_SIZE,
+      keyStoreUrl: e.KEYSTORE_URL ?? e.READ_DB_URL,
+    },
     logLevel: e.LOG_LEVEL,
     rateLimit: { maxPerWindow: e.RATE_LIMIT_MAX_PER_WINDOW, windowMs: e.RATE_LIMIT_WINDOW_MS },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { openKeyStoreSql, openPii } from '../platform/pii/open.js';
 import { onShutdownSignal } from '../platform/lifecycle/shutdown.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -26,7 +28,24 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'write-side' });
   for (const w of warnings) logger.warn(w);
 
-  const eventStore = await openEventStore(config.eventStore);
+  // GDPR: the key tables on KEYSTORE_URL, else READ_DB_URL, else the embedded read PGlite (DATA_DIR/read).
+  const keySql = await openKeyStoreSql(config.pii.keyStoreUrl, join(config.dataDir, 'read'), 'annals-write-side-keystore');
+  let eventStore;
+  try {
+    const { codec } = await openPii(keySql, {
+      masterKey: config.piiMasterKey,
+      previousMasterKeys: config.pii.previousMasterKeys,
+      cacheTtlMs: config.pii.cacheTtlMs,
+      cacheSize: config.pii.cacheSize,
+    });
+    // Refuses a store holding the other form of personal data (plaintext written before, or ciphertext with PII_ENCRYPTION=off).
+    eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? codec : undefined } });
+  } catch (err) {
+    process.stderr.write(`annals write-side: ${(err as Error).message}\n`);
+    await keySql.close();
+    process.exitCode = 78;
+    return;
+  }
   const writeSide = await createWriteSide({ config, logger, eventStore });
   const stopped = onShutdownSignal({
     logger,
@@ -34,6 +53,7 @@ async function main(): Promise<void> {
     steps: [
       { name: 'write side', run: () => writeSide.stop() },
       { name: 'event store', run: () => eventStore.close() },
+      { name: 'key store', run: () => keySql.close() },
     ],
   });
 

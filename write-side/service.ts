@@ -21,7 +21,8 @@ export async function createWriteSide(deps: AppDeps): Promise<WriteSide> {
         store: eventStore,
         logger: logger.child({ process: 'lead-conversion' }),
         clock: () => new Date(),
-        emailHashKey: config.piiMasterKey,
+        emailHashKey: config.emailHashKey,
+        legacyEmailHashKey: config.piiMasterKey,
         signal: processes.signal,
       })
     : undefined;

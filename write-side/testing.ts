@@ -7,7 +7,8 @@ import { postgresEventStore } from '../platform/event-store/postgres/adapter.js'
 import { openPglite, pgliteClient } from '../platform/sql/client.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { buildApp } from './build-app.js';
-import type { WriteSideConfig } from './config.js';
+import { EMAIL_HASH_LABEL, REQUEST_HASH_LABEL, type WriteSideConfig } from './config.js';
+import { deriveSubkey } from '../platform/pii/master-key.js';
 
 /**
  * Test support for the command API: a real app on a real (in-memory PGlite) event store, tokens signed
@@ -16,6 +17,8 @@ import type { WriteSideConfig } from './config.js';
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 export const TEST_ISSUER = 'annals-test';
 export const TEST_AUDIENCE = 'annals-test-api';
+/** 32 bytes, base64url: a valid PII_MASTER_KEY (tests only). */
+export const TEST_PII_MASTER_KEY = 'dGVzdC1waWktbWFzdGVyLWtleS0zMi1ieXRlcy0wMDA';
 
 export function testConfig(overrides: Partial<WriteSideConfig> = {}): WriteSideConfig {
   return {
@@ -24,7 +27,10 @@ export function testConfig(overrides: Partial<WriteSideConfig> = {}): WriteSideC
     dataDir: '/nonexistent',
     eventStore: { kind: 'pglite', dir: '/nonexistent' },
     auth: { keys: { kind: 'secret', secret: TEST_SECRET }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
-    piiMasterKey: 'test-master-key-test-master-key-0123456789',
+    piiMasterKey: TEST_PII_MASTER_KEY,
+    emailHashKey: deriveSubkey(TEST_PII_MASTER_KEY, EMAIL_HASH_LABEL),
+    requestHashKey: deriveSubkey(TEST_PII_MASTER_KEY, REQUEST_HASH_LABEL),
+    pii: { encryption: false, previousMasterKeys: [], cacheTtlMs: 1_000, cacheSize: 1_000, keyStoreUrl: undefined },
     logLevel: 'info',
     rateLimit: { maxPerWindow: 100_000, windowMs: 60_000 },
     bodyLimitBytes: 64 * 1024,

@@ -1,7 +1,10 @@
 import { pino } from 'pino';
 import { createLogger } from '../../platform/logging/logger.js';
 import { buildApp } from '../../write-side/build-app.js';
-import type { WriteSideConfig } from '../../write-side/config.js';
+import { EMAIL_HASH_LABEL, REQUEST_HASH_LABEL, type WriteSideConfig } from '../../write-side/config.js';
+import { deriveSubkey } from '../../platform/pii/master-key.js';
+
+const BENCH_PII_MASTER_KEY = 'YmVuY2gtcGlpLW1hc3Rlci1rZXktMzItYnl0ZXMtMDA';
 import { BENCH_AUTH, benchStore, listen, type HttpService } from './http-common.js';
 
 /**
@@ -20,7 +23,10 @@ export async function serve({ poolSize }: { poolSize: number }): Promise<HttpSer
     dataDir: '/nonexistent',
     eventStore: { kind: 'postgres', url: 'postgres://bench' },
     auth: { keys: { kind: 'secret', secret: BENCH_AUTH.secret }, issuer: BENCH_AUTH.issuer, audience: BENCH_AUTH.audience },
-    piiMasterKey: 'bench-master-key-bench-master-key-0123456789',
+    piiMasterKey: BENCH_PII_MASTER_KEY,
+    emailHashKey: deriveSubkey(BENCH_PII_MASTER_KEY, EMAIL_HASH_LABEL),
+    requestHashKey: deriveSubkey(BENCH_PII_MASTER_KEY, REQUEST_HASH_LABEL),
+    pii: { encryption: false, previousMasterKeys: [], cacheTtlMs: 1_000, cacheSize: 10_000, keyStoreUrl: undefined },
     logLevel: 'info',
     rateLimit: { maxPerWindow: 100_000_000, windowMs: 60_000 },
     bodyLimitBytes: 1024 * 1024,

@@ -1,7 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
 import { EventMetadata, type Position } from '../../schemas/events/envelope.js';
 import { EventSchemaError } from '../../schemas/events/errors.js';
-import { issuesOf, parseEvent, validateNewEvent, type EventEnvelope } from '../../schemas/events/registry.js';
+import { issuesOf, validateNewEvent, type EventEnvelope } from '../../schemas/events/registry.js';
+import type { PiiCodec } from '../pii/codec.js';
+import { createEventReader, type EventReader } from './read-events.js';
 import type {
   AppendResult,
   EventStoreAdapter,
@@ -35,11 +37,17 @@ export interface SubscribeOptions {
 
 /**
  * The event store every deployable uses. Adapters store bytes; this facade is where the contract lives:
- * an event that fails its schema is never appended (the error names the field), and every read goes
- * through `parseEvent` (validate + upcast), whose errors name the stream and position.
+ * an event that fails its schema is never appended (the error names the field), personal fields are
+ * encrypted at append when a codec is given, and every read goes through `reader` (decrypt, upcast,
+ * validate), whose errors name the stream and position.
  */
 export interface EventStore {
   readonly adapter: EventStoreAdapter;
+  /**
+   * Stored or published records → domain events (decrypt, upcast, validate): what every reader of this
+   * store uses, the bus consumers of its events included (they share its key store).
+   */
+  readonly reader: EventReader;
   append(streamId: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<EventEnvelope[]>;
   readAll(options?: ReadAllOptions): Promise<EventEnvelope[]>;
@@ -53,32 +61,53 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
-export function createEventStore(adapter: EventStoreAdapter): EventStore {
-  const toStore = (e: NewEvent): EventToStore => {
-    const validated = validateNewEvent(e);
-    const metadata = EventMetadata.safeParse(e.metadata);
-    if (!metadata.success) throw new EventSchemaError(e.type, issuesOf(metadata.error, 'metadata'));
-    return {
-      eventId: (e.eventId ?? uuidv7()).toLowerCase(),
-      type: validated.type,
-      schemaVersion: validated.schemaVersion,
-      data: JSON.stringify(validated.data),
-      metadata: JSON.stringify(metadata.data),
-    };
+export interface EventStoreOptions {
+  /**
+   * Encrypts every personal field at append (platform/pii) and decrypts at read. Without it the store
+   * holds personal data in clear (tests, benches; `openEventStore` refuses to mix the two).
+   */
+  readonly codec?: PiiCodec | undefined;
+}
+
+export function createEventStore(adapter: EventStoreAdapter, options: EventStoreOptions = {}): EventStore {
+  const { codec } = options;
+  const reader = createEventReader(codec);
+  const toStore = async (streamId: string, events: readonly NewEvent[]): Promise<EventToStore[]> => {
+    const checked = events.map((e) => {
+      const validated = validateNewEvent(e);
+      const metadata = EventMetadata.safeParse(e.metadata);
+      if (!metadata.success) throw new EventSchemaError(e.type, issuesOf(metadata.error, 'metadata'));
+      return { eventId: (e.eventId ?? uuidv7()).toLowerCase(), validated, metadata: metadata.data };
+    });
+    // Encrypted after validation (the schema sees the plaintext) and after the id is assigned (each
+    // ciphertext is bound to it), so the hash chain covers ciphertext only.
+    const data = codec
+      ? await codec.encodeAll(
+          checked.map((c) => ({ streamId, eventId: c.eventId, type: c.validated.type, schemaVersion: c.validated.schemaVersion, data: c.validated.data, metadata: c.metadata })),
+        )
+      : checked.map((c) => c.validated.data);
+    return checked.map((c, i) => ({
+      eventId: c.eventId,
+      type: c.validated.type,
+      schemaVersion: c.validated.schemaVersion,
+      data: JSON.stringify(data[i]),
+      metadata: JSON.stringify(c.metadata),
+    }));
   };
 
   return {
     adapter,
+    reader,
     async append(streamId, events, options = {}) {
       if (events.length === 0) throw new Error(`nothing to append to ${streamId}`);
-      const records = events.map(toStore);
+      const records = await toStore(streamId, events);
       return adapter.append(streamId, records, options.expectedRevision ?? 'any');
     },
     async readStream(streamId, options) {
-      return (await adapter.readStream(streamId, options)).map(parseEvent);
+      return reader.readOrThrow(await adapter.readStream(streamId, options));
     },
     async readAll(options = {}) {
-      return (await adapter.readAll(options)).map(parseEvent);
+      return reader.readOrThrow(await adapter.readAll(options));
     },
     readAllRaw: (options = {}) => adapter.readAll(options),
     readStreamRaw: (streamId, options) => adapter.readStream(streamId, options),

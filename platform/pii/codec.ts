@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { CorruptEventError } from '../../schemas/events/errors.js';
+import { ERASED_MARKER } from '../../schemas/events/opaque-personal.js';
 import type { DataPath } from '../../schemas/events/personal-data.js';
 import { personalPathsOf, type RawStoredEvent } from '../../schemas/events/registry.js';
 import { aadPrefix, decryptField, encryptField, isCiphertext } from './cipher.js';
@@ -14,7 +15,7 @@ import { subjectKey, type KeyLookup, type KeyStore, type SubjectRef } from './ke
  */
 
 /** What an erased personal value reads as, whatever its type was. */
-export const ERASED = '[erased]';
+export const ERASED = ERASED_MARKER;
 
 export interface EventToEncode {
   readonly streamId: string;

@@ -65,3 +65,14 @@ function deriveMasterKey(raw: Buffer): MasterKey {
   const id = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), 'annals/pii/fingerprint/v1', 8)).toString('hex');
   return Object.freeze({ id, kek });
 }
+
+/**
+ * A key for another use of the same secret (the write side's email and request hashes), derived with
+ * HKDF-SHA256 under its own `label`, so no two uses ever share key material. Hex, 32 bytes.
+ */
+export function deriveSubkey(value: string | undefined, label: string, variable = 'PII_MASTER_KEY'): string {
+  if (value === undefined || value.trim() === '') throw new PiiError(PiiErrorCode.MasterKeyInvalid, `${variable} is not set`, {}, { variable });
+  const r = decodeMasterKeyText(value);
+  if (typeof r === 'string') throw new PiiError(PiiErrorCode.MasterKeyInvalid, `${variable} ${r}`, {}, { variable });
+  return Buffer.from(hkdfSync('sha256', r, Buffer.alloc(0), label, 32)).toString('hex');
+}

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { StoredRecord } from '../../platform/event-store/port.js';
 import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
-import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
+import type { EventEnvelope } from '../../schemas/events/registry.js';
+import type { EventReader } from '../../platform/event-store/read-events.js';
 import { advanceGeneration, applyEvents, type ApplyTarget, type ProjectionEventError } from './apply.js';
 import { createGeneration, dropGeneration, readLive, swapGeneration, tablesOf } from './generations.js';
 import { defaultRetryPolicy, ProbeRollback, runIsolated, type RetryPolicy } from './isolate.js';
@@ -70,7 +71,7 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     if (options.signal?.aborted) break;
     const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
     if (records.length === 0) break;
-    const r = await applyRecords({ run: (fn) => sql.transaction(fn), projection, target, records, retry: options.retry ?? defaultRetryPolicy, signal: options.signal, log, onFailure: options.onFailure });
+    const r = await applyRecords({ run: (fn) => sql.transaction(fn), reader: options.store.reader, projection, target, records, retry: options.retry ?? defaultRetryPolicy, signal: options.signal, log, onFailure: options.onFailure });
     totals.events += records.length;
     totals.applied += r.applied;
     totals.duplicates += r.duplicates;
@@ -94,6 +95,8 @@ async function generationPosition(sql: SqlExecutor, target: ApplyTarget): Promis
 /** One batch of raw records into `target` with its position checkpoint, via `run` (a transaction). */
 async function applyRecords(args: {
   run: <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T>;
+  /** The event store's reader (decrypt, upcast, validate). */
+  reader: EventReader;
   projection: PostgresProjection;
   target: ApplyTarget;
   records: readonly StoredRecord[];
@@ -110,13 +113,17 @@ async function applyRecords(args: {
     await args.onFailure?.(f);
   };
   const events: EventEnvelope[] = [];
-  for (const record of args.records) {
-    try {
-      events.push(parseEvent(record));
-    } catch (error) {
-      args.log.error({ err: error, streamId: record.streamId, position: record.position.toString() }, 'replay: event failed parseEvent; skipped');
-      await fail({ streamId: record.streamId, streamRevision: record.streamRevision, position: record.position, eventId: record.eventId, type: record.type, error });
+  // Decrypt (erased subjects read as "[erased]"), upcast, validate: the store's reader, one key-store statement per batch.
+  const outcomes = await args.reader.read(args.records);
+  for (const [i, record] of args.records.entries()) {
+    const o = outcomes[i]!;
+    if (o.ok) {
+      events.push(o.event);
+      continue;
     }
+    const error = o.error;
+    args.log.error({ err: error, streamId: record.streamId, position: record.position.toString() }, 'replay: event failed parseEvent; skipped');
+    await fail({ streamId: record.streamId, streamRevision: record.streamRevision, position: record.position, eventId: record.eventId, type: record.type, error });
   }
   const last = args.records[args.records.length - 1]!.position;
   const attempt = (excluded: ReadonlySet<string>, probe: boolean) =>
@@ -188,7 +195,7 @@ export async function rebuildProjection(options: Omit<ReplayOptions, 'generation
     for (;;) {
       const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
       if (records.length === 0) break;
-      const r = await applyRecords({ run: inSavepoint, projection, target, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
+      const r = await applyRecords({ run: inSavepoint, reader: options.store.reader, projection, target, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
       tail = { events: tail.events + records.length, applied: tail.applied + r.applied, duplicates: tail.duplicates + r.duplicates, failures: [...tail.failures, ...r.failures] };
       position = records[records.length - 1]!.position;
     }

@@ -61,4 +61,8 @@ export interface Envelope<E extends { type: string; data: unknown } = { type: st
   readonly data: E['data'];
   /** Hash of this event chained to the previous event of its stream (tamper evidence). */
   readonly hash?: string | undefined;
+  /** Set when the data subject was erased (key destroyed): personal values read as "[erased]". */
+  readonly erased?: true;
+  /** The concrete paths inside `data` that read as erased (current schema version's terms). */
+  readonly erasedPaths?: readonly (readonly string[])[];
 }

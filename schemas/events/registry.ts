@@ -10,6 +10,7 @@ import {
   type FieldIssue,
 } from './errors.js';
 import { personalPaths, type DataPath } from './personal-data.js';
+import { ERASED_MARKER, copyJson, hasPath, personalSlots, placeholderFor, setAt } from './opaque-personal.js';
 import { leadEvents, type LeadEvent } from './lead.js';
 import { contactEvents, type ContactEvent } from './contact.js';
 import { dealEvents, type DealEvent } from './deal.js';
@@ -101,11 +102,27 @@ export function validateNewEvent(event: { type: string; data: unknown }): Valida
   return { type: def.type as AnnalsEventType, schemaVersion: def.version, data: result.data };
 }
 
+/** How `parseEvent` treats personal values it cannot validate as they stand (see opaque-personal.ts). */
+export interface ParseEventOptions {
+  /**
+   * The event's data subject is erased (its key destroyed): every personal value present, after
+   * upcasting too, reads as ERASED_MARKER; the event carries `erased: true` and the concrete paths.
+   */
+  readonly erased?: boolean;
+  /**
+   * Personal values for which this holds (ciphertexts, at the relay) are not validated and stay as they
+   * are: they were validated in clear at append. Every other field is validated as usual.
+   */
+  readonly sealed?: (value: unknown) => boolean;
+}
+
 /**
  * The only way any code reads an event: parse JSON, validate the envelope, upcast old versions to the
- * current one and validate the payload. Every failure names the stream and position.
+ * current one and validate the payload. Every failure names the stream and position. Readers of an
+ * encrypted store call it through the event reader (platform/event-store/read-events.ts), which
+ * decrypts first and passes `erased`.
  */
-export function parseEvent(raw: RawStoredEvent): EventEnvelope {
+export function parseEvent(raw: RawStoredEvent, options: ParseEventOptions = {}): EventEnvelope {
   const at: EventCoordinates = {
     streamId: raw.streamId,
     streamRevision: raw.streamRevision,
@@ -127,14 +144,15 @@ export function parseEvent(raw: RawStoredEvent): EventEnvelope {
   }
 
   let data = decodeJson(raw.data, 'data', at);
+  const opaque = options.erased ? () => true : options.sealed;
   for (let version = raw.schemaVersion; version < def.version; version++) {
     const upcaster = upcastersByKey.get(`${raw.type}@${version}`);
     if (!upcaster) throw new UnsupportedEventVersionError(raw.type, raw.schemaVersion, at);
-    const old = upcaster.schema.safeParse(data);
+    const old = parseOpaque(upcaster.schema, data, opaque, options.erased === true, `${raw.type}@v${version}`, at);
     if (!old.success) throw new EventSchemaError(`${raw.type}@v${version}`, issuesOf(old.error, 'data'), at);
     data = upcaster.up(old.data);
   }
-  const parsed = def.data.safeParse(data);
+  const parsed = parseOpaque(def.data, data, opaque, options.erased === true, raw.type, at);
   if (!parsed.success) throw new EventSchemaError(raw.type, issuesOf(parsed.error, 'data'), at);
 
   const m = metadataResult.data;
@@ -155,7 +173,43 @@ export function parseEvent(raw: RawStoredEvent): EventEnvelope {
     requestHash: m.requestHash,
     data: parsed.data,
     hash: raw.hash,
+    ...(options.erased ? { erased: true, erasedPaths: parsed.opaquePaths } : {}),
   } as EventEnvelope;
+}
+
+/**
+ * `schema.safeParse(data)`, except that personal values `opaque` picks are swapped for a placeholder
+ * their field accepts before validating, and put back afterwards (the erased marker when `erased`).
+ */
+function parseOpaque(
+  schema: z.ZodType,
+  data: unknown,
+  opaque: ((value: unknown) => boolean) | undefined,
+  erased: boolean,
+  what: string,
+  at: EventCoordinates,
+): { success: true; data: unknown; opaquePaths: string[][] } | { success: false; error: z.ZodError } {
+  const slots = opaque ? personalSlots(schema, data).filter((s) => opaque(s.value)) : [];
+  if (slots.length === 0) {
+    const r = schema.safeParse(data);
+    return r.success ? { success: true, data: r.data, opaquePaths: [] } : r;
+  }
+  const copy = copyJson(data);
+  for (const slot of slots) {
+    const p = placeholderFor(slot.leaf);
+    if (!p) throw new EventSchemaError(what, [{ field: ['data', ...slot.path].join('.'), rule: 'a personal field whose schema accepts no placeholder cannot be read erased or sealed' }], at);
+    setAt(copy, slot.path, p.value);
+  }
+  const r = schema.safeParse(copy);
+  if (!r.success) return r;
+  const out = r.data;
+  const opaquePaths: string[][] = [];
+  for (const slot of slots) {
+    if (!hasPath(out, slot.path)) continue;
+    setAt(out, slot.path, erased ? ERASED_MARKER : slot.value);
+    opaquePaths.push([...slot.path]);
+  }
+  return { success: true, data: out, opaquePaths };
 }
 
 function decodeJson(value: unknown, what: string, at: EventCoordinates): unknown {

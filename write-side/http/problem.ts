@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AuthError } from '../../platform/auth/errors.js';
+import { PiiError, PiiErrorCode } from '../../platform/pii/errors.js';
 import { DomainError, type ErrorClass } from '../kernel/errors.js';
 
 /**
@@ -45,6 +46,7 @@ const TITLES: Record<number, string> = {
   406: 'Not Acceptable',
   408: 'Request Timeout',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
@@ -138,6 +140,12 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     const status = STATUS_OF[err.errorClass];
     const { crossTenant: _never, ...details } = err.details ?? {};
     body = problem(status, err.code, err.message, correlationId, { instance, ...details });
+  } else if (err instanceof PiiError && err.code === PiiErrorCode.SubjectErased) {
+    // GDPR erasure is final: the subject's key is destroyed and no personal data is written for it again.
+    body = problem(410, err.code, 'the data subject of this command was erased (GDPR); no personal data can be recorded for it', correlationId, {
+      instance,
+      ...(typeof err.details.subjectId === 'string' ? { subjectId: err.details.subjectId } : {}),
+    });
   } else if (err instanceof AuthError || err instanceof HttpError) {
     body = problem(err.statusCode, err.code, err.message, correlationId, { instance, ...(err.details ?? {}) });
   } else if (isClientError(err)) {

@@ -30,7 +30,7 @@ describe('lead-conversion process manager', () => {
 
   it('creates the contact from the lead and opens the deal, under the conversion\'s correlation id', async () => {
     const c = await captureAndConvert({ name: 'Katherine G. Johnson', email: 'kj@example.com', phone: '+1 555 0100', company: 'NASA' }, { deal });
-    await processLeadConverted({ store: t.store, logger: silent, clock, emailHashKey: testConfig().piiMasterKey }, c.event);
+    await processLeadConverted({ store: t.store, logger: silent, clock, emailHashKey: testConfig().emailHashKey }, c.event);
     const [contact] = await t.store.readStream(`contact-${c.contactId}`);
     assert.equal(contact!.type, 'ContactCreated');
     assert.deepEqual(
@@ -50,14 +50,14 @@ describe('lead-conversion process manager', () => {
     assert.equal(dup.json().existingId, c.contactId);
     // And it is in the name + company index: the CSV import matches it without an email.
     assert.equal(
-      await nameMatch({ store: t.store, key: testConfig().piiMasterKey }, contact!.tenantId, { firstName: 'Katherine', lastName: 'G. Johnson', company: 'NASA' }),
+      await nameMatch({ store: t.store, key: testConfig().emailHashKey }, contact!.tenantId, { firstName: 'Katherine', lastName: 'G. Johnson', company: 'NASA' }),
       c.contactId,
     );
   });
 
   it('a crash between the contact and the deal step, then a rerun: one contact, one deal', async () => {
     const c = await captureAndConvert({ name: 'Dorothy Vaughan', email: 'dv@example.com' }, { deal });
-    const deps = { store: t.store, logger: silent, clock, emailHashKey: testConfig().piiMasterKey };
+    const deps = { store: t.store, logger: silent, clock, emailHashKey: testConfig().emailHashKey };
     await assert.rejects(
       processLeadConverted({ ...deps, afterContactStep: () => { throw new Error('simulated crash'); } }, c.event),
       /simulated crash/,
@@ -75,12 +75,12 @@ describe('lead-conversion process manager', () => {
     const existing = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'Mary', email: 'mj@example.com' }, h);
     const c = await captureAndConvert({ name: 'Mary Jackson', email: 'mj@example.com' }, {});
     assert.equal(c.contactId, existing.json().id);
-    await processLeadConverted({ store: t.store, logger: silent, clock, emailHashKey: testConfig().piiMasterKey }, c.event);
+    await processLeadConverted({ store: t.store, logger: silent, clock, emailHashKey: testConfig().emailHashKey }, c.event);
     assert.equal((await t.store.readStream(`contact-${c.contactId}`)).length, 1, 'the existing contact is untouched');
   });
 
   it('concurrent runs claim the email once, for the new contact; an email taken meanwhile is left off, never shared', async () => {
-    const deps = { store: t.store, logger: silent, clock, emailHashKey: testConfig().piiMasterKey };
+    const deps = { store: t.store, logger: silent, clock, emailHashKey: testConfig().emailHashKey };
     const free = await captureAndConvert({ name: 'Annie Easley', email: 'ae@example.com' }, {});
     await Promise.all([processLeadConverted(deps, free.event), processLeadConverted(deps, free.event), processLeadConverted(deps, free.event)]);
     const dup = await send(t.app, 'POST', '/api/v1/contacts', { firstName: 'A', email: 'AE@example.com' }, h);

@@ -1,7 +1,7 @@
 import { encodeEvent, deadLetter, type OutgoingMessage } from '../../platform/bus/message.js';
 import { deadLetterTopic, eventsTopic } from '../../platform/bus/topics.js';
 import type { StoredRecord } from '../../platform/event-store/port.js';
-import { parseEvent } from '../../schemas/events/registry.js';
+import { checkSealedRecord } from '../../platform/event-store/read-events.js';
 import { parseStreamName } from '../../schemas/events/streams.js';
 
 export const RELAY = 'relay';
@@ -20,7 +20,8 @@ export interface RoutedBatch {
  * - a stream that is not `<aggregate>-<id>` (parseStreamName undefined) is not published, by design:
  *   such streams (process-manager bookkeeping, EventStoreDB system streams `$…`) are no aggregate's
  *   history and no read model consumes them;
- * - every other event goes through `parseEvent` first, so nothing invalid reaches a topic; one that
+ * - every other event is checked first (`checkSealedRecord`: envelope, JSON and every non-personal field;
+ *   personal ciphertexts are neither decrypted nor validated: the relay holds no key), so nothing invalid reaches a topic; one that
  *   fails (unknown type, unsupported version, corrupt bytes) goes to the relay's dead-letter topic with
  *   the error and its coordinates, and the batch goes on (never silently dropped, never blocking);
  * - the message forwards the stored bytes, not the re-serialized parse result: consumers parse again
@@ -39,7 +40,7 @@ export function routeBatch(records: readonly StoredRecord[], now: Date): RoutedB
     }
     const message = encodeEvent(record);
     try {
-      parseEvent(record);
+      checkSealedRecord(record);
     } catch (error) {
       rejected.push({ record, error });
       messages.push(deadLetter(message, deadLetterTopic(RELAY), { consumer: RELAY, error, attempts: 1, at: now }));

@@ -10,6 +10,7 @@ import { createWriteSide } from '../../../write-side/service.js';
 import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { startRelay } from '../../../write-side/relay/main.js';
 import { parseProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
+import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -41,10 +42,28 @@ export async function run(_args: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel, name: 'annals' });
   for (const w of warnings) logger.warn(w);
 
-  const eventStore = await openEventStore(config.eventStore);
   const readDbUrl = process.env.READ_DB_URL?.trim() || undefined;
   if (!readDbUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
   const readSql = readDbUrl ? pgClient(readDbUrl, { applicationName: 'annals' }) : pgliteClient(await openPglite(join(config.dataDir, 'read')));
+  // GDPR: the key tables live on KEYSTORE_URL, else in the read database (this process's client is shared).
+  const keyStoreUrl = process.env.KEYSTORE_URL?.trim() || undefined;
+  const keySql = keyStoreUrl ? await openKeyStoreSql(keyStoreUrl, join(config.dataDir, 'read'), 'annals-keystore') : readSql;
+  let eventStore;
+  try {
+    const { codec } = await openPii(keySql, {
+      masterKey: config.piiMasterKey,
+      previousMasterKeys: config.pii.previousMasterKeys,
+      cacheTtlMs: config.pii.cacheTtlMs,
+      cacheSize: config.pii.cacheSize,
+    });
+    // Refuses a store holding the other form of personal data (plaintext written before, or ciphertext with PII_ENCRYPTION=off).
+    eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? codec : undefined } });
+  } catch (err) {
+    process.stderr.write(`annals start: ${(err as Error).message}\n`);
+    if (keySql !== readSql) await keySql.close();
+    await readSql.close();
+    return 78;
+  }
   const bus = createBus({ kafkaBrokers: process.env.KAFKA_BROKERS, dataDir: config.dataDir, clientId: 'annals', log: logger });
 
   // The relay is the only publisher; in one process it and the projectors share this bus instance.
@@ -69,6 +88,7 @@ export async function run(_args: string[]): Promise<number> {
       { name: 'projections', run: () => projections.stop() },
       { name: 'bus', run: () => bus.close() },
       { name: 'read database', run: () => readSql.close() },
+      ...(keySql !== readSql ? [{ name: 'key store', run: () => keySql.close() }] : []),
       { name: 'event store', run: () => eventStore.close() },
     ],
   });
