@@ -57,16 +57,32 @@ export function trimmedPattern(min: number, max: number | undefined, noNul: bool
  * The gate's dates (schemas/events/common.ts) as single patterns without lookahead. zod publishes a
  * date as its format pattern plus the gate's `^(?!0000)` in an allOf; a generator that cannot intersect
  * them draws from the loose one and throws nearly everything away (schemathesis: "too many examples
- * filtered out"). These say the same, in one pattern each: Gregorian dates of years 0001-9999, and
- * date-times with seconds, at most millisecond precision and a UTC offset within ±14:00 (edges.unit.test
- * pins them to the zod schemas). The one rule left to prose: the instant itself (local time minus
- * offset) must also fall within 0001-9999, which only a first or last day with an offset can break.
+ * filtered out"). These say the same, in one pattern each (edges.unit.test pins them to the zod
+ * schemas): Gregorian dates of years 0001-9999; date-times with seconds, at most millisecond precision,
+ * a UTC offset within ±14:00, and an instant (local time minus offset) within 0001-9999 too. The last
+ * rule only bites on the first and last day: there the pattern refuses any offset that moves the
+ * instant outwards (0001-01-01 with +hh:mm, 9999-12-31 with -hh:mm), which is slightly stricter than
+ * the server (it accepts 0001-01-01T23:00:00+01:00); stricter on a value no client sends, rather than
+ * a document promising what the server refuses.
  */
 const YEAR = '(?:[1-9]\\d{3}|0[1-9]\\d{2}|00[1-9]\\d|000[1-9])';
+/** Years 0002-9998. */
+const INNER_YEAR = '(?:[1-8]\\d{3}|9(?:[0-8]\\d\\d|9[0-8]\\d|99[0-8])|0[1-9]\\d{2}|00[1-9]\\d|000[2-9])';
 const LEAP_YEAR = '(?:\\d\\d(?:[2468][048]|[13579][26]|0[48])|(?:[2468][048]|[13579][26]|0[48])00)';
-const DATE = `(?:${LEAP_YEAR}-02-29|${YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8])))`;
+const D31 = '(?:0[1-9]|[12]\\d|3[01])';
+const D30 = '(?:0[1-9]|[12]\\d|30)';
+const FEB = '02-(?:0[1-9]|1\\d|2[0-8])';
+const MONTH_DAY = `(?:(?:0[13578]|1[02])-${D31}|(?:0[469]|11)-${D30}|${FEB})`;
+const MONTH_DAY_NOT_0101 = `(?:01-(?:0[2-9]|[12]\\d|3[01])|(?:0[3578]|1[02])-${D31}|(?:0[469]|11)-${D30}|${FEB})`;
+const MONTH_DAY_NOT_1231 = `(?:(?:0[13578]|10)-${D31}|12-${D30}|(?:0[469]|11)-${D30}|${FEB})`;
+const DATE = `(?:${LEAP_YEAR}-02-29|${YEAR}-${MONTH_DAY})`;
+/** Every date but 0001-01-01 and 9999-12-31 (neither year is a leap year). */
+const INNER_DATE = `(?:${LEAP_YEAR}-02-29|${INNER_YEAR}-${MONTH_DAY}|0001-${MONTH_DAY_NOT_0101}|9999-${MONTH_DAY_NOT_1231})`;
+const TIME = '(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,3})?';
+const HHMM = '(?:(?:0\\d|1[0-3]):[0-5]\\d|14:00)';
 export const DATE_PATTERN = `^${DATE}$`;
-export const DATE_TIME_PATTERN = `^${DATE}T(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,3})?(?:Z|[+-](?:(?:0\\d|1[0-3]):[0-5]\\d|14:00))$`;
+export const DATE_TIME_PATTERN =
+  `^(?:${INNER_DATE}T${TIME}(?:Z|[+-]${HHMM})` + `|0001-01-01T${TIME}(?:Z|-${HHMM}|\\+00:00)` + `|9999-12-31T${TIME}(?:Z|\\+${HHMM}|-00:00))$`;
 
 /** True when `schema` is `base` or a copy of it (`.describe()`, …): the same checks, no more. */
 function derivesFrom(schema: z.core.$ZodType, base: z.core.$ZodType): boolean {
@@ -108,7 +124,7 @@ function override(ctx: OverrideContext): void {
       publishDate(
         jsonSchema,
         DATE_TIME_PATTERN,
-        'An ISO 8601 date-time with seconds and an offset (Z or ±hh:mm within ±14:00), at most millisecond precision, year 0001 to 9999; the instant it names must fall within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.',
+        'An ISO 8601 date-time with seconds and an offset (Z or ±hh:mm within ±14:00), at most millisecond precision, year 0001 to 9999; the instant it names must fall within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (on those two days, an offset pointing outwards is refused).',
       );
     } else publishString(jsonSchema, isTrimmed(zodSchema));
   }
