@@ -30,8 +30,8 @@ export async function stageMoveRace(o: { app: FastifyInstance; store: EventStore
   // Clients see different revisions over time: waves of movers, each wave using the revision it last saw.
   const answers = await Promise.all(
     Array.from({ length: o.movers }, async (_, i) => {
-      // 20 waves, 5 ms apart: later waves read revisions the earlier ones produced.
-      await new Promise((r) => setTimeout(r, (i % 20) * 5));
+      // 20 waves, 25 ms apart: later waves read revisions the earlier ones produced.
+      await new Promise((r) => setTimeout(r, (i % 20) * 25));
       const events = await o.store.readStream(streamName.deal(o.dealId));
       const revision = events.length - 1;
       const last = events[events.length - 1]!;
