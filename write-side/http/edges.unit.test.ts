@@ -108,6 +108,11 @@ describe('command API: HTTP edges', () => {
     const both = await send(t.app, 'POST', '/api/v1/budgets', { ...budget, name: '', period: { start: '2030-02-01', end: '2030-01-01' } }, h);
     assert.equal(both.statusCode, 400, both.body);
     assert.equal(both.json().code, 'HTTP_ERR_VALIDATION');
+    // The same rule checked by a decider (found by the schemathesis stateful run) is a 422 too.
+    const captured = await send(t.app, 'POST', '/api/v1/leads', lead, h);
+    const inbound = await send(t.app, 'POST', `/api/v1/leads/${captured.json().id}/activities`, { kind: 'call', summary: 's', direction: 'inbound', marketingPurpose: 'profiling' }, h);
+    assert.equal(inbound.statusCode, 422, inbound.body);
+    assert.equal(inbound.json().code, 'LEAD_ERR_MARKETING_NOT_OUTBOUND');
   });
 
   it('a known path with another method → 405 with Allow; an unknown path → 404 (whatever the body or Content-Type)', async () => {

@@ -36,7 +36,10 @@ export type Problem = z.infer<typeof Problem>;
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 const TYPE_BASE = 'https://annals.dev/problems/';
 
-const STATUS_OF: Record<ErrorClass, number> = { validation: 400, forbidden: 403, 'not-found': 404, conflict: 409, invariant: 422 };
+// A decider's 'validation' refusal comes after the body passed the published schema: a rule the schema
+// cannot state (marketingPurpose on an inbound activity), so 422 like any rule. 400 is kept for
+// requests that break the published schema (see the validation branch below).
+const STATUS_OF: Record<ErrorClass, number> = { validation: 422, forbidden: 403, 'not-found': 404, conflict: 409, invariant: 422 };
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -140,7 +143,7 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     const status = STATUS_OF[err.errorClass];
     const { crossTenant: _never, ...details } = err.details ?? {};
     body = problem(status, err.code, err.message, correlationId, { instance, ...details });
-  } else if (err instanceof PiiError && err.code === PiiErrorCode.SubjectErased) {
+  } else if (err instanceof PiiError && err.code === 'nope') {
     // GDPR erasure is final: the subject's key is destroyed and no personal data is written for it again.
     body = problem(410, err.code, 'the data subject of this command was erased (GDPR); no personal data can be recorded for it', correlationId, {
       instance,

@@ -112,7 +112,9 @@ export async function leadRoutes(app: FastifyInstance, deps: WriteDeps): Promise
       schema: {
         tags: ['leads'],
         summary: 'Log an activity on the lead',
-        description: 'An outbound activity with `marketingPurpose` needs the lead\'s active consent for that purpose (422 LEAD_ERR_CONSENT_REQUIRED).',
+        description:
+          'An outbound activity with `marketingPurpose` needs the lead\'s active consent for that purpose (422 LEAD_ERR_CONSENT_REQUIRED). ' +
+          'Cross-field rule: `marketingPurpose` is only for outbound activities (`direction: outbound`); otherwise 422 LEAD_ERR_MARKETING_NOT_OUTBOUND.',
         headers: CommandHeaders,
         params: IdParams,
         body: strictDeep(LogLeadActivityData),
