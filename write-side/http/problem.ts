@@ -143,7 +143,7 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     const status = STATUS_OF[err.errorClass];
     const { crossTenant: _never, ...details } = err.details ?? {};
     body = problem(status, err.code, err.message, correlationId, { instance, ...details });
-  } else if (err instanceof PiiError && err.code === 'nope') {
+  } else if (err instanceof PiiError && err.code === PiiErrorCode.SubjectErased) {
     // GDPR erasure is final: the subject's key is destroyed and no personal data is written for it again.
     body = problem(410, err.code, 'the data subject of this command was erased (GDPR); no personal data can be recorded for it', correlationId, {
       instance,
