@@ -47,8 +47,39 @@ describe('write-side configuration', () => {
     );
     assert.throws(() => parseConfigEnv({ AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_JWKS_URL: 'https://idp.example.com/jwks' }), /not both/);
     assert.throws(() => parseConfigEnv({ AUTH_JWKS_URL: 'https://idp.example.com/jwks' }), /AUTH_ISSUER: is required with AUTH_JWKS_URL/);
-    const ok = parseConfigEnv({ EVENTSTORE_URL: 'esdb://localhost:2113?tls=false', AUTH_JWT_SECRET: 'x'.repeat(32), PII_MASTER_KEY: 'k'.repeat(32), PORT: '' });
+    const ok = parseConfigEnv({ EVENTSTORE_URL: 'esdb://localhost:2113?tls=false', AUTH_JWT_SECRET: 'x'.repeat(32), PII_MASTER_KEY: 'ab'.repeat(32), PORT: '' });
     assert.equal(ok.PORT, 8080, 'an empty variable means unset');
+  });
+
+  it('PII_MASTER_KEY must be 32 random bytes: a passphrase, a short or an all-zero key is refused, naming the variable (never echoing it)', () => {
+    for (const bad of ['correct horse battery staple plus more words', 'k'.repeat(32), 'ab'.repeat(31), '00'.repeat(32)]) {
+      assert.throws(
+        () => parseConfigEnv({ PII_MASTER_KEY: bad }),
+        (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.variable === 'PII_MASTER_KEY') && !e.message.includes(bad),
+        bad,
+      );
+    }
+    assert.throws(() => parseConfigEnv({ PII_PREVIOUS_MASTER_KEYS: `${'ab'.repeat(32)},nope` }), /PII_PREVIOUS_MASTER_KEYS/);
+    assert.throws(() => parseConfigEnv({ PII_ENCRYPTION: 'maybe' }), /PII_ENCRYPTION/);
+  });
+
+  it('the email and request hash keys are derived from the master key (HKDF, one label each), never the key itself; the key store follows KEYSTORE_URL, else READ_DB_URL', async () => {
+    const dir = await tmp();
+    try {
+      const master = 'cd'.repeat(32);
+      const { config } = await loadConfig({ DATA_DIR: dir, PII_MASTER_KEY: master, READ_DB_URL: 'postgres://h/read' });
+      assert.match(config.emailHashKey, /^[0-9a-f]{64}$/);
+      assert.notEqual(config.emailHashKey, master);
+      assert.notEqual(config.emailHashKey, config.requestHashKey);
+      assert.equal((await loadConfig({ DATA_DIR: dir, PII_MASTER_KEY: master })).config.emailHashKey, config.emailHashKey, 'deterministic');
+      assert.notEqual((await loadConfig({ DATA_DIR: dir, PII_MASTER_KEY: 'ce'.repeat(32) })).config.emailHashKey, config.emailHashKey);
+      assert.equal(config.pii.keyStoreUrl, 'postgres://h/read');
+      assert.equal(config.pii.encryption, true, 'encryption is on by default');
+      const own = await loadConfig({ DATA_DIR: dir, PII_MASTER_KEY: master, READ_DB_URL: 'postgres://h/read', KEYSTORE_URL: 'postgres://k/keys' });
+      assert.equal(own.config.pii.keyStoreUrl, 'postgres://k/keys');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('embedded secrets are generated once (0600) and reused', async () => {
