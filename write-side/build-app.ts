@@ -74,6 +74,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Headers over Node's limit (16 KiB), timeouts and non-HTTP bytes: problem+json, not plain text.
     clientErrorHandler: problemClientErrorHandler,
+    // The router's own refusals (a path parameter over 100 characters: 414, a bad percent-encoding: 400)
+    // bypass the error handler and the hooks unless routed here.
+    frameworkErrors: (err, request, reply) => {
+      const given = request.headers['x-correlation-id'];
+      request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+      reply.header('x-correlation-id', request.correlationId);
+      errorHandler(err, request, reply);
+    },
   });
   // Bodies are JSON unless a route's own plugin adds a parser (the CSV import). fastify's text/plain
   // parser is dropped so a JSON body sent as text/plain is a 415 naming the accepted types, not a 400
@@ -112,7 +120,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const noRoute = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     const allowed = methods.allowed(path);
-    if (allowed) {
+    // A path whose pattern answers this very method and still matched no route (a parameter over the
+    // router's 100-character limit) is simply not found.
+    if (allowed && !allowed.includes(request.method)) {
       return reply
         .code(405)
         .header('allow', allowed.join(', '))

@@ -13,7 +13,7 @@ import { IsoDate, IsoDateTime, STORABLE_TEXT_PATTERN } from '../../schemas/event
  *    Such a string is published with one pattern stating the trimmed lengths exactly (trimmedPattern).
  * 2. The storable-text rule, in a pattern every regex engine compiles (NO_NUL_PATTERN).
  * 3. Errors. Every error is `application/problem+json` (RFC 9457), for every status the HTTP layer can
- *    answer on any operation (400 validation, 401, 403, 413, 415, 429, 431, 500, 503), besides the
+ *    answer on any operation (400 validation, 401, 403, 413, 414, 415, 429, 431, 500, 503), besides the
  *    statuses a route declares itself (404, 409, 422, 501).
  *
  * Rules zod holds as refinements (a period's end after its start, …) cannot be published as JSON
@@ -189,6 +189,7 @@ const COMMON_ERRORS: Record<string, string> = {
   '400': 'The request breaks the published schema (body, path, query or headers); `errors` lists every bad field.',
   '401': 'No token, or a token that does not verify (signature, algorithm, issuer, audience, expiry, claims).',
   '403': "None of the caller's roles grants the permission this operation needs.",
+  '414': 'A path parameter longer than 100 characters.',
   '429': 'Rate limited per tenant and user; retry after `Retry-After` seconds.',
   '431': 'Request headers too large.',
   '500': 'An unexpected error; quote the correlationId.',

@@ -51,6 +51,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   410: 'Gone',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
@@ -68,6 +69,8 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'HTTP_ERR_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'HTTP_ERR_INVALID_CONTENT_LENGTH',
   FST_ERR_RATE_LIMITED: 'HTTP_ERR_RATE_LIMITED',
+  FST_ERR_MAX_PARAM_LENGTH: 'HTTP_ERR_PATH_PARAM_TOO_LONG',
+  FST_ERR_BAD_URL: 'HTTP_ERR_BAD_URL',
 };
 
 /** A coded error raised by the HTTP layer itself (bad header, not implemented yet, …). */
@@ -154,12 +157,15 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
   } else if (isClientError(err)) {
     const status = err.statusCode;
     const code = FASTIFY_CODES[err.code ?? ''] ?? `HTTP_ERR_${status}`;
-    const detail =
-      code === 'HTTP_ERR_MALFORMED_JSON'
-        ? 'the request body is not valid JSON'
-        : code === 'HTTP_ERR_UNSUPPORTED_MEDIA_TYPE'
-          ? `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '(none)')} is not accepted here; send ${acceptedTypes(request).join(' or ')}`
-          : err.message;
+    // Our own words where fastify's message would echo the request (a path parameter, a header).
+    const fixed: Record<string, () => string> = {
+      HTTP_ERR_MALFORMED_JSON: () => 'the request body is not valid JSON',
+      HTTP_ERR_PATH_PARAM_TOO_LONG: () => 'a path parameter is longer than 100 characters',
+      HTTP_ERR_BAD_URL: () => 'the path is not a valid URL (a bad percent-encoding)',
+      HTTP_ERR_UNSUPPORTED_MEDIA_TYPE: () =>
+        `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '(none)')} is not accepted here; send ${acceptedTypes(request).join(' or ')}`,
+    };
+    const detail = fixed[code]?.() ?? err.message;
     body = problem(status, code, detail, correlationId, { instance });
   } else {
     request.log.error({ err }, 'unhandled error');
