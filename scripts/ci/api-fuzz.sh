@@ -6,7 +6,7 @@
 # adapters, on a free port, with a DATA_DIR of its own in a temporary directory, stopped by PID.
 #
 # Usage: scripts/ci/api-fuzz.sh [extra schemathesis options…]
-#   API_FUZZ_MAX_EXAMPLES  test cases per operation and phase (default 25: a few minutes on 2 cores)
+#   API_FUZZ_MAX_EXAMPLES  test cases per operation and phase (default 25: one to two minutes on 2 cores)
 #   API_FUZZ_SEED          reproduce a run (schemathesis prints the seed it used)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -18,8 +18,9 @@ stop() {
   local rc=$?
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    # Still there after 15 s: its whole process group (the launcher and the server it runs), by id.
+    kill -KILL -- "-$server_pid" 2>/dev/null || true
   fi
   if [[ $rc -ne 0 && -f "$work/server.log" ]]; then
     echo "api-fuzz: last lines of the server log:" >&2
@@ -39,8 +40,9 @@ export DATA_DIR="$work/data" PORT="$port" HOST=127.0.0.1 LOG_LEVEL=warn
 # The fuzzer sends thousands of commands as one user: the rate limit is not what it is testing.
 export RATE_LIMIT_MAX_PER_WINDOW=1000000
 
-# Exec so the PID is node's own launcher, which forwards SIGTERM to the server for a clean shutdown.
-node scripts/cli/annals.mjs start >"$work/server.log" 2>&1 &
+# In a process group of its own (setsid), led by the annals launcher: SIGTERM to the launcher is
+# forwarded to the server for a clean shutdown, and the group can be killed whole if that hangs.
+setsid node scripts/cli/annals.mjs start >"$work/server.log" 2>&1 &
 server_pid=$!
 
 for _ in $(seq 1 600); do
