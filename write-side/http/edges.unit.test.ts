@@ -86,6 +86,7 @@ describe('command API: HTTP edges', () => {
     const unknownOnly = await send(t.app, 'POST', '/api/v1/leads', lead, bearer(await token({ roles: ['crm-superuser' as never] })));
     assert.equal(unknownOnly.statusCode, 403, unknownOnly.body);
     assert.equal(unknownOnly.json().code, 'AUTH_ERR_FORBIDDEN');
+    assert.match(unknownOnly.json().detail, /none of the roles in the token is a role of this product/);
   });
 
   it('a tenant claim outside the alphabet (NUL, :, /) → 401 with the rule', async () => {
