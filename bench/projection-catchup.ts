@@ -19,10 +19,16 @@
  * The read model lives in a database of its own, created for the run on the READ_DB_URL server and dropped
  * afterwards, so the real `leads` view of the shared read database is never touched.
  *
+ * 3. With `BENCH_PII=both`: the catch-up again, same run, on a second database, with personal
+ *    fields encrypted (GDPR codec, platform/pii: appended through the codec, relayed as ciphertext,
+ *    decrypted by the projector through the store's reader, keys cached after the first batch), plus the
+ *    append rate with and without encryption.
+ *
  * Env: EVENTSTORE_URL, READ_DB_URL, KAFKA_BROKERS (required); BENCH_EVENTS (20000), BENCH_RATE (200),
- * BENCH_SECONDS (15). Writes bench/results/projection-catchup.json.
+ * BENCH_SECONDS (15), BENCH_PII (off | both; default off). Writes bench/results/projection-catchup.json
+ * (bench/results/projection-catchup-pii.json when BENCH_PII is set).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +39,9 @@ import { allEventsTopics } from '../platform/bus/topics.js';
 import { createEventStore } from '../platform/event-store/event-store.js';
 import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
 import { pgClient, type SqlClient } from '../platform/sql/client.js';
+import { createPiiCodec } from '../platform/pii/codec.js';
+import { sqlKeyStore } from '../platform/pii/key-store.js';
+import { parseMasterKey } from '../platform/pii/master-key.js';
 import { registerProjection } from '../projections/kernel/generations.js';
 import { createProjector } from '../projections/kernel/projector.js';
 import { leadsProjection } from '../projections/postgres/leads/projection.js';
@@ -47,13 +56,15 @@ const need = (n: string) => {
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const PII = (process.env.BENCH_PII ?? 'off') as 'off' | 'both';
+if (!['off', 'both'].includes(PII)) throw new Error('BENCH_PII must be off or both');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const tenant = `bench-${run}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const meta = () => ({ tenantId: tenant, actor: { userId: 'bench', roles: ['sales' as const] }, correlationId: 'b', causationId: 'b', occurredAt: new Date().toISOString() });
 // A realistic capture: the fields a web form sends, so rows have the width of real ones.
-const capture = (leadId: string, i: number) => ({
+const capture = (leadId: string, i: number, tenantId = tenant) => ({
   type: 'LeadCaptured',
   data: {
     leadId,
@@ -66,7 +77,7 @@ const capture = (leadId: string, i: number) => ({
     notes: 'Asked for a demo of the enterprise plan',
     capturedAt: new Date().toISOString(),
   },
-  metadata: meta(),
+  metadata: { ...meta(), tenantId, subjectId: leadId },
 });
 const pct = (xs: readonly number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -114,9 +125,9 @@ function tracedBus(bus: Bus, traces: Map<string, Trace>, onFirstBatch: () => voi
 }
 
 /** A database of its own on the READ_DB_URL server: the read model's tables and bookkeeping, nothing shared. */
-async function benchDatabase(readUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+async function benchDatabase(readUrl: string, suffix = ''): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = pgClient(readUrl, { max: 1 });
-  const name = `annals_bench_proj_${run}`;
+  const name = `annals_bench_proj_${run}${suffix}`;
   await admin.exec(`CREATE DATABASE ${name}`);
   const url = new URL(readUrl);
   url.pathname = `/${name}`;
@@ -156,6 +167,7 @@ async function main() {
     }
   }
   const stop = new AbortController();
+  const stopPlain = new AbortController();
   let relay: Promise<void> = Promise.resolve();
   let consuming: Promise<void> = Promise.resolve();
 
@@ -163,7 +175,9 @@ async function main() {
     // ── 1. catch-up ───────────────────────────────────────────────────────────────────────────────
     process.stdout.write(`appending ${EVENTS} events…\n`);
     const ids = Array.from({ length: EVENTS }, () => randomUUID());
+    const a0 = performance.now();
     for (let i = 0; i < ids.length; i += 64) await Promise.all(ids.slice(i, i + 64).map((id, j) => store.append(`lead-${id}`, [capture(id, i + j)])));
+    const appendMs = performance.now() - a0;
     const relayStats = newRelayStats();
     relay = runRelay({ store: relayStore, bus, checkpoint, log, signal: stop.signal, batchSize: 2000 }, relayStats);
     const finalHead = (await store.headPosition())!;
@@ -172,7 +186,7 @@ async function main() {
     process.stdout.write(`relayed; projector catching up…\n`);
     const projector = createProjector({ sql: readSql, bus, projection, log });
     const t0 = performance.now();
-    consuming = projector.run(stop.signal);
+    consuming = projector.run(stopPlain.signal);
     const count = async () => Number((await readSql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1`, [tenant])).rows[0]!.n);
     while ((await count()) < EVENTS) await sleep(10);
     const doneAt = performance.now();
@@ -242,6 +256,83 @@ async function main() {
     pending.clear();
     await reader;
 
+    // ── 3. the same catch-up with personal fields encrypted (same run, same servers) ──────────────
+    let encrypted: Record<string, number> | undefined;
+    if (PII === 'both') {
+      // The plain projector stops first: it would dead-let every encrypted event (it has no key), which is
+      // right, but load the machine during the measurement.
+      stopPlain.abort();
+      await consuming;
+      process.stdout.write(`encrypted: appending ${EVENTS} events through the PII codec…\n`);
+      const db2 = await benchDatabase(need('READ_DB_URL'), '_pii');
+      const readSql2: SqlClient = pgClient(db2.url, { max: 8, applicationName: 'bench-projector-pii' });
+      const stop2 = new AbortController();
+      let consuming2: Promise<void> = Promise.resolve();
+      try {
+        // The key tables in the read model's database, as in production (KEYSTORE_URL unset = the read database).
+        const keyStore = await sqlKeyStore(readSql2, { masterKey: parseMasterKey(randomBytes(32).toString('base64')) });
+        const encStore = createEventStore(store.adapter, { codec: createPiiCodec({ keyStore }) });
+        const tenant2 = `${tenant}-pii`;
+        const projection2 = { ...leadsProjection, name: `bench-leads-pii-${run}` };
+        await registerProjection(readSql2, projection2);
+        for (const topic of allEventsTopics) {
+          for (const [partition, end] of await bus.endOffsets(topic)) {
+            await readSql2.query(`INSERT INTO annals_projection_offsets(name, topic, partition, next_offset) VALUES ($1,$2,$3,$4::bigint)`, [projection2.name, topic, partition, end.toString()]);
+          }
+        }
+        const ids2 = Array.from({ length: EVENTS }, () => randomUUID());
+        const e0 = performance.now();
+        for (let i = 0; i < ids2.length; i += 64) await Promise.all(ids2.slice(i, i + 64).map((id, j) => encStore.append(`lead-${id}`, [capture(id, i + j, tenant2)])));
+        const encAppendMs = performance.now() - e0;
+        const head2 = (await store.headPosition())!;
+        while (relayStats.checkpoint === undefined || relayStats.checkpoint < head2) await sleep(50);
+        process.stdout.write(`encrypted: relayed; projector catching up…\n`);
+        let first2: number | undefined;
+        const bus2 = tracedBus(rawBus, new Map(), () => (first2 ??= performance.now()));
+        const projector2 = createProjector({ sql: readSql2, bus: bus2, projection: projection2, log, reader: encStore.reader });
+        consuming2 = projector2.run(stop2.signal);
+        const count2 = async () => Number((await readSql2.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1`, [tenant2])).rows[0]!.n);
+        const c0 = performance.now();
+        while ((await count2()) < EVENTS) {
+          if (performance.now() - c0 > 600_000) throw new Error(`encrypted catch-up stalled at ${await count2()} rows (dead-lettered: ${projector2.stats.deadLettered})`);
+          await sleep(10);
+        }
+        const done2 = performance.now();
+        const projector2Ms = done2 - first2!;
+        const rows2 = (await readSql2.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE tenant_id = $1`, [tenant2])).rows;
+        if (!rows2.every((r) => typeof r.email === 'string' && /^lead\d+@example\.com$/.test(r.email))) throw new Error('the encrypted read model does not hold the decrypted emails');
+        const cols2 = Object.keys(rows2[0]!);
+        await readSql2.exec(`CREATE TABLE raw_leads (LIKE ${table} INCLUDING ALL)`);
+        const r1 = performance.now();
+        for (let i = 0; i < rows2.length; i += 1000) {
+          const chunk = rows2.slice(i, i + 1000);
+          const params: unknown[] = [];
+          const values = chunk.map((r) => `(${cols2.map((c) => (params.push(r[c]), `$${params.length}`)).join(',')})`);
+          await readSql2.query(`INSERT INTO raw_leads (${cols2.join(', ')}) VALUES ${values.join(',')}`, params);
+        }
+        const raw2Ms = performance.now() - r1;
+        const p2Rate = EVENTS / (projector2Ms / 1000);
+        const raw2Rate = EVENTS / (raw2Ms / 1000);
+        encrypted = {
+          appendEventsPerSec: Math.round(EVENTS / (encAppendMs / 1000)),
+          joinMs: Math.round(first2! - c0),
+          projectorMs: Math.round(projector2Ms),
+          projectorEventsPerSec: Math.round(p2Rate),
+          rawInsertMs: Math.round(raw2Ms),
+          rawRowsPerSec: Math.round(raw2Rate),
+          ratio: +(p2Rate / raw2Rate).toFixed(3),
+          ratioToPlainRaw: +(p2Rate / rawRate).toFixed(3),
+          vsPlainProjector: +(p2Rate / projectorRate).toFixed(3),
+          deadLettered: projector2.stats.deadLettered,
+        };
+      } finally {
+        stop2.abort();
+        await Promise.allSettled([consuming2]);
+        await readSql2.close().catch(() => {});
+        await db2.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping the PII bench database failed: ${(e as Error).message}\n`));
+      }
+    }
+
     // Where the time goes, per stage (median and p99 over the events that became visible).
     const stage = (from: keyof Trace, to: keyof Trace) => {
       const xs = done.filter((t) => t[from] !== undefined && t[to] !== undefined).map((t) => t[to]! - t[from]!);
@@ -259,7 +350,9 @@ async function main() {
         rawInsertMs: Math.round(rawMs),
         rawRowsPerSec: Math.round(rawRate),
         ratio: +(projectorRate / rawRate).toFixed(3),
+        appendEventsPerSec: Math.round(EVENTS / (appendMs / 1000)),
       },
+      ...(encrypted ? { catchUpEncrypted: encrypted } : {}),
       lag: {
         targetRate: RATE,
         achievedRate: +achieved.toFixed(1),
@@ -277,11 +370,12 @@ async function main() {
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'projection-catchup.json');
+    const out = join(dirname(fileURLToPath(import.meta.url)), 'results', PII === 'off' ? 'projection-catchup.json' : 'projection-catchup-pii.json');
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, JSON.stringify(result, null, 2) + '\n');
   } finally {
     stop.abort();
+    stopPlain.abort();
     await Promise.allSettled([relay, consuming]);
     await Promise.allSettled([rawBus.close(), readSql.close()]);
     await storeSql.query(`DELETE FROM annals_relay_checkpoint WHERE name = $1`, [`bench-${run}`]).catch(() => {});

@@ -144,12 +144,12 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   /** Applies the batches of several partitions in ONE transaction (rows, offsets, revision guard, position). */
-  async function applyBatches(batches: readonly ConsumedBatch[], signal?: AbortSignal): Promise<void> {
+  async function applyBatches(batches: readonly ConsumedBatch[], signal?: AbortSignal, predecoded?: readonly Promise<Decoded[]>[]): Promise<void> {
     const byPartition = new Map<string, { topic: string; partition: number; decoded: Decoded[]; highWatermark: bigint }>();
-    for (const b of batches) {
+    for (const [i, b] of batches.entries()) {
       const key = tpKey(b.topic, b.partition);
       const part = byPartition.get(key) ?? { topic: b.topic, partition: b.partition, decoded: [], highWatermark: b.highWatermark };
-      part.decoded.push(...(await decodeAll(b.messages)));
+      part.decoded.push(...(await (predecoded?.[i] ?? decodeAll(b.messages))));
       part.highWatermark = b.highWatermark;
       byPartition.set(key, part);
     }
@@ -226,7 +226,7 @@ export function createProjector(options: ProjectorOptions): Projector {
    * partitions at once) wait and then go together in the next one, so N partitions with fresh messages cost
    * one transaction and one WAL flush, not N in a row. Each caller resolves when ITS batch is durable.
    */
-  const queue: { batch: ConsumedBatch; signal?: AbortSignal | undefined; done: (error?: unknown) => void }[] = [];
+  const queue: { batch: ConsumedBatch; decoded: Promise<Decoded[]>; signal?: AbortSignal | undefined; done: (error?: unknown) => void }[] = [];
   let draining = false;
   const maxMessages = options.maxMessagesPerTransaction ?? 5_000;
   const drain = async () => {
@@ -239,6 +239,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         await applyBatches(
           group.map((g) => g.batch),
           group[0]!.signal,
+          group.map((g) => g.decoded),
         );
         for (const g of group) g.done();
       } catch (error) {
@@ -257,7 +258,11 @@ export function createProjector(options: ProjectorOptions): Projector {
         if (error === undefined) resolve();
         else reject(error as Error);
       };
-      queue.push({ batch, signal, done });
+      // Decoding (decryption: CPU, plus one key-store statement) starts at hand-over, so it overlaps the
+      // transaction in flight instead of waiting for it. Its failure is rethrown by applyBatches.
+      const decoded = decodeAll(batch.messages);
+      decoded.catch(() => undefined);
+      queue.push({ batch, decoded, signal, done });
       if (draining) return;
       draining = true;
       // One macrotask of patience: the other partitions of the same fetch are handed over in this one.
