@@ -179,7 +179,7 @@ export const ProjectionsConfig = z.object({
   ...PiiEnvShape,
   /** Must match the write side's: `on` decrypts personal fields; a store holding the other form refuses to start. */
   PII_ENCRYPTION: z.enum(['on', 'off']).default('on'),
-}).refine((c) => c.PII_ENCRYPTION === 'off' || c.PII_MASTER_KEY !== undefined, { path: ['PII_MASTER_KEY'], message: 'is required (PII_ENCRYPTION is on)' });
+});
 export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
 
 export function parseProjectionsConfig(env: NodeJS.ProcessEnv): ProjectionsConfig {
@@ -201,6 +201,9 @@ async function main(): Promise<void> {
     ? pgClient(config.READ_DB_URL, { applicationName: 'annals-projections' })
     : pgliteClient(await openPglite(join(config.DATA_DIR, 'read')));
   // GDPR: the key tables on KEYSTORE_URL, else in the read database.
+  if (config.PII_ENCRYPTION === 'on' && config.PII_MASTER_KEY === undefined) {
+    throw new Error('invalid configuration:\n  PII_MASTER_KEY: is required (PII_ENCRYPTION is on: the projectors decrypt personal fields)');
+  }
   const keySql = config.KEYSTORE_URL ? await openKeyStoreSql(config.KEYSTORE_URL, join(config.DATA_DIR, 'read'), 'annals-projections-keystore') : readSql;
   const codec =
     config.PII_ENCRYPTION === 'on'

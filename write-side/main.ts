@@ -29,6 +29,13 @@ async function main(): Promise<void> {
   for (const w of warnings) logger.warn(w);
 
   // GDPR: the key tables on KEYSTORE_URL, else READ_DB_URL, else the embedded read PGlite (DATA_DIR/read).
+  if (config.pii.encryption && config.eventStore.kind !== 'pglite' && config.pii.keyStoreUrl === undefined) {
+    // Instances of a standalone write side must share one key per subject: a local key table would give
+    // each instance its own keys (and erasure would miss the others').
+    process.stderr.write('annals write-side: invalid configuration:\n  KEYSTORE_URL: KEYSTORE_URL or READ_DB_URL is required when EVENTSTORE_URL is set (the PII key tables must be shared)\n');
+    process.exitCode = 78;
+    return;
+  }
   const keySql = await openKeyStoreSql(config.pii.keyStoreUrl, join(config.dataDir, 'read'), 'annals-write-side-keystore');
   let eventStore;
   try {
