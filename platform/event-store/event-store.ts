@@ -22,6 +22,19 @@ export interface NewEvent {
   readonly eventId?: string;
 }
 
+/**
+ * A read on behalf of one tenant (the tenant of the caller's token). The tenant check lives here once,
+ * not beside every read of a stream a request names: a stream of another tenant reads as not found
+ * (empty), is never decrypted, and `onOtherTenant` tells the caller so it can log the security event
+ * (SPEC: a cross-tenant attempt is answered as not found and logged) or throw its own not-found.
+ */
+export interface TenantScope {
+  readonly tenantId: string;
+  readonly onOtherTenant?: (streamId: string) => void;
+}
+
+export type ReadTenantStreamOptions = ReadStreamOptions & Partial<TenantScope>;
+
 export interface SubscribeOptions {
   /** Exclusive: the last position already processed; undefined starts from the beginning. */
   readonly after?: Position | undefined;
@@ -49,7 +62,8 @@ export interface EventStore {
    */
   readonly reader: EventReader;
   append(streamId: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
-  readStream(streamId: string, options?: ReadStreamOptions): Promise<EventEnvelope[]>;
+  /** With `tenantId`, a stream whose events belong to another tenant reads as `[]` (see TenantScope). */
+  readStream(streamId: string, options?: ReadTenantStreamOptions): Promise<EventEnvelope[]>;
   readAll(options?: ReadAllOptions): Promise<EventEnvelope[]>;
   /** Raw records for pipes that forward bytes (the relay) and for chain verification. */
   readAllRaw(options?: ReadAllOptions): Promise<StoredRecord[]>;
@@ -103,8 +117,14 @@ export function createEventStore(adapter: EventStoreAdapter, options: EventStore
       const records = await toStore(streamId, events);
       return adapter.append(streamId, records, options.expectedRevision ?? 'any');
     },
-    async readStream(streamId, options) {
-      return reader.readOrThrow(await adapter.readStream(streamId, options));
+    async readStream(streamId, options = {}) {
+      const { tenantId, onOtherTenant, ...range } = options;
+      const records = await adapter.readStream(streamId, range);
+      if (tenantId !== undefined && records.some((r) => isOtherTenant(tenantOf(r), tenantId))) {
+        onOtherTenant?.(streamId);
+        return [];
+      }
+      return reader.readOrThrow(records);
     },
     async readAll(options = {}) {
       return reader.readOrThrow(await adapter.readAll(options));
@@ -130,4 +150,19 @@ export function createEventStore(adapter: EventStoreAdapter, options: EventStore
     ping: () => adapter.ping(),
     close: () => adapter.close(),
   };
+}
+
+/**
+ * The tenant a stored record was written for, read from its metadata before anything is decrypted.
+ * Undefined when the metadata is unreadable: the reader then reports the record as corrupt.
+ */
+const isOtherTenant = (recordTenant: string | undefined, tenantId: string): boolean => recordTenant !== undefined && recordTenant !== tenantId;
+
+function tenantOf(record: StoredRecord): string | undefined {
+  try {
+    const tenantId = (JSON.parse(record.metadata) as { tenantId?: unknown } | null)?.tenantId;
+    return typeof tenantId === 'string' ? tenantId : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -115,4 +115,64 @@ describe('event store facade: the schema contract on the way in and out', () => 
     assert.equal(e.data.firstName, 'Grace Brewster');
     assert.equal(e.data.lastName, 'Hopper');
   });
+
+  describe('a read on behalf of one tenant (readStream with tenantId)', () => {
+    const seed = async () => {
+      const id = uuidv7();
+      await store.append(`lead-${id}`, [captured(id)], { expectedRevision: 'no_stream' });
+      return `lead-${id}`;
+    };
+
+    it("reads the caller's own stream exactly as an unscoped read does", async () => {
+      const streamId = await seed();
+      const seen: string[] = [];
+      const scoped = await store.readStream(streamId, { tenantId: 'acme', onOtherTenant: (s) => seen.push(s) });
+      assert.deepEqual(scoped, await store.readStream(streamId));
+      assert.equal(scoped.length, 1);
+      assert.deepEqual(seen, []);
+    });
+
+    it('a stream of another tenant reads as not found and the caller is told, whatever the range asked', async () => {
+      const streamId = await seed();
+      // Near misses of the owner's tenant id are other tenants: no normalisation, no prefix match.
+      for (const tenantId of ['globex', 'ACME', 'acme ', 'acm', 'acme\u0000', '']) {
+        const seen: string[] = [];
+        assert.deepEqual(await store.readStream(streamId, { tenantId, onOtherTenant: (s) => seen.push(s) }), [], tenantId);
+        assert.deepEqual(seen, [streamId], tenantId);
+      }
+      assert.deepEqual(await store.readStream(streamId, { tenantId: 'globex', toRevision: 0n }), []);
+      assert.deepEqual(await store.readStream(streamId, { tenantId: 'globex', fromRevision: 0n, toRevision: 5n }), []);
+    });
+
+    it('the caller may refuse from the callback (its not-found propagates)', async () => {
+      const streamId = await seed();
+      const refused = new Error('not found');
+      await assert.rejects(
+        store.readStream(streamId, {
+          tenantId: 'globex',
+          onOtherTenant: () => {
+            throw refused;
+          },
+        }),
+        (e) => e === refused,
+      );
+    });
+
+    it("another tenant's stream is never parsed or decrypted: even a corrupt one reads as not found", async () => {
+      const streamId = `lead-${uuidv7()}`;
+      await store.adapter.append(streamId, [{ eventId: uuidv7(), type: 'LeadCaptured', schemaVersion: 1, data: '{"leadId": "', metadata: JSON.stringify(metadata) }], 'no_stream');
+      assert.deepEqual(await store.readStream(streamId, { tenantId: 'globex' }), []);
+      await assert.rejects(store.readStream(streamId, { tenantId: 'acme' }), CorruptEventError);
+    });
+
+    it('a stream holding one event of another tenant anywhere reads as not found as a whole', async () => {
+      const id = uuidv7();
+      const streamId = `lead-${id}`;
+      await store.append(streamId, [captured(id)], { expectedRevision: 'no_stream' });
+      const foreign = { ...metadata, tenantId: 'globex' };
+      await store.adapter.append(streamId, [{ eventId: uuidv7(), type: 'LeadQualified', schemaVersion: 1, data: JSON.stringify({ leadId: id, qualifiedAt: metadata.occurredAt }), metadata: JSON.stringify(foreign) }], 0n);
+      assert.deepEqual(await store.readStream(streamId, { tenantId: 'acme' }), []);
+      assert.deepEqual(await store.readStream(streamId, { tenantId: 'globex' }), []);
+    });
+  });
 });

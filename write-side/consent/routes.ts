@@ -30,9 +30,14 @@ export async function consentRoutes(app: FastifyInstance, deps: WriteDeps): Prom
     let foreign = false;
     for (const type of ['contact', 'lead'] as const) {
       const stream = type === 'contact' ? streamName.contact(subjectId) : streamName.lead(subjectId);
-      const [first] = await deps.store.readStream(stream, { toRevision: 0n });
-      if (first && first.tenantId === tenantId) return type;
-      if (first) foreign = true;
+      const [first] = await deps.store.readStream(stream, {
+        toRevision: 0n,
+        tenantId,
+        onOtherTenant: () => {
+          foreign = true;
+        },
+      });
+      if (first) return type;
     }
     if (foreign) request.log.warn({ security: 'cross-tenant-access', subjectId }, 'security event: consent for a subject of another tenant refused');
     throw notFound();

@@ -118,8 +118,8 @@ async function readClaims(deps: ClaimDeps, tenantId: string, email: string): Pro
 
 /** The contact's state in the tenant (another tenant's contact reads as absent) and its head revision. */
 export async function readContact(store: EventStore, contactId: string, tenantId: string): Promise<{ state: ContactState; head: bigint }> {
-  const events = await store.readStream(streamName.contact(contactId));
-  if (events.length === 0 || events[0]!.tenantId !== tenantId) return { state: contactDecider.initialState(), head: -1n };
+  const events = await store.readStream(streamName.contact(contactId), { tenantId });
+  if (events.length === 0) return { state: contactDecider.initialState(), head: -1n };
   const state = events.reduce((s, e) => contactDecider.evolve(s, e as never), contactDecider.initialState());
   return { state, head: events[events.length - 1]!.streamRevision };
 }

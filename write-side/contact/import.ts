@@ -176,8 +176,8 @@ function rowEnvelope(deps: ImportDeps, ctx: ImportContext, csv: CsvRow): Command
 }
 
 async function loadActive(store: EventStore, id: string, tenantId: string): Promise<{ contact: ActiveContactState; revision: bigint } | undefined> {
-  const events = await store.readStream(streamName.contact(id));
-  if (events.length === 0 || events[0]!.tenantId !== tenantId) return undefined;
+  const events = await store.readStream(streamName.contact(id), { tenantId });
+  if (events.length === 0) return undefined;
   const state = foldEvents(contactDecider, events);
   return state.status === 'Active' ? { contact: state, revision: events[events.length - 1]!.streamRevision } : undefined;
 }

@@ -61,12 +61,10 @@ export function crossTenant(request: FastifyRequest, streamId: string, notFound:
  * merge). Another tenant's stream reads as absent, and the attempt is logged.
  */
 export async function readSameTenant(request: FastifyRequest, store: EventStore, streamId: string, tenantId: string): Promise<EventEnvelope[]> {
-  const events = await store.readStream(streamId);
-  if (events.length > 0 && events[0]!.tenantId !== tenantId) {
-    request.log.warn({ security: 'cross-tenant-access', streamId }, 'security event: reference to a stream of another tenant refused');
-    return [];
-  }
-  return events;
+  return store.readStream(streamId, {
+    tenantId,
+    onOtherTenant: () => request.log.warn({ security: 'cross-tenant-access', streamId }, 'security event: reference to a stream of another tenant refused'),
+  });
 }
 
 export function foldEvents<S, E>(decider: { evolve: (s: S, e: E) => S; initialState: () => S }, events: readonly EventEnvelope[]): S {

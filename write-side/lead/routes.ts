@@ -154,8 +154,12 @@ export async function leadRoutes(app: FastifyInstance, deps: WriteDeps): Promise
       const now = deps.clock();
       const id = request.params.id;
       const tenantId = principalOf(request).tenantId;
-      const history = await deps.store.readStream(streamName.lead(id));
-      if (history.length > 0 && history[0]!.tenantId !== tenantId) throw crossTenant(request, streamName.lead(id), notFound);
+      const history = await deps.store.readStream(streamName.lead(id), {
+        tenantId,
+        onOtherTenant: (stream) => {
+          throw crossTenant(request, stream, notFound);
+        },
+      });
       const deal = request.body?.deal;
       if (deal) checkPipeline(deal.pipeline, deal.stage);
       const captured = history.find((e) => e.type === 'LeadCaptured');
