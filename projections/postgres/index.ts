@@ -8,10 +8,10 @@ import { budgetsProjection } from './budgets/projection.js';
 
 export type { PostgresReadModel, PersonalColumns } from './sql.js';
 export { contactsProjection } from './contacts/projection.js';
-export { leadsProjection, leadInactiveSql, LEAD_INACTIVE_AFTER_HOURS } from './leads/projection.js';
+export { leadsProjection } from './leads/projection.js';
 export { dealsProjection } from './deals/projection.js';
-export { timelinesProjection, type TimelineEntryType } from './timelines/projection.js';
-export { consentsProjection, activeConsentSql } from './consents/projection.js';
+export { timelinesProjection } from './timelines/projection.js';
+export { consentsProjection } from './consents/projection.js';
 export { budgetsProjection } from './budgets/projection.js';
 
 /** Every PostgreSQL read model of SPEC ("Read models"), for the runtime and `replay rebuild all`. */

@@ -1,5 +1,6 @@
 import type { SqlStatement, Tables } from '../../kernel/projection.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
+import { budgetsView, budgetAllocationsView, budgetSpendView } from '../../../schemas/read-models/postgres/budgets.js';
 import {
   assertNever,
   handles,
@@ -28,7 +29,7 @@ import {
  *   running ones (the event is the record; they agree unless a bug says otherwise).
  * - No personal data: vendors are organisations, campaigns labels.
  */
-const TABLES = ['budgets', 'budget_allocations', 'budget_spend'] as const;
+const TABLES = [budgetsView.name, budgetAllocationsView.name, budgetSpendView.name] as const;
 const eventTypes = ['BudgetCreated', 'BudgetAllocated', 'BudgetSpendRecorded', 'BudgetThresholdReached', 'BudgetClosed'] as const;
 const isHandled = handles(eventTypes);
 

@@ -1,5 +1,6 @@
 import type { SqlStatement, Tables } from '../../kernel/projection.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
+import { consentsView, erasedSubjectsView } from '../../../schemas/read-models/postgres/consents.js';
 import {
   assertNever,
   handles,
@@ -23,18 +24,13 @@ import {
  * - Erasure nulls the personal column (`source`, free text that often names the subject) and sets
  *   `erased_at`; purpose, basis, notice version and times remain as proof that a consent existed.
  *   The status is left as the subject last set it: "active consent" is `status = 'granted' AND
- *   erased_at IS NULL` (see `activeConsentSql`).
+ *   erased_at IS NULL` (see `activeConsentSql` in schemas/read-models).
  */
-const TABLES = ['consents', 'erased_subjects'] as const;
+const TABLES = [consentsView.name, erasedSubjectsView.name] as const;
 const eventTypes = ['ConsentGranted', 'ConsentWithdrawn', 'SubjectErasureRequested', 'SubjectErased'] as const;
 const isHandled = handles(eventTypes);
 
 const personalColumns = { consents: ['source'], erased_subjects: [] } as const;
-
-/** The predicate a reader uses for "this subject currently consents to this purpose", for a consents table alias. */
-export function activeConsentSql(alias: string): string {
-  return `(${alias}.status = 'granted' AND ${alias}.erased_at IS NULL)`;
-}
 
 function ddl(tables: Tables): string {
   const { consents: t, erased_subjects: e } = physicalNames(tables, TABLES);

@@ -1,5 +1,6 @@
 import type { SqlStatement, Tables } from '../../kernel/projection.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
+import { contactsView } from '../../../schemas/read-models/postgres/contacts.js';
 import {
   assertNever,
   handles,
@@ -24,7 +25,7 @@ import {
  * - Erasure arrives twice: `ContactErased` on the contact's stream (ordered after every personal value
  *   that stream carried) and `SubjectErased` on the consent stream; either nulls the same columns.
  */
-const TABLES = ['contacts'] as const;
+const TABLES = [contactsView.name] as const;
 const eventTypes = ['ContactCreated', 'ContactUpdated', 'ContactInteractionLogged', 'ContactMerged', 'ContactErased', 'SubjectErased'] as const;
 const isHandled = handles(eventTypes);
 

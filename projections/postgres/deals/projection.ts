@@ -1,5 +1,6 @@
 import type { SqlStatement, Tables } from '../../kernel/projection.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
+import { dealsView, dealStageHistoryView } from '../../../schemas/read-models/postgres/deals.js';
 import {
   assertNever,
   handles,
@@ -26,7 +27,7 @@ import {
  *   the statement reads it before the deal row is updated, in the same transaction.
  * - Deals hold no personal data (the person is the contact, referenced by id): nothing to erase here.
  */
-const TABLES = ['deals', 'deal_stage_history'] as const;
+const TABLES = [dealsView.name, dealStageHistoryView.name] as const;
 const eventTypes = ['DealOpened', 'DealStageMoved', 'DealValueChanged', 'DealWon', 'DealLost', 'DealReopened'] as const;
 const isHandled = handles(eventTypes);
 

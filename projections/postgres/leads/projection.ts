@@ -1,5 +1,6 @@
 import type { SqlStatement, Tables } from '../../kernel/projection.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
+import { LEAD_INACTIVE_AFTER_HOURS, leadsView } from '../../../schemas/read-models/postgres/leads.js';
 import {
   assertNever,
   handles,
@@ -18,21 +19,14 @@ import {
  * projection (replays must be deterministic) and PostgreSQL refuses now() in a generated column, so
  * the row stores WHEN it becomes inactive: `inactive_at = last_activity_at + 30 days` while the lead is
  * open (New, Qualified, Nurturing) and not erased, NULL otherwise (Lost and Converted are final states,
- * not stale ones). A reader asks `inactive_at <= now()` (see `leadInactiveSql`), and the index
+ * not stale ones). A reader asks `inactive_at <= now()` (see `leadInactiveSql` in schemas/read-models), and the index
  * (tenant_id, inactive_at) serves "inactive leads of this tenant".
  *
  * `last_activity_at` is the time of the latest thing that happened to the lead: the business time of a
  * capture or an activity (`capturedAt`, the activity's `occurredAt`), the envelope time of every other
  * lead event (assign, qualify, status, score, convert). It never moves backwards. 30 days are counted
- * as 720 hours, so the result does not depend on the session time zone (DST).
+ * as 720 hours (LEAD_INACTIVE_AFTER_HOURS), so the result does not depend on the session time zone (DST).
  */
-export const LEAD_INACTIVE_AFTER_HOURS = 720;
-
-/** The predicate a reader uses for the `inactive` flag, for a leads table alias. */
-export function leadInactiveSql(alias: string): string {
-  return `(${alias}.inactive_at IS NOT NULL AND ${alias}.inactive_at <= now())`;
-}
-
 /**
  * `inactive_at` for a row whose status and last activity are the given SQL expressions: open and not
  * erased → 30 days after the last activity, otherwise NULL. `erasedAt` is the row's erasure time expression.
@@ -42,7 +36,7 @@ function inactiveAt(status: string, lastActivityAt: string, erasedAt = 'erased_a
     THEN ${lastActivityAt} + interval '${LEAD_INACTIVE_AFTER_HOURS} hours' END`;
 }
 
-const TABLES = ['leads'] as const;
+const TABLES = [leadsView.name] as const;
 const eventTypes = [
   'LeadCaptured',
   'LeadAssigned',

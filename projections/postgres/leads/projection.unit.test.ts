@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { leadInactiveSql, leadsProjection } from './projection.js';
+import { leadInactiveSql } from '../../../schemas/read-models/postgres/leads.js';
+import { leadsProjection } from './projection.js';
 import { History, openReadModel, uuid, type ReadModelDb } from '../testing.js';
 
 const leadId = uuid(1, 'l');

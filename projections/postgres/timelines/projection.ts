@@ -1,5 +1,6 @@
 import type { SqlStatement, Tables } from '../../kernel/projection.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
+import { type TimelineEntryType, timelinesView, timelineLinksView } from '../../../schemas/read-models/postgres/timelines.js';
 import {
   assertNever,
   handles,
@@ -35,7 +36,7 @@ import {
  *   place before the events that need it. A withdrawal for a lead never seen granting anything lands
  *   under the lead's id, where no contact query reaches it, and is redacted with that subject.
  */
-const TABLES = ['timelines', 'timeline_links'] as const;
+const TABLES = [timelinesView.name, timelineLinksView.name] as const;
 const eventTypes = [
   'ContactCreated',
   'ContactUpdated',
@@ -57,25 +58,6 @@ const eventTypes = [
 const isHandled = handles(eventTypes);
 
 const personalColumns = { timelines: ['summary', 'outcome'], timeline_links: [] } as const;
-
-export type TimelineEntryType =
-  | 'contact_created'
-  | 'contact_updated'
-  | 'interaction'
-  | 'merged_into'
-  | 'merged_from'
-  | 'contact_erased'
-  | 'consent_granted'
-  | 'consent_withdrawn'
-  | 'erasure_requested'
-  | 'subject_erased'
-  | 'deal_opened'
-  | 'deal_stage_moved'
-  | 'deal_value_changed'
-  | 'deal_won'
-  | 'deal_lost'
-  | 'deal_reopened'
-  | 'lead_converted';
 
 function ddl(tables: Tables): string {
   const { timelines: t, timeline_links: l } = physicalNames(tables, TABLES);
