@@ -23,7 +23,7 @@ import { consentRoutes } from './consent/routes.js';
 import { contactRoutes } from './contact/routes.js';
 import { dealRoutes } from './deal/routes.js';
 import { leadRoutes } from './lead/routes.js';
-import { subjectRoutes } from './subject-routes.js';
+import { subjectRoutes, type GdprDeps } from './subject-routes.js';
 
 export interface AppDeps {
   readonly config: WriteSideConfig;
@@ -46,6 +46,8 @@ export interface AppDeps {
    * write side's own adapters are fine).
    */
   readonly extraReadiness?: () => Promise<Record<string, string>>;
+  /** The GDPR erasure workflow and export (write-side/gdpr), wired by the composition root; without it those routes answer 501. */
+  readonly gdpr?: GdprDeps;
 }
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -223,7 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(dealRoutes, routeDeps);
       await api.register(consentRoutes, routeDeps);
       await api.register(budgetRoutes, routeDeps);
-      await api.register(subjectRoutes, routeDeps);
+      await api.register(subjectRoutes, { ...routeDeps, gdpr: deps.gdpr });
     },
     { prefix: '/api/v1' },
   );

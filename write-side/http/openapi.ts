@@ -199,6 +199,8 @@ const BODY_ERRORS: Record<string, string> = {
   '413': 'The body is larger than BODY_LIMIT_BYTES.',
   '415': 'The body is not of a Content-Type this operation accepts (the detail names them).',
 };
+/** A command naming an erased data subject (GDPR): final, never retried (write-side/gdpr/errors.ts). */
+const GONE: Record<string, string> = { '410': 'The data subject this command names was erased (GDPR); nothing more is recorded for it.' };
 const DECLARED: Record<string, string> = {
   '404': 'The resource does not exist in the caller\'s tenant (another tenant\'s resource reads as absent).',
   '409': 'Conflict: a stale If-Match revision, a duplicate, or an Idempotency-Key already in flight.',
@@ -217,7 +219,7 @@ export function publishProblems(document: Json): Json {
     for (const [method, operation] of Object.entries(item)) {
       if (typeof operation !== 'object' || operation === null || !('responses' in operation)) continue;
       const responses = (operation.responses ?? {}) as Record<string, Json>;
-      const statuses: Record<string, string> = { ...COMMON_ERRORS, ...(operation.requestBody || method !== 'get' ? BODY_ERRORS : {}) };
+      const statuses: Record<string, string> = { ...COMMON_ERRORS, ...(operation.requestBody || method !== 'get' ? BODY_ERRORS : {}), ...(method !== 'get' ? GONE : {}) };
       for (const status of Object.keys(responses)) if (Number(status) >= 400 && !statuses[status]) statuses[status] = DECLARED[status] ?? 'Error.';
       for (const [status, description] of Object.entries(statuses)) {
         const existing = responses[status];

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AuthError } from '../../platform/auth/errors.js';
 import { PiiError, PiiErrorCode } from '../../platform/pii/errors.js';
 import { DomainError, type ErrorClass } from '../kernel/errors.js';
+import { ERASED_SUBJECT_CODES } from '../gdpr/errors.js';
 
 /**
  * RFC 9457 problem details, the body of every error the command API answers. `code` is the stable,
@@ -143,7 +144,8 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
       errors,
     });
   } else if (err instanceof DomainError) {
-    const status = STATUS_OF[err.errorClass];
+    // A command naming an erased subject: 410 Gone (final), like PII_ERR_SUBJECT_ERASED below.
+    const status = ERASED_SUBJECT_CODES.has(err.code) ? 410 : STATUS_OF[err.errorClass];
     const { crossTenant: _never, ...details } = err.details ?? {};
     body = problem(status, err.code, err.message, correlationId, { instance, ...details });
   } else if (err instanceof PiiError && err.code === PiiErrorCode.SubjectErased) {

@@ -11,6 +11,15 @@ import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { startRelay } from '../../../write-side/relay/main.js';
 import { parseProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
 import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
+import { deriveSubkey } from '../../../platform/pii/master-key.js';
+import type { KeyStore } from '../../../platform/pii/key-store.js';
+import { eventStorePiiScanner } from '../../../platform/event-store/pii-scanner.js';
+import { busPiiScanner } from '../../../platform/bus/pii-scanner.js';
+import { postgresProjections } from '../../../projections/postgres/index.js';
+import { postgresPiiScanners, postgresSubjectRows } from '../../../projections/postgres/pii-scanner.js';
+import { projectorErasureWait } from '../../../projections/erasure-wait.js';
+import { sqlErasureRecords } from '../../../write-side/gdpr/certificates.js';
+import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL } from '../../../write-side/gdpr/workflow.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -49,8 +58,9 @@ export async function run(_args: string[]): Promise<number> {
   const keyStoreUrl = process.env.KEYSTORE_URL?.trim() || undefined;
   const keySql = keyStoreUrl ? await openKeyStoreSql(keyStoreUrl, join(config.dataDir, 'read'), 'annals-keystore') : readSql;
   let eventStore;
+  let keyStore: KeyStore;
   try {
-    const { codec } = await openPii(keySql, {
+    const { codec, keyStore: keys } = await openPii(keySql, {
       masterKey: config.piiMasterKey,
       previousMasterKeys: config.pii.previousMasterKeys,
       cacheTtlMs: config.pii.cacheTtlMs,
@@ -58,6 +68,7 @@ export async function run(_args: string[]): Promise<number> {
     });
     // Refuses a store holding the other form of personal data (plaintext written before, or ciphertext with PII_ENCRYPTION=off).
     eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? codec : undefined } });
+    keyStore = keys;
   } catch (err) {
     process.stderr.write(`annals start: ${(err as Error).message}\n`);
     if (keySql !== readSql) await keySql.close();
@@ -77,7 +88,27 @@ export async function run(_args: string[]): Promise<number> {
     stallMs: runtime.config.PROJECTOR_STALL_MS,
   });
   // The write side cannot import projections/: the stall detector reaches /readyz through this root.
-  const writeSide = await createWriteSide({ config, logger, eventStore, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
+  // GDPR (issue 10): the erasure workflow gets every store's scanner and the projectors' wait from here,
+  // so the write side never imports projections/ or the bus.
+  const records = await sqlErasureRecords(keySql);
+  const workflow = createErasureWorkflow({
+    store: eventStore,
+    keyStore,
+    records,
+    scanners: [eventStorePiiScanner(eventStore), busPiiScanner(bus), ...postgresPiiScanners(readSql, postgresProjections)],
+    waitForProjectors: projectorErasureWait(() => projections.status()),
+    hashKey: deriveSubkey(config.piiMasterKey, GDPR_VALUE_HASH_LABEL),
+    clock: () => new Date(),
+    log: logger.child({ component: 'gdpr' }),
+    keyCacheTtlMs: config.pii.cacheTtlMs,
+  });
+  const gdpr = { workflow, records, subjectRows: postgresSubjectRows(readSql, postgresProjections) };
+  const writeSide = await createWriteSide({ config, logger, eventStore, gdpr, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
+  // An erasure a crash interrupted continues now (in the background: start-up does not wait for it).
+  void workflow
+    .resumePending()
+    .then((n) => n > 0 && logger.info({ resumed: n }, 'gdpr: unfinished erasures completed'))
+    .catch((err: unknown) => logger.warn({ err }, 'gdpr: could not resume unfinished erasures; the next start retries'));
 
   const stopped = onShutdownSignal({
     logger,

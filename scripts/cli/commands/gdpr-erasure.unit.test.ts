@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { embeddedBus } from '../../../platform/bus/embedded.js';
+import { busPiiScanner } from '../../../platform/bus/pii-scanner.js';
+import { createEventStore, type EventStore } from '../../../platform/event-store/event-store.js';
+import { eventStorePiiScanner } from '../../../platform/event-store/pii-scanner.js';
+import { postgresEventStore } from '../../../platform/event-store/postgres/adapter.js';
+import { createLogger } from '../../../platform/logging/logger.js';
+import { createPiiCodec } from '../../../platform/pii/codec.js';
+import { sqlKeyStore, type KeyStore } from '../../../platform/pii/key-store.js';
+import { deriveSubkey } from '../../../platform/pii/master-key.js';
+import { openPglite, pgliteClient, type SqlClient } from '../../../platform/sql/client.js';
+import { startProjections, type ProjectionsHandle } from '../../../projections/main.js';
+import { rebuildProjection } from '../../../projections/kernel/replay.js';
+import { projectorErasureWait } from '../../../projections/erasure-wait.js';
+import { postgresProjections } from '../../../projections/postgres/index.js';
+import { postgresPiiScanners, postgresSubjectRows } from '../../../projections/postgres/pii-scanner.js';
+import { sqlErasureRecords, type ErasureCertificate } from '../../../write-side/gdpr/certificates.js';
+import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL, type ProjectorWait } from '../../../write-side/gdpr/workflow.js';
+import { startRelay, type RelayHandle } from '../../../write-side/relay/main.js';
+import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
+import { createWriteSide, type WriteSide } from '../../../write-side/service.js';
+import { bearer, send, testConfig, token } from '../../../write-side/testing.js';
+
+/**
+ * The erasure workflow end to end, on the one-process composition (embedded adapters: PGlite event
+ * store with the GDPR codec, in-process bus, relay, every PostgreSQL projector, the write side with the
+ * lead-conversion process), driven over HTTP with app.inject (issue 10 §2–4).
+ */
+const MASTER = randomBytes(32).toString('base64url');
+const within = async <T>(ms: number, what: string, poll: () => Promise<T | undefined>): Promise<T> => {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await poll();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }, () => {
+  let esSql: SqlClient;
+  let readSql: SqlClient;
+  let store: EventStore;
+  let keyStore: KeyStore;
+  let relay: RelayHandle;
+  let projections: ProjectionsHandle;
+  let writeSide: WriteSide;
+  let logs: string[];
+  let failWait = 0; // > 0: the projector wait throws that many times (a crash after key destruction)
+  const bus = embeddedBus({ partitions: 2 });
+  const sales = async () => bearer(await token({ tenant: 'tenant-a', sub: 'sales-1', roles: ['sales'] }));
+  const dpo = async (tenant = 'tenant-a') => bearer(await token({ tenant, sub: 'dpo-1', roles: ['dpo'] }));
+  const app = () => writeSide.app;
+
+  before(async () => {
+    esSql = pgliteClient(await openPglite());
+    readSql = pgliteClient(await openPglite());
+    keyStore = await sqlKeyStore(readSql, { masterKey: (await import('../../../platform/pii/master-key.js')).parseMasterKey(MASTER), cacheTtlMs: 0 });
+    store = createEventStore(await postgresEventStore(esSql), { codec: createPiiCodec({ keyStore }) });
+    logs = [];
+    const sink = new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) });
+    const logger = createLogger({ level: 'info', name: 'gdpr-test' }, sink);
+    relay = startRelay({ store, bus, checkpoint: await sqlRelayCheckpoint(readSql), log: logger, batchSize: 100 });
+    projections = await startProjections({ readSql, store, bus, log: logger, stallMs: 60_000 });
+    const records = await sqlErasureRecords(readSql);
+    const realWait = projectorErasureWait(() => projections.status(), { pollMs: 20 });
+    const wait: ProjectorWait = async (...args) => {
+      if (failWait > 0) {
+        failWait--;
+        throw new Error('simulated crash before projector confirmation');
+      }
+      return realWait(...args);
+    };
+    const workflow = createErasureWorkflow({
+      store,
+      keyStore,
+      records,
+      scanners: [eventStorePiiScanner(store), busPiiScanner(bus, { timeoutMs: 10_000 }), ...postgresPiiScanners(readSql, postgresProjections)],
+      waitForProjectors: wait,
+      hashKey: deriveSubkey(MASTER, GDPR_VALUE_HASH_LABEL),
+      clock: () => new Date(),
+      log: logger,
+      projectorTimeoutMs: 20_000,
+    });
+    writeSide = await createWriteSide({
+      config: testConfig({ piiMasterKey: MASTER, conversionProcess: true }),
+      logger,
+      eventStore: store,
+      gdpr: { workflow, records, subjectRows: postgresSubjectRows(readSql, postgresProjections) },
+    });
+    await writeSide.app.ready();
+  });
+  after(async () => {
+    await writeSide?.stop();
+    await relay?.stop();
+    await projections?.stop();
+    await bus.close();
+    await store?.close();
+    await readSql?.close();
+  });
+
+  const contactRow = async (id: string) =>
+    (await readSql.query<Record<string, unknown>>(`SELECT * FROM contacts WHERE contact_id = $1`, [id])).rows[0];
+
+  /** A person: lead captured, converted with a deal, interactions and consents on the contact. */
+  async function person(name: string, email: string, company: string) {
+    const h = await sales();
+    const lead = await send(app(), 'POST', '/api/v1/leads', { name, email, phone: '+44 20 7946 0001', company, source: 'web', notes: `${name} wants a demo` }, h);
+    assert.equal(lead.statusCode, 201, lead.body);
+    const leadId = lead.json<{ id: string }>().id;
+    const converted = await send(app(), 'POST', `/api/v1/leads/${leadId}/convert`, { deal: { name: `${company} deal`, value: { amountMinor: 100_000, currency: 'EUR' }, pipeline: 'default' } }, h);
+    assert.equal(converted.statusCode, 200, converted.body);
+    const contactId = converted.json<{ contactId: string }>().contactId;
+    await within(20_000, 'the converted contact row', async () => (await contactRow(contactId).catch(() => undefined)) ?? undefined);
+    const logged = await send(app(), 'POST', `/api/v1/contacts/${contactId}/interactions`, { kind: 'call', channel: 'phone', summary: `Call with ${name} about pricing` }, h);
+    assert.equal(logged.statusCode, 200, logged.body);
+    const consent = await send(app(), 'POST', `/api/v1/consents/${contactId}/grant`, { purpose: 'marketing_email', lawfulBasis: 'consent', source: `web form signed by ${name}`, noticeVersion: 'v3' }, h);
+    assert.equal(consent.statusCode, 200, consent.body);
+    return { leadId, contactId };
+  }
+
+  let ada: { leadId: string; contactId: string };
+  let grace: { leadId: string; contactId: string };
+  let certificate: ErasureCertificate;
+
+  it('only dpo or admin may erase or export (403), an unknown subject is 404, another tenant\'s is 404 and a security log line', async () => {
+    ada = await person('Ada Lovelace', 'ada@analytical.example', 'Acme Engines');
+    grace = await person('Grace Hopper', 'grace@navy.example', 'Acme Engines');
+    for (const path of [`/subjects/${ada.contactId}/erase`, `/subjects/${ada.contactId}/export`]) {
+      const res = await send(app(), path.endsWith('erase') ? 'POST' : 'GET', `/api/v1${path}`, path.endsWith('erase') ? {} : undefined, await sales());
+      assert.equal(res.statusCode, 403, res.body);
+    }
+    const unknown = await send(app(), 'POST', `/api/v1/subjects/0190a000-0000-7000-8000-000000000000/erase`, {}, await dpo());
+    assert.equal(unknown.statusCode, 404, unknown.body);
+    assert.equal(unknown.json<{ code: string }>().code, 'GDPR_ERR_SUBJECT_NOT_FOUND');
+    const foreign = await send(app(), 'POST', `/api/v1/subjects/${ada.contactId}/erase`, {}, await dpo('tenant-b'));
+    assert.equal(foreign.statusCode, 404, foreign.body);
+    assert.ok(logs.join('').includes('cross-tenant-access'), 'security log line');
+    const foreignExport = await send(app(), 'GET', `/api/v1/subjects/${ada.contactId}/export`, undefined, await dpo('tenant-b'));
+    assert.equal(foreignExport.statusCode, 404, foreignExport.body);
+    // Nothing was destroyed by the refused requests.
+    assert.equal(await keyStore.destruction({ tenantId: 'tenant-a', subjectId: ada.contactId }), undefined);
+  });
+
+  it('export before erasure: every event decrypted, read-model rows, consents with lawful basis and history', async () => {
+    const res = await send(app(), 'GET', `/api/v1/subjects/${ada.contactId}/export`, undefined, await dpo());
+    assert.equal(res.statusCode, 200, res.body);
+    const doc = res.json<{ schemaVersion: number; erased: boolean; events: Array<{ type: string }>; consents: Array<{ purpose: string; current: { lawfulBasis: string } }>; readModels: Record<string, Record<string, unknown[]>> }>();
+    assert.equal(doc.schemaVersion, 1);
+    assert.equal(doc.erased, false);
+    assert.deepEqual(doc.events.map((e) => e.type), ['ContactCreated', 'ContactInteractionLogged', 'ConsentGranted']);
+    assert.equal(doc.consents[0]?.current.lawfulBasis, 'consent');
+    assert.ok(res.body.includes('ada@analytical.example'));
+    assert.equal(doc.readModels.contacts?.contacts?.length, 1);
+  });
+
+  it('erasure: keys destroyed, every store scans to zero, certificate with hashes only; idempotent', async () => {
+    const res = await send(app(), 'POST', `/api/v1/subjects/${ada.contactId}/erase`, { reason: 'subject_request' }, await dpo());
+    assert.equal(res.statusCode, 200, res.body);
+    certificate = res.json<ErasureCertificate>();
+    assert.equal(certificate.clean, true);
+    assert.equal(certificate.subjectId, ada.contactId);
+    assert.deepEqual(certificate.linkedSubjectIds, [ada.leadId], 'the lead the contact came from is the same person');
+    assert.equal(certificate.actor, 'dpo-1');
+    assert.equal(certificate.reason, 'subject_request');
+    assert.ok(certificate.capture.values >= 5, `captured ${certificate.capture.values} values`);
+    const stores = certificate.stores.map((s) => s.store);
+    for (const s of ['event-store', 'bus', 'postgres:contacts', 'postgres:leads', 'postgres:timelines', 'postgres:consents', 'postgres:deals']) assert.ok(stores.includes(s), `store ${s} scanned`);
+    for (const s of certificate.stores) {
+      assert.equal(s.found, 0, `${s.store}: ${s.locations.join(', ')}`);
+      assert.equal(s.valuesSearched.length, certificate.capture.values);
+      assert.ok(s.examined > 0 || s.store === 'postgres:budgets', `${s.store} examined something`);
+    }
+    assert.ok(certificate.projectors.every((p) => p.passed));
+    for (const v of ['Ada', 'Lovelace', 'ada@analytical.example', '+44 20 7946 0001', 'pricing']) assert.ok(!res.body.includes(v), `certificate holds no plaintext (${v})`);
+    const keyGone = await keyStore.destruction({ tenantId: 'tenant-a', subjectId: ada.contactId });
+    assert.equal(keyGone?.actor, 'dpo-1');
+    assert.equal(certificate.keyDestroyedAt <= certificate.completedAt, true);
+
+    const again = await send(app(), 'POST', `/api/v1/subjects/${ada.contactId}/erase`, {}, await dpo());
+    assert.equal(again.statusCode, 200, again.body);
+    assert.deepEqual(again.json(), certificate, 'a second request returns the first certificate');
+    const shown = await send(app(), 'GET', `/api/v1/subjects/${ada.contactId}/erasure`, undefined, await dpo());
+    assert.deepEqual(shown.json<{ certificate: unknown }>().certificate, certificate);
+  });
+
+  it('after erasure: read models redacted, audit keeps every event, consent facts kept, another subject with the same company untouched', async () => {
+    const row = await contactRow(ada.contactId);
+    assert.equal(row?.status, 'erased');
+    assert.equal(row?.first_name, null);
+    assert.equal(row?.email, null);
+    assert.equal(row?.company, 'Acme Engines', 'non-personal facts stay');
+    const other = await contactRow(grace.contactId);
+    assert.equal(other?.first_name, 'Grace');
+    assert.equal(other?.email, 'grace@navy.example');
+    const consent = (await readSql.query<Record<string, unknown>>(`SELECT * FROM consents WHERE subject_id = $1`, [ada.contactId])).rows[0];
+    assert.equal(consent?.purpose, 'marketing_email');
+    assert.equal(consent?.lawful_basis, 'consent');
+    assert.equal(consent?.notice_version, 'v3');
+    assert.equal(consent?.source, null);
+    // Audit view: the stream through the store reader still lists every event, personal fields erased.
+    const audit = await store.readStream(`contact-${ada.contactId}`);
+    assert.deepEqual(audit.map((e) => e.type), ['ContactCreated', 'ContactInteractionLogged', 'ContactErased']);
+    assert.equal(audit[0]?.type === 'ContactCreated' && audit[0].data.firstName, '[erased]');
+    const consentStream = await store.readStream(`consent-${ada.contactId}`);
+    assert.deepEqual(consentStream.map((e) => e.type), ['ConsentGranted', 'SubjectErasureRequested', 'SubjectErased']);
+    assert.equal(consentStream[0]?.type === 'ConsentGranted' && consentStream[0].data.purpose, 'marketing_email');
+    // The deal (non-personal) still names the contact.
+    const deals = (await readSql.query<{ n: string }>(`SELECT count(*)::text AS n FROM deals WHERE contact_id = $1`, [ada.contactId])).rows[0];
+    assert.equal(deals?.n, '1');
+  });
+
+  it('a command naming the erased subject answers 410 Gone; the export says the subject was erased', async () => {
+    const logged = await send(app(), 'POST', `/api/v1/contacts/${ada.contactId}/interactions`, { kind: 'call', channel: 'phone', summary: 'again' }, await sales());
+    assert.equal(logged.statusCode, 410, logged.body);
+    const res = await send(app(), 'GET', `/api/v1/subjects/${ada.contactId}/export`, undefined, await dpo());
+    assert.equal(res.statusCode, 200, res.body);
+    const doc = res.json<{ erased: boolean; erasure: { step: string } }>();
+    assert.equal(doc.erased, true);
+    assert.equal(doc.erasure.step, 'certified');
+    assert.ok(!res.body.includes('Lovelace'));
+  });
+
+  it('a full rebuild of every read model brings nothing back; verify scans clean; a planted value makes verify fail', async () => {
+    for (const projection of postgresProjections) await rebuildProjection({ sql: readSql, store, projection, log: createLogger({ level: 'warn', name: 'rebuild' }) });
+    const verify = await send(app(), 'POST', `/api/v1/subjects/${ada.contactId}/erasure/verify`, undefined, await dpo());
+    assert.equal(verify.statusCode, 200, verify.body);
+    assert.equal(verify.json<{ clean: boolean }>().clean, true, verify.body);
+    // Break the guarantee on purpose: a read model that kept a value is found by the scan.
+    await readSql.query(`UPDATE contacts SET title = 'ada@analytical.example' WHERE contact_id = $1`, [ada.contactId]);
+    const dirty = await send(app(), 'POST', `/api/v1/subjects/${ada.contactId}/erasure/verify`, undefined, await dpo());
+    const report = dirty.json<{ clean: boolean; stores: Array<{ store: string; found: number }> }>();
+    assert.equal(report.clean, false);
+    assert.equal(report.stores.find((s) => s.store === 'postgres:contacts')?.found, 1);
+    await readSql.query(`UPDATE contacts SET title = NULL WHERE contact_id = $1`, [ada.contactId]);
+  });
+
+  it('a crash after key destruction and before projector confirmation: 503, then a retry completes with one certificate, key destroyed once', async () => {
+    failWait = 1;
+    const first = await send(app(), 'POST', `/api/v1/subjects/${grace.contactId}/erase`, {}, await dpo());
+    assert.equal(first.statusCode, 500, first.body);
+    const destroyed = await keyStore.destruction({ tenantId: 'tenant-a', subjectId: grace.contactId });
+    assert.ok(destroyed, 'the key was destroyed before the crash');
+    const status = await send(app(), 'GET', `/api/v1/subjects/${grace.contactId}/erasure`, undefined, await dpo());
+    assert.equal(status.json<{ step: string }>().step, 'events-appended');
+    const retry = await send(app(), 'POST', `/api/v1/subjects/${grace.contactId}/erase`, {}, await dpo());
+    assert.equal(retry.statusCode, 200, retry.body);
+    const cert = retry.json<ErasureCertificate>();
+    assert.equal(cert.clean, true);
+    assert.equal(cert.keyDestroyedAt, destroyed.destroyedAt, 'the key was destroyed once');
+    const erasedEvents = (await store.readStream(`consent-${grace.contactId}`)).filter((e) => e.type === 'SubjectErased');
+    assert.equal(erasedEvents.length, 1, 'the erasure events were appended once');
+    const again = await send(app(), 'POST', `/api/v1/subjects/${grace.contactId}/erase`, {}, await dpo());
+    assert.deepEqual(again.json(), cert);
+  });
+
+  it('tampered ciphertext is reported in the certificate, not taken for erased', async () => {
+    const h = await sales();
+    const created = await send(app(), 'POST', '/api/v1/contacts', { firstName: 'Hedy', lastName: 'Lamarr', email: 'hedy@example.com' }, h);
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json<{ id: string }>().id;
+    await within(20_000, 'the contact row', async () => (await contactRow(id)) ?? undefined);
+    // Move the email ciphertext into lastName: it no longer authenticates there.
+    const raw = (await store.readStreamRaw(`contact-${id}`))[0]!;
+    const data = JSON.parse(raw.data) as Record<string, string>;
+    const tampered = JSON.stringify({ ...data, lastName: data.email });
+    await esSql.query(`UPDATE annals_events SET data = $1 WHERE event_id = $2`, [tampered, raw.eventId]).catch(async () => {
+      await esSql.query(`UPDATE annals_events SET data = $1::jsonb WHERE event_id = $2`, [tampered, raw.eventId]);
+    });
+    const res = await send(app(), 'POST', `/api/v1/subjects/${id}/erase`, {}, await dpo());
+    assert.equal(res.statusCode, 200, `${res.body}\n${logs.filter((l) => l.includes('"level":50')).join('')}`);
+    const cert = res.json<ErasureCertificate>();
+    assert.equal(cert.capture.tampered.length, 1, res.body);
+    assert.match(cert.capture.tampered[0]!, /data\.lastName PII_ERR_CIPHERTEXT_INVALID/);
+  });
+});
