@@ -15,7 +15,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     load: () => import('./commands/import.js'),
   },
   token: { summary: '--tenant T --sub U --roles r1,r2 [--ttl 1h]: a development token for the APIs', load: () => import('./commands/token.js') },
-  // Planned, one module each: seed, dlq, gdpr; replay rebuild/verify/history/chain.
+  gdpr: {
+    summary: 'erase|certificate|verify|export <subject>: GDPR erasure with certificate, re-scan, subject export (running API, dpo/admin token)',
+    load: () => import('./commands/gdpr.js'),
+  },
+  // Planned, one module each: seed, dlq; replay rebuild/verify/history/chain.
 };
 
 function usage(): string {

@@ -23,6 +23,7 @@ import { startRelay, type RelayHandle } from '../../../write-side/relay/main.js'
 import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { createWriteSide, type WriteSide } from '../../../write-side/service.js';
 import { bearer, send, testConfig, token } from '../../../write-side/testing.js';
+import { run as gdprCli } from './gdpr.js';
 
 /**
  * The erasure workflow end to end, on the one-process composition (embedded adapters: PGlite event
@@ -238,7 +239,7 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     await readSql.query(`UPDATE contacts SET title = NULL WHERE contact_id = $1`, [ada.contactId]);
   });
 
-  it('a crash after key destruction and before projector confirmation: 503, then a retry completes with one certificate, key destroyed once', async () => {
+  it('a crash after key destruction and before projector confirmation fails the request, then a retry completes with one certificate, key destroyed once', async () => {
     failWait = 1;
     const first = await send(app(), 'POST', `/api/v1/subjects/${grace.contactId}/erase`, {}, await dpo());
     assert.equal(first.statusCode, 500, first.body);
@@ -275,5 +276,34 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     const cert = res.json<ErasureCertificate>();
     assert.equal(cert.capture.tampered.length, 1, res.body);
     assert.match(cert.capture.tampered[0]!, /data\.lastName PII_ERR_CIPHERTEXT_INVALID/);
+  });
+  it('annals gdpr: certificate and verify exit 0 on an erased subject, 1 when refused or not erased, 2 on bad usage; export --out writes the document', async () => {
+    const address = await app().listen({ port: 0, host: '127.0.0.1' });
+    const tok = await token({ tenant: 'tenant-a', sub: 'dpo-1', roles: ['dpo'] });
+    const salesTok = await token({ tenant: 'tenant-a', sub: 'sales-1', roles: ['sales'] });
+    const out = `${process.env.TMPDIR ?? '/tmp'}/gdpr-export-${process.pid}.json`;
+    const written: string[] = [];
+    const realOut = process.stdout.write.bind(process.stdout);
+    const realErr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((c: string) => (written.push(String(c)), true)) as typeof process.stdout.write;
+    process.stderr.write = ((c: string) => (written.push(String(c)), true)) as typeof process.stderr.write;
+    try {
+      assert.equal(await gdprCli(['verify', ada.contactId, '--api', address, '--token', tok]), 0);
+      assert.equal(await gdprCli(['certificate', ada.contactId, '--api', address, '--token', tok]), 0);
+      assert.equal(await gdprCli(['verify', ada.contactId, '--api', address, '--token', salesTok]), 1, 'a sales token is refused (403)');
+      assert.equal(await gdprCli(['certificate', '0190a000-0000-7000-8000-000000000000', '--api', address, '--token', tok]), 1);
+      assert.equal(await gdprCli(['erase', ada.contactId, '--reason', 'because', '--api', address, '--token', tok]), 2);
+      assert.equal(await gdprCli(['shred', ada.contactId, '--token', tok]), 2);
+      assert.equal(await gdprCli(['export', grace.leadId, '--out', out, '--api', address, '--token', tok]), 0);
+    } finally {
+      process.stdout.write = realOut;
+      process.stderr.write = realErr;
+    }
+    const { readFile, rm } = await import('node:fs/promises');
+    const doc = JSON.parse(await readFile(out, 'utf8')) as { erased: boolean; subject: { type: string } };
+    await rm(out, { force: true });
+    assert.equal(doc.subject.type, 'lead');
+    assert.equal(doc.erased, true, 'the lead Grace was converted from was erased with her contact');
+    assert.ok(!written.join('').includes('Lovelace'));
   });
 });
