@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { openPglite, pgliteClient, type SqlClient } from '../sql/client.js';
 import { unwrapKey } from './cipher.js';
@@ -84,6 +84,39 @@ describe('key store on PGlite', () => {
       const { rows } = await db.query(`SELECT 1 FROM pii_data_keys WHERE tenant_id = $1 AND subject_id = $2`, [s.tenantId, s.subjectId]);
       assert.equal(rows.length, 0, 'the destroy ran, so no key row survives');
     }
+  });
+
+  it('creates the keys of concurrent new subjects in ONE transaction, refusing an erased one and reusing one created elsewhere', async () => {
+    const { client, statements } = countingClient(db);
+    const ks = await open({}, client);
+    const other = await open();
+    const tenantId = `t-${randomUUID()}`;
+    const fresh = Array.from({ length: 30 }, () => ref(tenantId));
+    const erased = ref(tenantId);
+    const elsewhere = ref(tenantId);
+    await other.destroy(erased, { actor: 'dpo', reason: 'batch test' });
+    const theirs = await other.getOrCreate(elsewhere);
+    statements.length = 0;
+    const outcomes = await Promise.allSettled([...fresh, erased, elsewhere].map((s) => ks.getOrCreate(s)));
+    assert.equal(statements.filter((q) => q.includes('pg_advisory_xact_lock')).length, 1, 'one creation transaction');
+    assert.equal(statements.length, 3, `lock, insert, then one select for the two not inserted: ${statements.join(' | ')}`);
+    const keys = outcomes.slice(0, 30).map((o) => {
+      assert.equal(o.status, 'fulfilled');
+      return (o as PromiseFulfilledResult<KeyObject>).value.export().toString('hex');
+    });
+    assert.equal(new Set(keys).size, 30, 'a key of its own per subject');
+    assert.equal(outcomes[30]!.status, 'rejected');
+    isCode('PII_ERR_SUBJECT_ERASED')((outcomes[30] as PromiseRejectedResult).reason);
+    assert.ok(theirs.equals((outcomes[31] as PromiseFulfilledResult<KeyObject>).value), 'the key created by the other instance');
+    const { rows } = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pii_data_keys WHERE tenant_id = $1`, [tenantId]);
+    assert.equal(rows[0]!.n, '31', 'no key for the erased subject');
+    // Each created key is the one stored (a fresh instance unwraps the same bytes).
+    const reread = await (await open()).lookup(fresh);
+    fresh.forEach((s, i) => {
+      const found = reread.get(subjectKey(s));
+      assert.equal(found?.state, 'live');
+      assert.equal((found as { key: KeyObject }).key.export().toString('hex'), keys[i]);
+    });
   });
 
   it('another instance with the key cached stops using it once PII_KEY_CACHE_TTL_MS has passed since its last check', async () => {
