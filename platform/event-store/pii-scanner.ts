@@ -7,9 +7,11 @@ import type { EventStore } from './event-store.js';
 
 /**
  * The event store's `PersonalDataScanner` (issue 10, erasure certificate). Two searches:
- * - plaintext: every stored record of the store (`$all`, in batches), its data and metadata bytes as
- *   stored, string leaf by string leaf: a personal value of the subject in clear anywhere (another stream,
- *   a non-personal field, metadata) is found;
+ * - plaintext: every stored record of the tenant that concerns the subjects (its metadata names one, or
+ *   its stream id or data mentions one's id: a deal opened for the contact…), read from `$all` in
+ *   batches, data and metadata bytes as stored, string leaf by string leaf: a personal value of the
+ *   subject in clear (a non-personal field, metadata, an unencrypted store) is found. Records about
+ *   other subjects are not searched: a common value (a first name) there is their data, not a leak;
  * - decrypt attempts: every record whose metadata names one of the subjects goes through the store's own
  *   reader; a personal field that still decrypts to a value (not "[erased]") counts as found, a ciphertext
  *   that fails authentication is reported as tampered (never taken for erased).
@@ -33,10 +35,13 @@ export function eventStorePiiScanner(store: EventStore, options: { batchSize?: n
         for (const record of batch) {
           examined++;
           const metadata = jsonOrText(record.metadata) as { tenantId?: unknown; subjectId?: unknown };
+          if (metadata?.tenantId !== target.tenantId) continue;
+          const own = typeof metadata.subjectId === 'string' && subjects.has(metadata.subjectId);
+          if (!own && !target.subjectIds.some((id) => record.streamId.includes(id) || record.data.includes(id))) continue;
           const at = `${record.streamId}@${record.streamRevision}`;
           matchLeaves(target.matcher, jsonOrText(record.data), (h) => findings.push({ location: `${at} data (stored bytes)`, valueHash: h }));
           matchLeaves(target.matcher, metadata, (h) => findings.push({ location: `${at} metadata (stored bytes)`, valueHash: h }));
-          if (metadata?.tenantId === target.tenantId && typeof metadata.subjectId === 'string' && subjects.has(metadata.subjectId)) mine.push(record);
+          if (own) mine.push(record);
         }
         const outcomes = await store.reader.read(mine);
         outcomes.forEach((outcome, i) => {

@@ -28,7 +28,9 @@ export function postgresPiiScanner(sql: SqlClient, projection: PostgresReadModel
         );
         for (const row of rows) {
           examined++;
-          matchLeaves(target.matcher, jsonOrText(row.j), (h) => findings.push({ location: `${logical}`, valueHash: h }));
+          const record = jsonOrText(row.j);
+          const columns = record !== null && typeof record === 'object' ? Object.entries(record) : [['?', record] as const];
+          for (const [column, value] of columns) matchLeaves(target.matcher, value, (h) => findings.push({ location: `${logical}.${column}`, valueHash: h }));
         }
       }
       return { store, found: findings.length, findings, examined };

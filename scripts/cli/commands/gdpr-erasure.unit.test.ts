@@ -235,7 +235,9 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     const dirty = await send(app(), 'POST', `/api/v1/subjects/${ada.contactId}/erasure/verify`, undefined, await dpo());
     const report = dirty.json<{ clean: boolean; stores: Array<{ store: string; found: number }> }>();
     assert.equal(report.clean, false);
-    assert.equal(report.stores.find((s) => s.store === 'postgres:contacts')?.found, 1);
+    const contacts = report.stores.find((s) => s.store === 'postgres:contacts') as { found: number; locations: string[] } | undefined;
+    assert.equal(contacts?.found, 1);
+    assert.deepEqual(contacts?.locations, ['contacts.title'], 'a value leaked into a non-personal column is found, by column');
     await readSql.query(`UPDATE contacts SET title = NULL WHERE contact_id = $1`, [ada.contactId]);
   });
 
