@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import { ConfigError, EX_CONFIG, int, parseEnv, SharedEnv, type Env } from '../platform/config/env.js';
+import { createLogger } from '../platform/logging/logger.js';
 import { createBus } from '../platform/bus/create-bus.js';
 import { deadLetterTopic, topicOfStream } from '../platform/bus/topics.js';
 import { encodeEvent, deadLetter } from '../platform/bus/message.js';
@@ -111,16 +113,20 @@ export const DEFAULT_PROJECTOR_STALL_MS = 60_000;
  */
 export const ProjectorRuntimeConfig = z.object({
   /** Attempts of a failing event before it is dead-lettered (a lost database connection is never counted). */
-  PROJECTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  PROJECTOR_MAX_ATTEMPTS: int(1, 100).default(5),
   /** A projector lagging with no progress for this long is stalled: /readyz 503, annals_projector_stalled 1, one error log line. */
-  PROJECTOR_STALL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(DEFAULT_PROJECTOR_STALL_MS),
+  PROJECTOR_STALL_MS: int(1_000, 86_400_000).default(DEFAULT_PROJECTOR_STALL_MS),
 });
 export type ProjectorRuntimeConfig = z.infer<typeof ProjectorRuntimeConfig>;
 
 /** The issues of `ProjectorRuntimeConfig` in `env`, one line each (empty when valid), and the parsed value. */
-export function parseProjectorRuntimeConfig(env: NodeJS.ProcessEnv): { config?: ProjectorRuntimeConfig; issues: string[] } {
-  const parsed = ProjectorRuntimeConfig.safeParse(env);
-  return parsed.success ? { config: Object.freeze(parsed.data), issues: [] } : { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+export function parseProjectorRuntimeConfig(env: Env): { config?: ProjectorRuntimeConfig; issues: string[] } {
+  try {
+    return { config: parseEnv(ProjectorRuntimeConfig, env), issues: [] };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { issues: err.issues.map((i) => `${i.variable}: ${i.message}`) };
+  }
 }
 
 /** The retry policy the runtime settings stand for. */
@@ -157,24 +163,23 @@ export function opsHandler(handle: Pick<ProjectionsHandle, 'metrics' | 'readines
   };
 }
 
-const url = (schemes: string) => z.string().regex(new RegExp(`^(${schemes})://`), `must be a ${schemes.replace(/\|/g, ' or ')} URL`);
-
-/** Configuration of the projections service (GUIDE rule 10): parsed once, frozen, every bad variable listed. */
+/**
+ * Configuration of the projections service (GUIDE rule 10): parsed once by platform/config, frozen, every
+ * bad variable listed. READ_DB_URL unset: PGlite in DATA_DIR/read; EVENTSTORE_URL unset: PGlite in
+ * DATA_DIR/eventstore (only one process may open it, so embedded means `npm start`); KAFKA_BROKERS unset:
+ * the in-process bus (only meaningful inside `npm start`, where the relay shares it).
+ */
 export const ProjectionsConfig = z.object({
-  /** Unset: PGlite in DATA_DIR/read (embedded). */
-  READ_DB_URL: url('postgres|postgresql').optional(),
-  /** Unset: PGlite in DATA_DIR/eventstore (embedded; only one process may open it, so embedded means `npm start`). */
-  EVENTSTORE_URL: url('postgres|postgresql|esdb|esdb\\+discover').optional(),
-  /** Unset: the in-process bus (only meaningful inside `npm start`, where the relay shares it). */
-  KAFKA_BROKERS: z.string().min(1).optional(),
-  DATA_DIR: z.string().min(1).default('./.annals'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  READ_DB_URL: SharedEnv.READ_DB_URL,
+  EVENTSTORE_URL: SharedEnv.EVENTSTORE_URL,
+  KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
+  DATA_DIR: SharedEnv.DATA_DIR,
+  LOG_LEVEL: SharedEnv.LOG_LEVEL,
   ...ProjectorRuntimeConfig.shape,
-  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
+  KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
   /** HTTP port of the service's /metrics (checkpoints and lag of every projector) and /readyz (stalls). */
-  PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).default(9464),
-  /** Past this, a stop that is still draining exits with 1. */
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  PROJECTIONS_METRICS_PORT: int(1, 65_535).default(9464),
+  SHUTDOWN_TIMEOUT_MS: SharedEnv.SHUTDOWN_TIMEOUT_MS,
   /** GDPR: the master key and key-store settings (platform/pii/config.ts); KEYSTORE_URL unset = the read database. */
   ...PiiEnvShape,
   /** Must match the write side's: `on` decrypts personal fields; a store holding the other form refuses to start. */
@@ -182,17 +187,21 @@ export const ProjectionsConfig = z.object({
 });
 export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
 
-export function parseProjectionsConfig(env: NodeJS.ProcessEnv): ProjectionsConfig {
-  const parsed = ProjectionsConfig.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-  }
-  return Object.freeze(parsed.data);
+export function parseProjectionsConfig(env: Env): ProjectionsConfig {
+  return parseEnv(ProjectionsConfig, env);
 }
 
 async function main(): Promise<void> {
-  const config = parseProjectionsConfig(process.env);
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'projections' } });
+  let config: ProjectionsConfig;
+  try {
+    config = parseProjectionsConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`projections: ${err.message}\n`);
+    process.exit(EX_CONFIG);
+  }
+  // The redacting logger of every service (platform/logging): no personal field reaches a log line.
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'projections' });
   if (!config.KAFKA_BROKERS) {
     // A standalone service with the in-process bus would never receive anything: the relay is elsewhere.
     log.warn('KAFKA_BROKERS is unset: the embedded bus only carries events published in this process (use `npm start` for the one-process mode)');

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { LOG_LEVELS, type LogLevel } from '../platform/logging/logger.js';
+import { ConfigError, deepFreeze, int, parseEnv, SharedEnv, type Env } from '../platform/config/env.js';
+import type { LogLevel } from '../platform/logging/logger.js';
 import type { KeySource } from '../platform/auth/verify.js';
 import { eventStoreConfig, type EventStoreConfig } from '../platform/event-store/open.js';
 import { PiiEnvShape } from '../platform/pii/config.js';
@@ -10,21 +11,16 @@ import { deriveSubkey } from '../platform/pii/master-key.js';
 
 /**
  * The write side's configuration (GUIDE rule 10): one zod schema over the environment, parsed once at
- * start-up, frozen. A failure names every bad variable at once, so a deployment is fixed in one go.
- * Units are in the names (`_MS`, `_BYTES`, `_PER_WINDOW`).
+ * start-up by the one parser in platform/config, frozen. A failure names every bad variable at once, so a
+ * deployment is fixed in one go. Units are in the names (`_MS`, `_BYTES`, `_PER_WINDOW`).
  */
-const int = (min: number, max: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
 
 export const ConfigEnv = z
   .object({
     PORT: int(0, 65_535).default(8080),
     HOST: z.string().min(1).default('0.0.0.0'),
-    DATA_DIR: z.string().min(1).default('./.annals'),
-    /** esdb://… → EventStoreDB, postgres://… → PostgreSQL, unset → embedded PGlite under DATA_DIR/eventstore. */
-    EVENTSTORE_URL: z
-      .string()
-      .regex(/^(esdb(\+discover)?|postgres(ql)?):\/\/\S+$/, 'must start with esdb://, esdb+discover://, postgres:// or postgresql://')
-      .optional(),
+    DATA_DIR: SharedEnv.DATA_DIR,
+    EVENTSTORE_URL: SharedEnv.EVENTSTORE_URL,
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 needs 256 bits)').optional(),
     AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     AUTH_ISSUER: z.string().min(1).optional(),
@@ -36,21 +32,21 @@ export const ConfigEnv = z
      */
     ...PiiEnvShape,
     /** Where the key tables live when KEYSTORE_URL is unset: the read database (else the embedded read PGlite). */
-    READ_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+    READ_DB_URL: SharedEnv.READ_DB_URL,
     /**
      * `on` (default): personal fields are encrypted in the event store and on the bus. `off` stores them in
      * clear (benchmarks, a development store written before encryption); a store holding the other form
      * refuses to start either way.
      */
     PII_ENCRYPTION: z.enum(['on', 'off']).default('on'),
-    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    LOG_LEVEL: SharedEnv.LOG_LEVEL,
     /** Commands one user of one tenant may send per window. */
     RATE_LIMIT_MAX_PER_WINDOW: int(1, 1_000_000).default(600),
     RATE_LIMIT_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
     /** Largest accepted request body; larger answers 413. */
     BODY_LIMIT_BYTES: int(1_024, 100 * 1024 * 1024).default(1024 * 1024),
     /** How long a graceful shutdown waits for in-flight requests before the process exits anyway. */
-    SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+    SHUTDOWN_TIMEOUT_MS: SharedEnv.SHUTDOWN_TIMEOUT_MS,
     /** Run the lead-conversion process manager in this process (off when another instance runs it). */
     CONVERSION_PROCESS: z.enum(['on', 'off']).default('on'),
   })
@@ -81,6 +77,8 @@ export interface WriteSideConfig {
   readonly host: string;
   readonly dataDir: string;
   readonly eventStore: EventStoreConfig;
+  /** READ_DB_URL: the read database of `npm start` (unset = embedded PGlite under DATA_DIR/read). */
+  readonly readDbUrl?: string | undefined;
   readonly auth: { readonly keys: KeySource; readonly issuer: string; readonly audience: string };
   /** PII_MASTER_KEY as configured (text); only the key store uses it. */
   readonly piiMasterKey: string;
@@ -110,13 +108,8 @@ export const REQUEST_HASH_LABEL = 'annals/write-side/request-hash/v1';
 export const DEFAULT_ISSUER = 'annals';
 export const DEFAULT_AUDIENCE = 'annals-api';
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_ERR_INVALID';
-  constructor(readonly issues: readonly { variable: string; message: string }[]) {
-    super(`invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+// The one ConfigError of every deployable (platform/config); re-exported for the write side's callers.
+export { ConfigError };
 
 export interface LoadedConfig {
   readonly config: WriteSideConfig;
@@ -125,14 +118,8 @@ export interface LoadedConfig {
 }
 
 /** Parses the environment without touching the disk; the embedded secrets are filled in by `loadConfig`. */
-export function parseConfigEnv(env: Readonly<Record<string, string | undefined>>): z.output<typeof ConfigEnv> {
-  // An empty variable (`FOO=` in an env file) means unset, as in most twelve-factor tools.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in ConfigEnv.shape && v !== undefined && v.trim() !== ''));
-  const parsed = ConfigEnv.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), message: i.message })));
-  }
-  return parsed.data;
+export function parseConfigEnv(env: Env): Readonly<z.output<typeof ConfigEnv>> {
+  return parseEnv(ConfigEnv, env);
 }
 
 /**
@@ -141,7 +128,7 @@ export function parseConfigEnv(env: Readonly<Record<string, string | undefined>>
  * later start, with a warning: a fresh machine runs `npm start` with no setup, and its data stays
  * readable across restarts. In any other mode their absence is a start-up error (see the schema).
  */
-export async function loadConfig(env: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
+export async function loadConfig(env: Env): Promise<LoadedConfig> {
   const e = parseConfigEnv(env);
   const dataDir = resolve(e.DATA_DIR);
   const warnings: string[] = [];
@@ -168,6 +155,7 @@ export async function loadConfig(env: Readonly<Record<string, string | undefined
     host: e.HOST,
     dataDir,
     eventStore,
+    readDbUrl: e.READ_DB_URL,
     auth: { keys, issuer: e.AUTH_ISSUER ?? DEFAULT_ISSUER, audience: e.AUTH_AUDIENCE ?? DEFAULT_AUDIENCE },
     piiMasterKey,
     emailHashKey: deriveSubkey(piiMasterKey, EMAIL_HASH_LABEL),
@@ -210,12 +198,4 @@ async function embeddedSecret(dataDir: string, name: string): Promise<{ value: s
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     return { value: (await readFile(path, 'utf8')).trim(), created: false };
   }
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
 }

@@ -1,6 +1,8 @@
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import { ConfigError, EX_CONFIG, parseEnv, PostgresUrl, SharedEnv } from '../../platform/config/env.js';
+import { createLogger } from '../../platform/logging/logger.js';
 import { createBus } from '../../platform/bus/create-bus.js';
 import type { Bus } from '../../platform/bus/port.js';
 import type { EventStore } from '../../platform/event-store/event-store.js';
@@ -43,15 +45,16 @@ export function startRelay(deps: { store: EventStore; bus: Bus; checkpoint: Rela
   };
 }
 
-/** Configuration of the standalone relay service (GUIDE rule 10: parsed once, every bad variable listed). */
+/** Configuration of the standalone relay service (GUIDE rule 10: parsed once by platform/config, every bad variable listed). */
 export const RelayConfig = z
   .object({
-    EVENTSTORE_URL: z.string().regex(/^(postgres(ql)?|esdb(\+discover)?):\/\//, 'EVENTSTORE_URL must be postgres://… or esdb://…'),
+    // Required: the embedded event store is opened by `npm start` alone.
+    EVENTSTORE_URL: SharedEnv.EVENTSTORE_URL.unwrap(),
     /** PostgreSQL for the checkpoint when the store is EventStoreDB (which has no tables). */
-    RELAY_CHECKPOINT_DB_URL: z.string().regex(/^postgres(ql)?:\/\//).optional(),
+    RELAY_CHECKPOINT_DB_URL: PostgresUrl.optional(),
     // The embedded bus lives inside one process: a standalone relay only makes sense with Kafka.
-    KAFKA_BROKERS: z.string().min(1, 'KAFKA_BROKERS is required for the standalone relay (the embedded bus runs inside `npm start`)'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS.unwrap(),
+    LOG_LEVEL: SharedEnv.LOG_LEVEL,
     /** Checkpoint row name: one per relay (e.g. one per Kafka cluster fed from the same store). */
     RELAY_CHECKPOINT_NAME: z.string().min(1).max(100).default('relay'),
     /**
@@ -60,8 +63,7 @@ export const RelayConfig = z
      * first start), and the integration tests, which share a store with other runs.
      */
     RELAY_FROM: z.enum(['beginning', 'head']).default('beginning'),
-    /** Past this, a stop that is still draining exits with 1. */
-    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+    SHUTDOWN_TIMEOUT_MS: SharedEnv.SHUTDOWN_TIMEOUT_MS,
   })
   .refine((c) => !c.EVENTSTORE_URL.startsWith('esdb') || c.RELAY_CHECKPOINT_DB_URL !== undefined, {
     path: ['RELAY_CHECKPOINT_DB_URL'],
@@ -70,13 +72,16 @@ export const RelayConfig = z
 export type RelayConfig = z.infer<typeof RelayConfig>;
 
 async function main(): Promise<void> {
-  const parsed = RelayConfig.safeParse(process.env);
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) process.stderr.write(`config: ${i.path.join('.')}: ${i.message}\n`);
-    process.exit(1);
+  let config: RelayConfig;
+  try {
+    config = parseEnv(RelayConfig, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`relay: ${err.message}\n`);
+    process.exit(EX_CONFIG);
   }
-  const config = Object.freeze(parsed.data);
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'relay' } });
+  // The redacting logger of every service (platform/logging).
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'relay' });
   const store = await openEventStore(eventStoreConfig(config.EVENTSTORE_URL, '.'), { applicationName: 'annals-relay' });
   const checkpointSql = pgClient(config.RELAY_CHECKPOINT_DB_URL ?? config.EVENTSTORE_URL, { max: 2, applicationName: 'annals-relay-checkpoint' });
   const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, clientId: 'annals-relay', log });

@@ -4,12 +4,14 @@ import { onShutdownSignal } from '../../../platform/lifecycle/shutdown.js';
 import { createLogger } from '../../../platform/logging/logger.js';
 import { createBus } from '../../../platform/bus/create-bus.js';
 import { openPglite, pgClient, pgliteClient } from '../../../platform/sql/client.js';
-import { ConfigError, loadConfig } from '../../../write-side/config.js';
+import { z } from 'zod';
+import { ConfigError, EX_CONFIG, parseEnvs, SharedEnv, type Env } from '../../../platform/config/env.js';
+import { ConfigEnv, loadConfig, type LoadedConfig } from '../../../write-side/config.js';
 import { openEventStore } from '../../../write-side/event-store.js';
 import { createWriteSide } from '../../../write-side/service.js';
 import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { startRelay } from '../../../write-side/relay/main.js';
-import { parseProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
+import { ProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
 import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
 import { deriveSubkey } from '../../../platform/pii/master-key.js';
 import type { KeyStore } from '../../../platform/pii/key-store.js';
@@ -30,32 +32,45 @@ import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL } from '../../../write-sid
  * needs no server. Each adapter switches to its server by configuration only: EVENTSTORE_URL,
  * READ_DB_URL, KAFKA_BROKERS.
  */
+/** What this root reads beyond the write side's variables: the projector runtime's and the bus's. */
+export const StartEnv = z.object({
+  ...ProjectorRuntimeConfig.shape,
+  KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
+  KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
+});
+export type StartEnv = z.output<typeof StartEnv>;
+
+/**
+ * Every variable `npm start` reads, parsed by the one parser (platform/config) in one go: a failure is ONE
+ * ConfigError listing every bad variable of the write side, the projector runtime and the bus.
+ */
+export async function loadStartConfig(env: Env): Promise<{ loaded: LoadedConfig; runtime: StartEnv }> {
+  const [, runtime] = parseEnvs(env, [ConfigEnv, StartEnv]);
+  return { loaded: await loadConfig(env), runtime };
+}
+
 export async function run(_args: string[]): Promise<number> {
-  // The projector runtime's settings are validated with the write side's: one failure lists every bad variable.
-  const runtime = parseProjectorRuntimeConfig(process.env);
-  let loaded;
+  let loaded: LoadedConfig;
+  let runtime: StartEnv;
   try {
-    loaded = await loadConfig(process.env);
+    ({ loaded, runtime } = await loadStartConfig(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`annals start: ${err.message}${runtime.issues.map((i) => `\n  ${i}`).join('')}\n`);
-      return 78; // EX_CONFIG
+      process.stderr.write(`annals start: ${err.message}\n`);
+      return EX_CONFIG;
     }
     throw err;
-  }
-  if (!runtime.config) {
-    process.stderr.write(`annals start: invalid configuration:\n${runtime.issues.map((i) => `  ${i}`).join('\n')}\n`);
-    return 78;
   }
   const { config, warnings } = loaded;
   const logger = createLogger({ level: config.logLevel, name: 'annals' });
   for (const w of warnings) logger.warn(w);
 
-  const readDbUrl = process.env.READ_DB_URL?.trim() || undefined;
+  const readDbUrl = config.readDbUrl;
   if (!readDbUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
   const readSql = readDbUrl ? pgClient(readDbUrl, { applicationName: 'annals' }) : pgliteClient(await openPglite(join(config.dataDir, 'read')));
   // GDPR: the key tables live on KEYSTORE_URL, else in the read database (this process's client is shared).
-  const keyStoreUrl = process.env.KEYSTORE_URL?.trim() || undefined;
+  // (pii.keyStoreUrl is KEYSTORE_URL, else READ_DB_URL: the latter is the read database's own client.)
+  const keyStoreUrl = config.pii.keyStoreUrl !== readDbUrl ? config.pii.keyStoreUrl : undefined;
   const keySql = keyStoreUrl ? await openKeyStoreSql(keyStoreUrl, join(config.dataDir, 'read'), 'annals-keystore') : readSql;
   let eventStore;
   let keyStore: KeyStore;
@@ -75,7 +90,13 @@ export async function run(_args: string[]): Promise<number> {
     await readSql.close();
     return 78;
   }
-  const bus = createBus({ kafkaBrokers: process.env.KAFKA_BROKERS, dataDir: config.dataDir, clientId: 'annals', log: logger });
+  const bus = createBus({
+    kafkaBrokers: runtime.KAFKA_BROKERS,
+    sessionTimeoutMs: runtime.KAFKA_SESSION_TIMEOUT_MS,
+    dataDir: config.dataDir,
+    clientId: 'annals',
+    log: logger,
+  });
 
   // The relay is the only publisher; in one process it and the projectors share this bus instance.
   const relay = startRelay({ store: eventStore, bus, checkpoint: await sqlRelayCheckpoint(readSql), log: logger });
@@ -84,8 +105,8 @@ export async function run(_args: string[]): Promise<number> {
     store: eventStore,
     bus,
     log: logger.child({ component: 'projections' }),
-    retry: retryPolicyOf(runtime.config),
-    stallMs: runtime.config.PROJECTOR_STALL_MS,
+    retry: retryPolicyOf(runtime),
+    stallMs: runtime.PROJECTOR_STALL_MS,
   });
   // The write side cannot import projections/: the stall detector reaches /readyz through this root.
   // GDPR (issue 10): the erasure workflow gets every store's scanner and the projectors' wait from here,
@@ -126,7 +147,7 @@ export async function run(_args: string[]): Promise<number> {
 
   const address = await writeSide.app.listen({ port: config.port, host: config.host });
   logger.info(
-    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: process.env.KAFKA_BROKERS ? 'kafka' : 'embedded' },
+    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: runtime.KAFKA_BROKERS ? 'kafka' : 'embedded' },
     'annals listening (write-side, relay, projections in one process)',
   );
   return stopped;
