@@ -7,8 +7,10 @@ import { topicOfStream } from './topics.js';
 /**
  * The bus's `PersonalDataScanner` (the Kafka topics, or the embedded bus log): consumes the partitions
  * the subject's streams hash to, from the beginning up to the end offsets seen when the scan starts, with
- * a throw-away consumer group, and matches every string of each message (value JSON and every header,
- * the metadata JSON included). Only those partitions are read: a stream's messages never land elsewhere.
+ * a throw-away consumer group, and matches every string of each message keyed by one of those streams
+ * (value JSON and every header, the metadata JSON included). Only those partitions are read (a stream's
+ * messages never land elsewhere) and only those keys searched: the other streams sharing a partition are
+ * other subjects' (on a shared Kafka, other deployments'), whose common values are not a leak.
  * Bounded by `timeoutMs` (default 30 s): a scan that cannot finish reports itself incomplete instead of
  * hanging.
  */
@@ -58,13 +60,16 @@ export function busPiiScanner(bus: Bus, options: { timeoutMs?: number; streamsOf
             if (end === undefined) return;
             for (const m of batch.messages) {
               if (m.offset >= end) break;
+              if (m.offset + 1n >= end) pending.delete(k);
+              // A partition carries many streams (and, on shared topics, other tenants' and other
+              // deployments' messages): only the subject's own streams are searched, as in the event store.
+              if (m.key === null || !keys.has(m.key)) continue;
               examined++;
               const at = `${batch.topic}/${batch.partition}@${m.offset}`;
               if (m.value !== null) matchLeaves(target.matcher, jsonOrText(m.value), (h) => findings.push({ location: `${at} value`, valueHash: h }));
               for (const [name, value] of Object.entries(m.headers)) {
                 matchLeaves(target.matcher, name === 'metadata' ? jsonOrText(value) : value, (h) => findings.push({ location: `${at} header ${name}`, valueHash: h }));
               }
-              if (m.offset + 1n >= end) pending.delete(k);
             }
             if (pending.size === 0) controller.abort();
           },
