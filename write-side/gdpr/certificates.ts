@@ -112,6 +112,7 @@ export interface ErasureRecords {
   get(tenantId: string, subjectId: string): Promise<ErasureRow | undefined>;
   /** Inserts the captured row; if another request got there first, returns that row instead. */
   start(row: ErasureRow): Promise<ErasureRow>;
+  /** Records a step as done; a certified erasure never changes again (two racing requests: the first certificate stays). */
   advance(tenantId: string, subjectId: string, step: ErasureStep, fields: { keyDestroyedAt?: string; erasurePosition?: string; certificate?: ErasureCertificate }): Promise<void>;
   pending(): Promise<ReadonlyArray<{ tenantId: string; subjectId: string }>>;
 }
@@ -178,7 +179,7 @@ export async function sqlErasureRecords(sql: SqlClient): Promise<ErasureRecords>
       await sql.query(
         `UPDATE gdpr_erasures SET step = $3, key_destroyed_at = coalesce(key_destroyed_at, $4::timestamptz),
            erasure_position = coalesce($5, erasure_position), certificate = coalesce($6::jsonb, certificate), updated_at = now()
-         WHERE tenant_id = $1 AND subject_id = $2`,
+         WHERE tenant_id = $1 AND subject_id = $2 AND step <> 'certified'`,
         [tenantId, subjectId, step, fields.keyDestroyedAt ?? null, fields.erasurePosition ?? null, fields.certificate ? JSON.stringify(fields.certificate) : null],
       );
     },

@@ -260,6 +260,18 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     assert.deepEqual(again.json(), cert);
   });
 
+  it('two erasure requests at once get the same certificate', async () => {
+    const created = await send(app(), 'POST', '/api/v1/contacts', { firstName: 'Katherine', lastName: 'Johnson', email: 'kj@example.com' }, await sales());
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json<{ id: string }>().id;
+    await within(20_000, 'the contact row', async () => (await contactRow(id)) ?? undefined);
+    const [a, b] = await Promise.all([0, 1].map(async () => send(app(), 'POST', `/api/v1/subjects/${id}/erase`, {}, await dpo())));
+    assert.equal(a!.statusCode, 200, a!.body);
+    assert.equal(b!.statusCode, 200, b!.body);
+    assert.deepEqual(a!.json(), b!.json());
+    assert.equal((await store.readStream(`consent-${id}`)).filter((e) => e.type === 'SubjectErased').length, 1);
+  });
+
   it('tampered ciphertext is reported in the certificate, not taken for erased', async () => {
     const h = await sales();
     const created = await send(app(), 'POST', '/api/v1/contacts', { firstName: 'Hedy', lastName: 'Lamarr', email: 'hedy@example.com' }, h);
