@@ -18,7 +18,7 @@ import { projectorErasureWait } from '../../../projections/erasure-wait.js';
 import { postgresProjections } from '../../../projections/postgres/index.js';
 import { postgresPiiScanners, postgresSubjectRows } from '../../../projections/postgres/pii-scanner.js';
 import { sqlErasureRecords, type ErasureCertificate } from '../../../write-side/gdpr/certificates.js';
-import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL, type ProjectorWait } from '../../../write-side/gdpr/workflow.js';
+import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL, type ErasureWorkflow, type ProjectorWait } from '../../../write-side/gdpr/workflow.js';
 import { startRelay, type RelayHandle } from '../../../write-side/relay/main.js';
 import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { createWriteSide, type WriteSide } from '../../../write-side/service.js';
@@ -51,6 +51,8 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
   let writeSide: WriteSide;
   let logs: string[];
   let failWait = 0; // > 0: the projector wait throws that many times (a crash after key destruction)
+  let failDestroy = 0; // > 0: the key destruction throws that many times (a crash right after the capture)
+  let workflow: ErasureWorkflow;
   const bus = embeddedBus({ partitions: 2 });
   const sales = async () => bearer(await token({ tenant: 'tenant-a', sub: 'sales-1', roles: ['sales'] }));
   const dpo = async (tenant = 'tenant-a') => bearer(await token({ tenant, sub: 'dpo-1', roles: ['dpo'] }));
@@ -75,9 +77,22 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
       }
       return realWait(...args);
     };
-    const workflow = createErasureWorkflow({
+    const flakyKeys: KeyStore = {
+      ...keyStore,
+      lookup: (refs) => keyStore.lookup(refs),
+      getOrCreate: (ref) => keyStore.getOrCreate(ref),
+      destruction: (ref) => keyStore.destruction(ref),
+      destroy: async (ref, by) => {
+        if (failDestroy > 0) {
+          failDestroy--;
+          throw new Error('simulated crash before key destruction');
+        }
+        return keyStore.destroy(ref, by);
+      },
+    };
+    workflow = createErasureWorkflow({
       store,
-      keyStore,
+      keyStore: flakyKeys,
       records,
       scanners: [eventStorePiiScanner(store), busPiiScanner(bus, { timeoutMs: 10_000 }), ...postgresPiiScanners(readSql, postgresProjections)],
       waitForProjectors: wait,
@@ -258,6 +273,26 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     assert.equal(erasedEvents.length, 1, 'the erasure events were appended once');
     const again = await send(app(), 'POST', `/api/v1/subjects/${grace.contactId}/erase`, {}, await dpo());
     assert.deepEqual(again.json(), cert);
+  });
+
+  it('crashes at either side of the key destruction are continued by the next start (resumePending)', async () => {
+    const ids: string[] = [];
+    for (const first of ['Mary', 'Dorothy']) {
+      const created = await send(app(), 'POST', '/api/v1/contacts', { firstName: first, lastName: 'Resume', email: `${first.toLowerCase()}@example.com` }, await sales());
+      assert.equal(created.statusCode, 201, created.body);
+      ids.push(created.json<{ id: string }>().id);
+      await within(20_000, 'the contact row', async () => (await contactRow(ids.at(-1)!)) ?? undefined);
+    }
+    failDestroy = 1;
+    assert.equal((await send(app(), 'POST', `/api/v1/subjects/${ids[0]}/erase`, {}, await dpo())).statusCode, 500);
+    assert.equal(await keyStore.destruction({ tenantId: 'tenant-a', subjectId: ids[0]! }), undefined, 'no key destroyed yet');
+    failWait = 1;
+    assert.equal((await send(app(), 'POST', `/api/v1/subjects/${ids[1]}/erase`, {}, await dpo())).statusCode, 500);
+    const steps = async () => Promise.all(ids.map(async (id) => (await send(app(), 'GET', `/api/v1/subjects/${id}/erasure`, undefined, await dpo())).json<{ step: string }>().step));
+    assert.deepEqual(await steps(), ['captured', 'events-appended']);
+    assert.equal(await workflow.resumePending(), 2);
+    assert.deepEqual(await steps(), ['certified', 'certified']);
+    assert.equal((await contactRow(ids[0]!))?.first_name, null);
   });
 
   it('two erasure requests at once get the same certificate', async () => {
