@@ -1,8 +1,11 @@
+import { CodedError } from '../errors/coded-error.js';
+import { defineErrors } from '../errors/catalogue.js';
+
 /**
  * Coded errors of the GDPR crypto seam. None of them ever carries a personal value or key material in its
  * message or details: they name the variable, the subject, the stream, the revision and the field path.
  */
-export const PiiErrorCode = {
+export const PiiErrorCode = defineErrors('PII', {
   /** PII_MASTER_KEY (or another master-key variable) is missing or is not 32 bytes in base64/base64url/hex. */
   MasterKeyInvalid: 'PII_ERR_MASTER_KEY_INVALID',
   /** A data key is wrapped by a master key that is not configured (rotation not finished, wrong key). */
@@ -21,7 +24,7 @@ export const PiiErrorCode = {
   NoSubject: 'PII_ERR_NO_SUBJECT',
   /** A ciphertext whose subject has neither a key nor a destruction record: the key table was lost or restored from an older backup. */
   KeyMissing: 'PII_ERR_KEY_MISSING',
-} as const;
+});
 export type PiiErrorCode = (typeof PiiErrorCode)[keyof typeof PiiErrorCode];
 
 /** Where in the event store a failing value sits; every decode error carries it. */
@@ -33,15 +36,21 @@ export interface PiiCoordinates {
   readonly path?: readonly string[];
 }
 
-export class PiiError extends Error {
+/**
+ * Only an erased subject is the client's business (410 Gone: erasure is final); every other PII error is
+ * an operator's (a key, a store), answered as an internal error that reveals nothing.
+ */
+export class PiiError extends CodedError {
+  declare readonly code: PiiErrorCode;
+  declare readonly details: Readonly<Record<string, unknown>>;
   constructor(
-    readonly code: PiiErrorCode,
+    code: PiiErrorCode,
     message: string,
     readonly coordinates: PiiCoordinates = {},
     /** Safe to log: ids, variable names, fingerprints; never a value or a key. */
-    readonly details: Readonly<Record<string, unknown>> = {},
+    details: Readonly<Record<string, unknown>> = {},
   ) {
-    super(message + describe(coordinates));
+    super(code, message + describe(coordinates), code === PiiErrorCode.SubjectErased ? 410 : 500, details);
     this.name = 'PiiError';
   }
 }

@@ -3,20 +3,22 @@ import { hasRole, type CommandMetadata, type Decider } from '../kernel/decider.j
 import { DomainError, assertNever } from '../kernel/errors.js';
 import type { BudgetCommand } from './commands.js';
 import { allocatedMinor, evolveBudget, initialBudgetState, type BudgetState } from './state.js';
+import { defineErrors } from '../../platform/errors/catalogue.js';
 
-export const BudgetErrors = {
-  NOT_FOUND: 'BUDGET_ERR_NOT_FOUND',
-  ALREADY_EXISTS: 'BUDGET_ERR_ALREADY_EXISTS',
-  CLOSED: 'BUDGET_ERR_CLOSED',
-  INVALID_PERIOD: 'BUDGET_ERR_INVALID_PERIOD',
-  INVALID_AMOUNT: 'BUDGET_ERR_INVALID_AMOUNT',
-  CURRENCY_MISMATCH: 'BUDGET_ERR_CURRENCY_MISMATCH',
-  ALLOCATION_EXCEEDS_AMOUNT: 'BUDGET_ERR_ALLOCATION_EXCEEDS_AMOUNT',
-  SPEND_OUTSIDE_PERIOD: 'BUDGET_ERR_SPEND_OUTSIDE_PERIOD',
-  OVERRUN: 'BUDGET_ERR_OVERRUN',
-  OVERRIDE_FORBIDDEN: 'BUDGET_ERR_OVERRIDE_FORBIDDEN',
-  TOTAL_TOO_LARGE: 'BUDGET_ERR_TOTAL_TOO_LARGE',
-} as const;
+export const BudgetErrorCode = defineErrors('BUDGET', {
+  NotFound: 'BUDGET_ERR_NOT_FOUND',
+  AlreadyExists: 'BUDGET_ERR_ALREADY_EXISTS',
+  Closed: 'BUDGET_ERR_CLOSED',
+  InvalidPeriod: 'BUDGET_ERR_INVALID_PERIOD',
+  InvalidAmount: 'BUDGET_ERR_INVALID_AMOUNT',
+  CurrencyMismatch: 'BUDGET_ERR_CURRENCY_MISMATCH',
+  AllocationExceedsAmount: 'BUDGET_ERR_ALLOCATION_EXCEEDS_AMOUNT',
+  SpendOutsidePeriod: 'BUDGET_ERR_SPEND_OUTSIDE_PERIOD',
+  Overrun: 'BUDGET_ERR_OVERRUN',
+  OverrideForbidden: 'BUDGET_ERR_OVERRIDE_FORBIDDEN',
+  TotalTooLarge: 'BUDGET_ERR_TOTAL_TOO_LARGE',
+});
+export type BudgetErrorCode = (typeof BudgetErrorCode)[keyof typeof BudgetErrorCode];
 
 /** Ascending, so a spend that crosses both emits 80 before 100. */
 const thresholds: readonly BudgetThreshold[] = [80, 100];
@@ -32,14 +34,14 @@ export function mayOverrideOverrun(metadata: CommandMetadata): boolean {
 function decide(command: BudgetCommand, state: BudgetState): BudgetEvent[] {
   if (command.type === 'CreateBudget') {
     if (state.status !== 'none') {
-      throw new DomainError(BudgetErrors.ALREADY_EXISTS, 'a budget with this id already exists', 'conflict', { budgetId: state.budgetId });
+      throw new DomainError(BudgetErrorCode.AlreadyExists, 'a budget with this id already exists', 'conflict', { budgetId: state.budgetId });
     }
     const d = command.data;
     if (d.period.start > d.period.end) {
-      throw new DomainError(BudgetErrors.INVALID_PERIOD, 'period end must not be before period start', 'invariant', { period: d.period });
+      throw new DomainError(BudgetErrorCode.InvalidPeriod, 'period end must not be before period start', 'invariant', { period: d.period });
     }
     // Thresholds are percentages of the amount; a zero budget has none.
-    if (d.amount.amountMinor <= 0) throw new DomainError(BudgetErrors.INVALID_AMOUNT, 'a budget amount must be greater than 0', 'invariant');
+    if (d.amount.amountMinor <= 0) throw new DomainError(BudgetErrorCode.InvalidAmount, 'a budget amount must be greater than 0', 'invariant');
     return [
       {
         type: 'BudgetCreated',
@@ -48,7 +50,7 @@ function decide(command: BudgetCommand, state: BudgetState): BudgetEvent[] {
     ];
   }
 
-  if (state.status === 'none') throw new DomainError(BudgetErrors.NOT_FOUND, 'budget does not exist', 'not-found');
+  if (state.status === 'none') throw new DomainError(BudgetErrorCode.NotFound, 'budget does not exist', 'not-found');
 
   switch (command.type) {
     case 'AllocateBudget': {
@@ -60,7 +62,7 @@ function decide(command: BudgetCommand, state: BudgetState): BudgetEvent[] {
       const total = allocatedMinor(state) - current + amount.amountMinor;
       if (total > state.amount.amountMinor) {
         throw new DomainError(
-          BudgetErrors.ALLOCATION_EXCEEDS_AMOUNT,
+          BudgetErrorCode.AllocationExceedsAmount,
           'the sum of allocations must not exceed the budget amount',
           'invariant',
           { allocatedMinor: total, amountMinor: state.amount.amountMinor },
@@ -78,7 +80,7 @@ function decide(command: BudgetCommand, state: BudgetState): BudgetEvent[] {
       // The calendar date as written in spentAt (its own offset): what the invoice says is what counts.
       const day = d.spentAt.slice(0, 10);
       if (day < state.period.start || day > state.period.end) {
-        throw new DomainError(BudgetErrors.SPEND_OUTSIDE_PERIOD, 'a spend must fall within the budget period', 'invariant', {
+        throw new DomainError(BudgetErrorCode.SpendOutsidePeriod, 'a spend must fall within the budget period', 'invariant', {
           spentAt: d.spentAt,
           period: state.period,
         });
@@ -90,18 +92,18 @@ function decide(command: BudgetCommand, state: BudgetState): BudgetEvent[] {
       // to 2^53 - 1 (the storable-input gate): refuse the spend here rather than write a total no event
       // can carry (a handful of maximal overridden spends would get there).
       if (!Number.isSafeInteger(spentMinor)) {
-        throw new DomainError(BudgetErrors.TOTAL_TOO_LARGE, `the total spent would exceed ${Number.MAX_SAFE_INTEGER} minor units`, 'invariant', {
+        throw new DomainError(BudgetErrorCode.TotalTooLarge, `the total spent would exceed ${Number.MAX_SAFE_INTEGER} minor units`, 'invariant', {
           spentMinor: state.spentMinor,
         });
       }
       if (overrun && !d.override) {
-        throw new DomainError(BudgetErrors.OVERRUN, 'a spend beyond the budget amount needs an explicit manager override', 'invariant', {
+        throw new DomainError(BudgetErrorCode.Overrun, 'a spend beyond the budget amount needs an explicit manager override', 'invariant', {
           spentMinor,
           amountMinor,
         });
       }
       if (overrun && !mayOverrideOverrun(command.metadata)) {
-        throw new DomainError(BudgetErrors.OVERRIDE_FORBIDDEN, 'only a manager (or admin) may override a budget overrun', 'forbidden');
+        throw new DomainError(BudgetErrorCode.OverrideForbidden, 'only a manager (or admin) may override a budget overrun', 'forbidden');
       }
       const events: BudgetEvent[] = [
         {
@@ -148,7 +150,7 @@ function requireOpen(state: Exclude<BudgetState, { status: 'none' }>): void {
     case 'open':
       return;
     case 'closed':
-      throw new DomainError(BudgetErrors.CLOSED, 'the budget is closed', 'invariant');
+      throw new DomainError(BudgetErrorCode.Closed, 'the budget is closed', 'invariant');
     default:
       return assertNever(state, 'budget state');
   }
@@ -156,7 +158,7 @@ function requireOpen(state: Exclude<BudgetState, { status: 'none' }>): void {
 
 function requireCurrency(budget: string, given: string): void {
   if (budget !== given) {
-    throw new DomainError(BudgetErrors.CURRENCY_MISMATCH, `amounts must be in the budget currency ${budget}, not ${given}`, 'invariant', {
+    throw new DomainError(BudgetErrorCode.CurrencyMismatch, `amounts must be in the budget currency ${budget}, not ${given}`, 'invariant', {
       expected: budget,
       given,
     });

@@ -9,9 +9,9 @@ import { envelopeOf, metadataOf, type WriteDeps } from '../http/context.js';
 import { Problem } from '../http/problem.js';
 import { CommandAccepted, CommandHeaders, IdParams, strictDeep } from '../http/schemas.js';
 import { AllocateBudgetData, CloseBudgetData, CreateBudgetData, RecordSpendData, type BudgetCommand } from './commands.js';
-import { BudgetErrors, budgetDecider } from './decide.js';
+import { BudgetErrorCode, budgetDecider } from './decide.js';
 
-const notFound = () => new DomainError(BudgetErrors.NOT_FOUND, 'budget does not exist', 'not-found');
+const notFound = () => new DomainError(BudgetErrorCode.NotFound, 'budget does not exist', 'not-found');
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 429: Problem };
 export const CreateBudgetBody = CreateBudgetData.omit({ budgetId: true });
 export const RecordSpendBody = RecordSpendData.omit({ spendId: true });

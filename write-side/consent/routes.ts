@@ -8,10 +8,9 @@ import { envelopeOf, metadataOf, principalOf, type WriteDeps } from '../http/con
 import { Problem } from '../http/problem.js';
 import { CommandAccepted, CommandHeaders, SubjectParams, strictDeep } from '../http/schemas.js';
 import { GrantConsentData, WithdrawConsentData } from './commands.js';
-import { consentDecider } from './decide.js';
+import { consentDecider, ConsentErrorCode } from './decide.js';
 
-export const CONSENT_SUBJECT_NOT_FOUND = 'CONSENT_ERR_SUBJECT_NOT_FOUND';
-const notFound = () => new DomainError(CONSENT_SUBJECT_NOT_FOUND, 'the data subject (contact or lead) does not exist', 'not-found');
+const notFound = () => new DomainError(ConsentErrorCode.SubjectNotFound, 'the data subject (contact or lead) does not exist', 'not-found');
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 429: Problem };
 
 export const GrantConsentBody = GrantConsentData.omit({ subjectId: true, subjectType: true });

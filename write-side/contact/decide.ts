@@ -3,9 +3,10 @@ import { hasRole, type Decider } from '../kernel/decider.js';
 import { DomainError, assertNever } from '../kernel/errors.js';
 import type { ContactCommand, CreateContact, EraseContact, LogContactInteraction, MergeContact, UpdateContact } from './commands.js';
 import { initialContactState, type ActiveContactState, type ContactState } from './state.js';
+import { defineErrors } from '../../platform/errors/catalogue.js';
 
 /** Every code `decide` can throw; documented for the error handler and the OpenAPI description. */
-export const ContactErrorCode = {
+export const ContactErrorCode = defineErrors('CONTACT', {
   NotFound: 'CONTACT_ERR_NOT_FOUND',
   AlreadyExists: 'CONTACT_ERR_ALREADY_EXISTS',
   EmailTaken: 'CONTACT_ERR_EMAIL_TAKEN',
@@ -20,7 +21,7 @@ export const ContactErrorCode = {
   MarketingNotOutbound: 'CONTACT_ERR_MARKETING_NOT_OUTBOUND',
   ConsentRequired: 'CONTACT_ERR_CONSENT_REQUIRED',
   EraseForbidden: 'CONTACT_ERR_ERASE_FORBIDDEN',
-} as const;
+});
 
 /** Clients' clocks run a little ahead of ours; an interaction "from the future" beyond this is a mistake. */
 const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;

@@ -2,6 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { CsvError, parse, type Options } from 'csv-parse';
 import { CustomFieldKey } from '../../schemas/events/contact.js';
 import { HttpError } from '../http/problem.js';
+import { defineErrors } from '../../platform/errors/catalogue.js';
 
 /**
  * Reading a contact CSV as a stream (SPEC: contact CSV import): the header decides which column feeds
@@ -21,7 +22,7 @@ export const IMPORT_MAX_BYTES = 10 * 1024 * 1024;
 /** One record's characters: bounds the memory a runaway quoted field can take before it is reported. */
 const MAX_RECORD_CHARS = 64 * 1024;
 
-export const ImportErrorCode = {
+export const ImportErrorCode = defineErrors('CONTACT_IMPORT', {
   NoHeader: 'CONTACT_IMPORT_ERR_NO_HEADER',
   NoUsableColumns: 'CONTACT_IMPORT_ERR_NO_USABLE_COLUMNS',
   UnknownColumn: 'CONTACT_IMPORT_ERR_UNKNOWN_COLUMN',
@@ -31,7 +32,7 @@ export const ImportErrorCode = {
   TooManyRows: 'CONTACT_IMPORT_ERR_TOO_MANY_ROWS',
   InvalidRow: 'CONTACT_IMPORT_ERR_INVALID_ROW',
   FieldCount: 'CONTACT_IMPORT_ERR_FIELD_COUNT',
-} as const;
+});
 
 /**
  * A column target as written in `map`: a field name (case-insensitive) or `custom.<key>` (the key keeps

@@ -5,30 +5,34 @@ import { DomainError, assertNever } from '../kernel/errors.js';
 import type { DealCommand } from './commands.js';
 import { LOST_PROBABILITY, WON_PROBABILITY, defaultPipelines, stageProbability, type PipelineTables } from './pipelines.js';
 import { evolveDeal, initialDealState, type DealState, type ExistingDealState } from './state.js';
+import { defineErrors } from '../../platform/errors/catalogue.js';
 
 /** Error codes of the deal aggregate (documented in the command API's problem types). */
-export const DealErrors = {
-  NOT_FOUND: 'DEAL_ERR_NOT_FOUND',
-  ALREADY_EXISTS: 'DEAL_ERR_ALREADY_EXISTS',
-  CLOSED: 'DEAL_ERR_CLOSED',
-  NOT_CLOSED: 'DEAL_ERR_NOT_CLOSED',
-  UNKNOWN_PIPELINE: 'DEAL_ERR_UNKNOWN_PIPELINE',
-  UNKNOWN_STAGE: 'DEAL_ERR_UNKNOWN_STAGE',
-  SAME_STAGE: 'DEAL_ERR_SAME_STAGE',
-  SAME_VALUE: 'DEAL_ERR_SAME_VALUE',
-} as const;
+export const DealErrorCode = defineErrors('DEAL', {
+  NotFound: 'DEAL_ERR_NOT_FOUND',
+  AlreadyExists: 'DEAL_ERR_ALREADY_EXISTS',
+  Closed: 'DEAL_ERR_CLOSED',
+  NotClosed: 'DEAL_ERR_NOT_CLOSED',
+  UnknownPipeline: 'DEAL_ERR_UNKNOWN_PIPELINE',
+  UnknownStage: 'DEAL_ERR_UNKNOWN_STAGE',
+  SameStage: 'DEAL_ERR_SAME_STAGE',
+  SameValue: 'DEAL_ERR_SAME_VALUE',
+  /** The deal's contact is not an active contact of the caller's tenant (routes). */
+  ContactNotFound: 'DEAL_ERR_CONTACT_NOT_FOUND',
+});
+export type DealErrorCode = (typeof DealErrorCode)[keyof typeof DealErrorCode];
 
 export function makeDealDecider(pipelines: PipelineTables): Decider<DealCommand, DealState, DealEvent> {
   const probabilityOf = (pipeline: string, stage: string): number => {
     if (!Object.hasOwn(pipelines, pipeline)) {
-      throw new DomainError(DealErrors.UNKNOWN_PIPELINE, `pipeline "${pipeline}" does not exist`, 'invariant', {
+      throw new DomainError(DealErrorCode.UnknownPipeline, `pipeline "${pipeline}" does not exist`, 'invariant', {
         pipeline,
         known: Object.keys(pipelines),
       });
     }
     const p = stageProbability(pipelines, pipeline, stage);
     if (p === undefined) {
-      throw new DomainError(DealErrors.UNKNOWN_STAGE, `stage "${stage}" is not a stage of pipeline "${pipeline}"`, 'invariant', {
+      throw new DomainError(DealErrorCode.UnknownStage, `stage "${stage}" is not a stage of pipeline "${pipeline}"`, 'invariant', {
         pipeline,
         stage,
         known: Object.keys(pipelines[pipeline] ?? {}),
@@ -40,7 +44,7 @@ export function makeDealDecider(pipelines: PipelineTables): Decider<DealCommand,
   const decide = (command: DealCommand, state: DealState): DealEvent[] => {
     if (command.type === 'OpenDeal') {
       if (state.status !== 'none') {
-        throw new DomainError(DealErrors.ALREADY_EXISTS, 'a deal with this id already exists', 'conflict', { dealId: state.dealId });
+        throw new DomainError(DealErrorCode.AlreadyExists, 'a deal with this id already exists', 'conflict', { dealId: state.dealId });
       }
       const d = command.data;
       return [
@@ -61,21 +65,21 @@ export function makeDealDecider(pipelines: PipelineTables): Decider<DealCommand,
       ];
     }
 
-    if (state.status === 'none') throw new DomainError(DealErrors.NOT_FOUND, 'deal does not exist', 'not-found');
+    if (state.status === 'none') throw new DomainError(DealErrorCode.NotFound, 'deal does not exist', 'not-found');
 
     switch (command.type) {
       case 'MoveDealStage': {
         const open = requireOpen(state, 'move the stage of');
         const to = command.data.stage;
         const probability = probabilityOf(open.pipeline, to);
-        if (to === open.stage) throw new DomainError(DealErrors.SAME_STAGE, `deal is already in stage "${to}"`, 'invariant', { stage: to });
+        if (to === open.stage) throw new DomainError(DealErrorCode.SameStage, `deal is already in stage "${to}"`, 'invariant', { stage: to });
         return [{ type: 'DealStageMoved', data: { from: open.stage, to, probability } }];
       }
       case 'ChangeDealValue': {
         const open = requireOpen(state, 'change the value of');
         const to = command.data.value;
         // A currency change is allowed (a quote re-issued in another currency); only a no-change is refused.
-        if (sameMoney(open.value, to)) throw new DomainError(DealErrors.SAME_VALUE, 'deal already has this value', 'invariant', { value: to });
+        if (sameMoney(open.value, to)) throw new DomainError(DealErrorCode.SameValue, 'deal already has this value', 'invariant', { value: to });
         return [{ type: 'DealValueChanged', data: { from: open.value, to } }];
       }
       case 'WinDeal': {
@@ -99,7 +103,7 @@ export function makeDealDecider(pipelines: PipelineTables): Decider<DealCommand,
         ];
       }
       case 'ReopenDeal': {
-        if (state.status === 'open') throw new DomainError(DealErrors.NOT_CLOSED, 'only a won or lost deal can be reopened', 'invariant');
+        if (state.status === 'open') throw new DomainError(DealErrorCode.NotClosed, 'only a won or lost deal can be reopened', 'invariant');
         const stage = command.data.stage ?? state.stage;
         return [{ type: 'DealReopened', data: { stage, probability: probabilityOf(state.pipeline, stage) } }];
       }
@@ -120,7 +124,7 @@ function requireOpen(state: ExistingDealState, action: string): Extract<DealStat
       return state;
     case 'won':
     case 'lost':
-      throw new DomainError(DealErrors.CLOSED, `cannot ${action} a ${state.status} deal; reopen it first`, 'invariant', {
+      throw new DomainError(DealErrorCode.Closed, `cannot ${action} a ${state.status} deal; reopen it first`, 'invariant', {
         status: state.status,
       });
     default:

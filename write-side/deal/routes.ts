@@ -10,12 +10,11 @@ import { envelopeOf, metadataOf, principalOf, type WriteDeps } from '../http/con
 import { Problem } from '../http/problem.js';
 import { CommandAccepted, CommandHeaders, IdParams, strictDeep } from '../http/schemas.js';
 import { ChangeDealValueData, LoseDealData, MoveDealStageData, OpenDealData, ReopenDealData, WinDealData, type DealCommand } from './commands.js';
-import { DealErrors, dealDecider } from './decide.js';
+import { DealErrorCode, dealDecider } from './decide.js';
 
-const notFound = () => new DomainError(DealErrors.NOT_FOUND, 'deal does not exist', 'not-found');
+const notFound = () => new DomainError(DealErrorCode.NotFound, 'deal does not exist', 'not-found');
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 422: Problem, 429: Problem };
 export const OpenDealBody = OpenDealData.omit({ dealId: true });
-export const DEAL_CONTACT_NOT_FOUND = 'DEAL_ERR_CONTACT_NOT_FOUND';
 
 /** Deal routes (SPEC: Command API). Probabilities come from the pipeline's stage table, never from the body. */
 export async function dealRoutes(app: FastifyInstance, deps: WriteDeps): Promise<void> {
@@ -39,7 +38,7 @@ export async function dealRoutes(app: FastifyInstance, deps: WriteDeps): Promise
       const tenantId = principalOf(request).tenantId;
       const contact = foldEvents(contactDecider, await readSameTenant(request, deps.store, streamName.contact(request.body.contactId), tenantId));
       if (contact.status !== 'Active') {
-        throw new DomainError(DEAL_CONTACT_NOT_FOUND, 'the deal\'s contact is not an active contact of this tenant', 'not-found', { contactId: request.body.contactId });
+        throw new DomainError(DealErrorCode.ContactNotFound, 'the deal\'s contact is not an active contact of this tenant', 'not-found', { contactId: request.body.contactId });
       }
       const base = envelopeOf(request, { ignoreIfMatch: true });
       const dealId = await claimIdempotentId(deps.store, base, streamName.deal, deps.ids(), 'OpenDeal', now);

@@ -1,9 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AuthError } from '../../platform/auth/errors.js';
+import { CodedError, INTERNAL_ERROR_MESSAGE } from '../../platform/errors/coded-error.js';
+import { HttpErrorCode } from '../../platform/http/errors.js';
 import { PiiError, PiiErrorCode } from '../../platform/pii/errors.js';
-import { DomainError, type ErrorClass } from '../kernel/errors.js';
+import { DomainError } from '../kernel/errors.js';
 import { ERASED_SUBJECT_CODES } from '../gdpr/errors.js';
 
 /**
@@ -37,10 +38,6 @@ export type Problem = z.infer<typeof Problem>;
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 const TYPE_BASE = 'https://annals.dev/problems/';
 
-// A decider's 'validation' refusal comes after the body passed the published schema: a rule the schema
-// cannot state (marketingPurpose on an inbound activity), so 422 like any rule. 400 is kept for
-// requests that break the published schema (see the validation branch below).
-const STATUS_OF: Record<ErrorClass, number> = { validation: 422, forbidden: 403, 'not-found': 404, conflict: 409, invariant: 422 };
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -74,18 +71,8 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_BAD_URL: 'HTTP_ERR_BAD_URL',
 };
 
-/** A coded error raised by the HTTP layer itself (bad header, not implemented yet, …). */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+// The HTTP layer's coded error lives in platform/http (shared with the query API).
+export { HttpError } from '../../platform/http/errors.js';
 
 const RESERVED = new Set(['type', 'title', 'status', 'detail', 'code', 'correlationId', 'instance', 'errors', 'details']);
 
@@ -145,7 +132,8 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     });
   } else if (err instanceof DomainError) {
     // A command naming an erased subject: 410 Gone (final), like PII_ERR_SUBJECT_ERASED below.
-    const status = ERASED_SUBJECT_CODES.has(err.code) ? 410 : STATUS_OF[err.errorClass];
+    // Otherwise the status of its class, mapped once in platform/errors.
+    const status = ERASED_SUBJECT_CODES.has(err.code) ? 410 : err.status;
     const { crossTenant: _never, ...details } = err.details ?? {};
     body = problem(status, err.code, err.message, correlationId, { instance, ...details });
   } else if (err instanceof PiiError && err.code === PiiErrorCode.SubjectErased) {
@@ -154,8 +142,9 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
       instance,
       ...(typeof err.details.subjectId === 'string' ? { subjectId: err.details.subjectId } : {}),
     });
-  } else if (err instanceof AuthError || err instanceof HttpError) {
-    body = problem(err.statusCode, err.code, err.message, correlationId, { instance, ...(err.details ?? {}) });
+  } else if (err instanceof CodedError && err.expose) {
+    // Every other coded error the client may see (auth, the HTTP layer, a route's deliberate 5xx): its own status and code.
+    body = problem(err.status, err.code, err.message, correlationId, { instance, ...(err.details ?? {}) });
   } else if (isClientError(err)) {
     const status = err.statusCode;
     const code = FASTIFY_CODES[err.code ?? ''] ?? `HTTP_ERR_${status}`;
@@ -171,7 +160,7 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     body = problem(status, code, detail, correlationId, { instance });
   } else {
     request.log.error({ err }, 'unhandled error');
-    body = problem(500, 'HTTP_ERR_INTERNAL', 'an unexpected error occurred; quote the correlationId when reporting it', correlationId, { instance });
+    body = problem(500, HttpErrorCode.Internal, INTERNAL_ERROR_MESSAGE, correlationId, { instance });
   }
 
   if (body.status >= 400 && body.status < 500 && body.status !== 404) {

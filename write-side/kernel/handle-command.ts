@@ -3,7 +3,7 @@ import type { Actor } from '../../schemas/events/envelope.js';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import { WrongExpectedRevisionError } from '../../platform/event-store/port.js';
 import type { Command, Decider, DomainEvent } from './decider.js';
-import { DomainError } from './errors.js';
+import { DomainError, IdempotencyErrorCode, StreamErrorCode, TenantErrorCode } from './errors.js';
 import { hashedStreamName } from './stream-keys.js';
 
 /** What the shell (HTTP route, process manager) knows about a command besides its payload. */
@@ -133,7 +133,7 @@ export async function handleCommand<C extends Command, S, E extends DomainEvent>
       if (!(e instanceof WrongExpectedRevisionError)) throw e;
       if (envelope.expectedRevision !== undefined) throw staleRevision(streamId, envelope.expectedRevision, e.actual === 'no_stream' ? -1n : e.actual);
       if (attempt >= maxAttempts) {
-        throw new DomainError('STREAM_ERR_CONTENDED', `stream ${streamId} kept changing; ${attempt} attempts failed`, 'conflict');
+        throw new DomainError(StreamErrorCode.Contended, `stream ${streamId} kept changing; ${attempt} attempts failed`, 'conflict');
       }
     }
   }
@@ -207,11 +207,11 @@ function idOf(streamId: string): string {
 
 /** The facade's tenant-scoped read calls this for a stream of another tenant; the route logs the security event. */
 function otherTenant(streamId: string): never {
-  throw new DomainError('TENANT_ERR_NOT_FOUND', `${streamId} was not found`, 'not-found', { crossTenant: true });
+  throw new DomainError(TenantErrorCode.NotFound, `${streamId} was not found`, 'not-found', { crossTenant: true });
 }
 
 function staleRevision(streamId: string, expected: bigint, actual: bigint): DomainError {
-  return new DomainError('STREAM_ERR_REVISION_MISMATCH', `${streamId} is at revision ${actual}, If-Match said ${expected}`, 'conflict', {
+  return new DomainError(StreamErrorCode.RevisionMismatch, `${streamId} is at revision ${actual}, If-Match said ${expected}`, 'conflict', {
     expectedRevision: expected.toString(),
     actualRevision: actual.toString(),
   });
@@ -225,7 +225,7 @@ function staleRevision(streamId: string, expected: bigint, actual: bigint): Doma
 function assertSameRequest(envelope: CommandEnvelope, earlierHash: string | undefined): void {
   if (envelope.requestHash && earlierHash && envelope.requestHash !== earlierHash) {
     throw new DomainError(
-      'IDEMPOTENCY_ERR_KEY_REUSED',
+      IdempotencyErrorCode.KeyReused,
       `Idempotency-Key "${envelope.idempotencyKey}" was already used for a different request (another body or path); use a new key for a new request`,
       'invariant',
       { idempotencyKey: envelope.idempotencyKey },

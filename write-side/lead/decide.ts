@@ -13,9 +13,10 @@ import type {
   ScoreLead,
 } from './commands.js';
 import { initialLeadState, type LeadState, type OpenLeadState } from './state.js';
+import { defineErrors } from '../../platform/errors/catalogue.js';
 
 /** Every code `decide` can throw; documented for the error handler and the OpenAPI description. */
-export const LeadErrorCode = {
+export const LeadErrorCode = defineErrors('LEAD', {
   NotFound: 'LEAD_ERR_NOT_FOUND',
   AlreadyExists: 'LEAD_ERR_ALREADY_EXISTS',
   AlreadyConverted: 'LEAD_ERR_ALREADY_CONVERTED',
@@ -29,7 +30,7 @@ export const LeadErrorCode = {
   MarketingNotOutbound: 'LEAD_ERR_MARKETING_NOT_OUTBOUND',
   ConsentRequired: 'LEAD_ERR_CONSENT_REQUIRED',
   EraseForbidden: 'LEAD_ERR_ERASE_FORBIDDEN',
-} as const;
+});
 
 /** Clients' clocks run a little ahead of ours; an activity "from the future" beyond this is a mistake. */
 const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;

@@ -6,7 +6,7 @@ import { streamName } from '../../schemas/events/streams.js';
 import { activeConsents } from '../consent/state.js';
 import { consentDecider } from '../consent/decide.js';
 import { claimDepsOf, emailOwner } from '../contact/email-claims.js';
-import { DealErrors } from '../deal/decide.js';
+import { DealErrorCode } from '../deal/decide.js';
 import { defaultPipelines, stageProbability } from '../deal/pipelines.js';
 import { DomainError } from '../kernel/errors.js';
 import { claimIdempotentId } from '../kernel/handle-command.js';
@@ -182,9 +182,9 @@ export async function leadRoutes(app: FastifyInstance, deps: WriteDeps): Promise
 /** Checked before converting, so the deal the process will open cannot fail on an unknown pipeline or stage. */
 function checkPipeline(pipeline: string, stage: string | undefined): void {
   if (!Object.hasOwn(defaultPipelines, pipeline)) {
-    throw new DomainError(DealErrors.UNKNOWN_PIPELINE, `pipeline "${pipeline}" does not exist`, 'invariant', { pipeline, known: Object.keys(defaultPipelines) });
+    throw new DomainError(DealErrorCode.UnknownPipeline, `pipeline "${pipeline}" does not exist`, 'invariant', { pipeline, known: Object.keys(defaultPipelines) });
   }
   if (stage !== undefined && stageProbability(defaultPipelines, pipeline, stage) === undefined) {
-    throw new DomainError(DealErrors.UNKNOWN_STAGE, `stage "${stage}" is not a stage of pipeline "${pipeline}"`, 'invariant', { pipeline, stage });
+    throw new DomainError(DealErrorCode.UnknownStage, `stage "${stage}" is not a stage of pipeline "${pipeline}"`, 'invariant', { pipeline, stage });
   }
 }
