@@ -24,6 +24,8 @@ import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { createWriteSide, type WriteSide } from '../../../write-side/service.js';
 import { bearer, send, testConfig, token } from '../../../write-side/testing.js';
 import { run as gdprCli } from './gdpr.js';
+import { parseRetentionEnv, RETENTION_ACTOR, runRetention } from '../../../write-side/gdpr/retention.js';
+import { retentionCandidates } from '../../../projections/postgres/retention.js';
 
 /**
  * The erasure workflow end to end, on the one-process composition (embedded adapters: PGlite event
@@ -293,6 +295,46 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     assert.equal(await workflow.resumePending(), 2);
     assert.deepEqual(await steps(), ['certified', 'certified']);
     assert.equal((await contactRow(ids[0]!))?.first_name, null);
+  });
+
+  it('retention: a lead Lost for over 24 months and a contact without interaction or consent for 36 are erased with certificates; a consenting one is kept; per-tenant override', async () => {
+    const h = await sales();
+    const lead = await send(app(), 'POST', '/api/v1/leads', { name: 'Old Lead', email: 'old.lead@example.com', source: 'web' }, h);
+    assert.equal(lead.statusCode, 201, lead.body);
+    const leadId = lead.json<{ id: string }>().id;
+    assert.equal((await send(app(), 'POST', `/api/v1/leads/${leadId}/status`, { status: 'Lost', reason: 'no budget' }, h)).statusCode, 200);
+    const contactIds: string[] = [];
+    for (const first of ['Idle', 'Consenting']) {
+      const c = await send(app(), 'POST', '/api/v1/contacts', { firstName: first, lastName: 'Retained', email: `${first.toLowerCase()}@retention.example` }, h);
+      assert.equal(c.statusCode, 201, c.body);
+      contactIds.push(c.json<{ id: string }>().id);
+    }
+    const grant = await send(app(), 'POST', `/api/v1/consents/${contactIds[1]}/grant`, { purpose: 'sms', lawfulBasis: 'consent', source: 'form', noticeVersion: 'v1' }, h);
+    assert.equal(grant.statusCode, 200, grant.body);
+    await within(20_000, 'the rows', async () => {
+      const l = (await readSql.query<{ status: string }>(`SELECT status FROM leads WHERE lead_id = $1`, [leadId])).rows[0];
+      const c = (await readSql.query(`SELECT 1 FROM consents WHERE subject_id = $1`, [contactIds[1]])).rows[0];
+      return l?.status === 'Lost' && c && (await contactRow(contactIds[0]!)) ? true : undefined;
+    });
+    const now = new Date();
+    const due = () => retentionCandidates(readSql, { now });
+    assert.deepEqual(await due(), [], 'nothing is due yet');
+    // Time passes (the read models' times, moved back): 25 months since Lost, 37 months of silence.
+    await readSql.query(`UPDATE leads SET lost_at = lost_at - interval '25 months' WHERE lead_id = $1`, [leadId]);
+    await readSql.query(`UPDATE contacts SET created_at = created_at - interval '37 months' WHERE contact_id = ANY($1::uuid[])`, [contactIds]);
+    await readSql.query(`UPDATE consents SET changed_at = changed_at - interval '37 months' WHERE subject_id = $1`, [contactIds[1]]);
+    assert.deepEqual((await retentionCandidates(readSql, { now, perTenant: { 'tenant-a': { leadLostMonths: 30, contactInactiveMonths: 40 } } })), [], 'a longer tenant policy keeps them');
+    const report = await runRetention({ workflow, due, log: createLogger({ level: 'silent', name: 'retention' }), clock: () => now });
+    assert.deepEqual(report.failed, []);
+    assert.deepEqual(report.certified.map((c) => [c.subjectId, c.rule]).sort(), [[contactIds[0], 'contact-inactive'], [leadId, 'lead-lost']].sort());
+    for (const c of report.certified) {
+      assert.equal(c.certificate.clean, true);
+      assert.equal(c.certificate.reason, 'retention_policy');
+      assert.equal(c.certificate.actor, RETENTION_ACTOR);
+    }
+    assert.equal((await contactRow(contactIds[1]!))?.first_name, 'Consenting', 'an active consent keeps the contact');
+    assert.deepEqual(await due(), [], 'erased subjects are not due again');
+    assert.deepEqual(parseRetentionEnv({ GDPR_RETENTION_INTERVAL_MS: '-1', GDPR_RETENTION_POLICIES: '{"t":{"leadLostMonths":0}}' }).issues.length, 2);
   });
 
   it('two erasure requests at once get the same certificate', async () => {

@@ -22,6 +22,8 @@ import { postgresPiiScanners, postgresSubjectRows } from '../../../projections/p
 import { projectorErasureWait } from '../../../projections/erasure-wait.js';
 import { sqlErasureRecords } from '../../../write-side/gdpr/certificates.js';
 import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL } from '../../../write-side/gdpr/workflow.js';
+import { parseRetentionEnv, runRetention } from '../../../write-side/gdpr/retention.js';
+import { retentionCandidates } from '../../../projections/postgres/retention.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -60,6 +62,11 @@ export async function run(_args: string[]): Promise<number> {
       return EX_CONFIG;
     }
     throw err;
+  }
+  const retention = parseRetentionEnv(process.env);
+  if (retention.issues.length > 0) {
+    process.stderr.write(`annals start: invalid configuration:\n${retention.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    return EX_CONFIG;
   }
   const { config, warnings } = loaded;
   const logger = createLogger({ level: config.logLevel, name: 'annals' });
@@ -130,11 +137,39 @@ export async function run(_args: string[]): Promise<number> {
     .resumePending()
     .then((n) => n > 0 && logger.info({ resumed: n }, 'gdpr: unfinished erasures completed'))
     .catch((err: unknown) => logger.warn({ err }, 'gdpr: could not resume unfinished erasures; the next start retries'));
+  // Retention policies (SPEC: GDPR): the same erasure, automatically, every GDPR_RETENTION_INTERVAL_MS.
+  let retentionRun: Promise<unknown> = Promise.resolve();
+  let retentionRunning = false;
+  const retentionTimer =
+    retention.settings.intervalMs > 0
+      ? setInterval(() => {
+          if (retentionRunning) return; // a run longer than the interval is not overlapped by the next
+          retentionRunning = true;
+          retentionRun = runRetention({
+            workflow,
+            due: () => retentionCandidates(readSql, { now: new Date(), perTenant: retention.settings.perTenant }),
+            log: logger.child({ component: 'gdpr-retention' }),
+            clock: () => new Date(),
+          })
+            .catch((err: unknown) => logger.warn({ err }, 'gdpr retention: run failed; the next run retries'))
+            .finally(() => {
+              retentionRunning = false;
+            });
+        }, retention.settings.intervalMs)
+      : undefined;
+  retentionTimer?.unref();
 
   const stopped = onShutdownSignal({
     logger,
     timeoutMs: config.shutdownTimeoutMs,
     steps: [
+      {
+        name: 'gdpr retention',
+        run: async () => {
+          clearInterval(retentionTimer);
+          await retentionRun;
+        },
+      },
       { name: 'write side', run: () => writeSide.stop() },
       { name: 'relay', run: () => relay.stop() },
       { name: 'projections', run: () => projections.stop() },
