@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
-import { AuthError, AuthErrorCode } from '../platform/auth/errors.js';
-import { can } from '../platform/auth/permissions.js';
-import { bearerToken, createTokenVerifier, type TokenVerifier } from '../platform/auth/verify.js';
+import { createTokenVerifier, type TokenVerifier } from '../platform/auth/verify.js';
+import { authenticate, frameworkErrorsTo, registerCorrelationId } from '../platform/http/shell.js';
 import type { EventStore } from '../platform/event-store/event-store.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { WriteSideConfig } from './config.js';
@@ -50,8 +48,6 @@ export interface AppDeps {
   readonly gdpr?: GdprDeps;
 }
 
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * The write side's HTTP app. Everything it uses arrives in `deps` (GUIDE rule 5), so tests build it on
  * a temporary PGlite and drive it with `app.inject`. Encapsulation follows fastify's plugin model: the
@@ -78,12 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler: problemClientErrorHandler,
     // The router's own refusals (a path parameter over 100 characters: 414, a bad percent-encoding: 400)
     // bypass the error handler and the hooks unless routed here.
-    frameworkErrors: (err, request, reply) => {
-      const given = request.headers['x-correlation-id'];
-      request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
-      reply.header('x-correlation-id', request.correlationId);
-      errorHandler(err, request, reply);
-    },
+    frameworkErrors: frameworkErrorsTo(errorHandler),
   });
   // Bodies are JSON unless a route's own plugin adds a parser (the CSV import). fastify's text/plain
   // parser is dropped so a JSON body sent as text/plain is a 415 naming the accepted types, not a 400
@@ -94,18 +85,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const methods = indexRouteMethods(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.decorateRequest('correlationId', '');
-  app.decorateRequest('principal', null);
+  // The shared shell (platform/http): correlation id on every request (an invalid header is refused by
+  // the route's header schema; it is never copied into logs or events), and the principal slot.
+  registerCorrelationId(app);
   app.decorateRequest('replayed', false);
   app.decorateRequest('requestHash', null);
 
-  app.addHook('onRequest', async (request, reply) => {
-    const given = request.headers['x-correlation-id'];
-    // An invalid header is refused by the route's header schema; it is never copied into logs or events.
-    request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
-    reply.header('x-correlation-id', request.correlationId);
-    request.log = reply.log = request.log.child({ correlationId: request.correlationId });
-  });
   app.addHook('onResponse', async (request, reply) => {
     const command = request.routeOptions.config.command;
     const ms = reply.elapsedTime;
@@ -191,22 +176,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const routeDeps: WriteDeps = { store, clock, ids, emailHashKey: config.emailHashKey, legacyEmailHashKey: config.piiMasterKey };
   await app.register(
     async (api) => {
-      api.addHook('onRequest', async (request, reply) => {
-        const principal = await verifier(bearerToken(request.headers.authorization));
-        request.principal = principal;
-        request.log = reply.log = request.log.child({ tenantId: principal.tenantId, actor: principal.userId });
-        const permission = request.routeOptions.config.permission;
-        if (principal.roles.length === 0) {
-          // Every role in the token is unknown to this product: it authenticates and grants nothing.
-          throw new AuthError(AuthErrorCode.Forbidden, 'none of the roles in the token is a role of this product', { permission });
-        }
-        if (permission && !can(principal.roles, permission)) {
-          throw new AuthError(AuthErrorCode.Forbidden, `this command needs the ${permission} permission, which none of the caller's roles grants`, {
-            permission,
-            roles: principal.roles,
-          });
-        }
-      });
+      // Authentication and the route's permission, from the shared shell (the query API uses the same hook).
+      api.addHook('onRequest', authenticate({ verifier, action: 'this command' }));
       // After validation, so the hash covers the body exactly as the command will see it.
       api.addHook('preHandler', async (request) => {
         if (typeof request.headers['idempotency-key'] === 'string') request.requestHash = requestHashOf(request, config.requestHashKey);

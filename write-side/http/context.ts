@@ -1,19 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
-import type { Permission } from '../../platform/auth/permissions.js';
 import type { Principal } from '../../platform/auth/verify.js';
+import '../../platform/http/types.js';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { CommandMetadata } from '../kernel/decider.js';
 import type { CommandEnvelope } from '../kernel/handle-command.js';
 import { AuthError, AuthErrorCode } from '../../platform/auth/errors.js';
 
 declare module 'fastify' {
+  // correlationId, principal, config.permission and config.accepts come from the shared shell (platform/http/types.ts).
   interface FastifyRequest {
-    /** X-Correlation-Id of the request, or a fresh one; echoed in the response and stored in events. */
-    correlationId: string;
-    /** Set by the /api/v1 auth hook; null only on routes outside it. */
-    principal: Principal | null;
     /** Set by a command handler: the answer came from an earlier handling of the same Idempotency-Key. */
     replayed: boolean;
     /** Keyed hash of method, path and body, set when the request carries an Idempotency-Key. */
@@ -22,10 +19,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The command type, for metrics and logs (`CaptureLead`). */
     command?: string;
-    /** What the caller's roles must grant; checked before the body is even parsed. */
-    permission?: Permission;
-    /** Body media types the route takes, named in its 415 answer (default: application/json). */
-    accepts?: readonly string[];
   }
 }
 

@@ -1,180 +1,22 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { CodedError, INTERNAL_ERROR_MESSAGE } from '../../platform/errors/coded-error.js';
-import { HttpErrorCode } from '../../platform/http/errors.js';
-import { PiiError, PiiErrorCode } from '../../platform/pii/errors.js';
+import type { MappedError } from '../../platform/http/problem.js';
+import { createErrorHandler } from '../../platform/http/problem.js';
 import { DomainError } from '../kernel/errors.js';
 import { ERASED_SUBJECT_CODES } from '../gdpr/errors.js';
 
-/**
- * RFC 9457 problem details, the body of every error the command API answers. `code` is the stable,
- * documented machine-readable code (`LEAD_ERR_ALREADY_CONVERTED`, `HTTP_ERR_VALIDATION`, …); `type` is
- * derived from it; `correlationId` lets support find the request's log lines and events.
- */
-export const FieldError = z.object({
-  /** Where the bad value is: `body.email`, `params.id`, `headers.if-match`. */
-  path: z.string(),
-  /** The rule it breaks. */
-  rule: z.string(),
-  /** The zod issue code (`invalid_type`, `too_small`, `unrecognized_keys`, …). */
-  issue: z.string(),
-});
-
-export const Problem = z
-  .looseObject({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string(),
-    correlationId: z.string(),
-    instance: z.string().optional(),
-    errors: z.array(FieldError).optional(),
-  })
-  .meta({ id: 'Problem', description: 'application/problem+json (RFC 9457) with a stable `code` and the request\'s `correlationId`.' });
-export type Problem = z.infer<typeof Problem>;
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
-const TYPE_BASE = 'https://annals.dev/problems/';
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-};
-
-/** Fastify's own request errors, renamed into our code space so clients see one vocabulary. */
-const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'HTTP_ERR_MALFORMED_JSON',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'HTTP_ERR_EMPTY_BODY',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'HTTP_ERR_BODY_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'HTTP_ERR_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'HTTP_ERR_INVALID_CONTENT_LENGTH',
-  FST_ERR_RATE_LIMITED: 'HTTP_ERR_RATE_LIMITED',
-  FST_ERR_MAX_PARAM_LENGTH: 'HTTP_ERR_PATH_PARAM_TOO_LONG',
-  FST_ERR_BAD_URL: 'HTTP_ERR_BAD_URL',
-};
-
-// The HTTP layer's coded error lives in platform/http (shared with the query API).
+// problem+json and the HTTP layer's coded error live in platform/http, shared with the query API.
+export { acceptedTypes, FieldError, Problem, problem, PROBLEM_CONTENT_TYPE } from '../../platform/http/problem.js';
 export { HttpError } from '../../platform/http/errors.js';
 
-const RESERVED = new Set(['type', 'title', 'status', 'detail', 'code', 'correlationId', 'instance', 'errors', 'details']);
-
 /**
- * Extension members (`existingId`, `actualRevision`, …) sit beside the standard ones; an error detail
- * whose name collides with a standard member (a deal's `status`) goes under `details` instead.
+ * What the command API knows better than the shared mapping: a refusal naming an erased subject is 410
+ * Gone (final), whatever the decider's error class; the shell's `crossTenant` marker is never shown.
  */
-export function problem(status: number, code: string, detail: string, correlationId: string, extra: Record<string, unknown> = {}): Problem {
-  const { instance, errors, ...rest } = extra;
-  const members = Object.fromEntries(Object.entries(rest).filter(([k]) => !RESERVED.has(k)));
-  const collided = Object.fromEntries(Object.entries(rest).filter(([k]) => RESERVED.has(k)));
-  return {
-    ...members,
-    ...(Object.keys(collided).length ? { details: collided } : {}),
-    type: `${TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`,
-    title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
-    status,
-    detail,
-    code,
-    correlationId,
-    ...(typeof instance === 'string' ? { instance } : {}),
-    ...(Array.isArray(errors) ? { errors: errors as Problem['errors'] } : {}),
-  };
+export function mapCommandError(err: unknown): MappedError | undefined {
+  if (!(err instanceof DomainError)) return undefined;
+  const status = ERASED_SUBJECT_CODES.has(err.code) ? 410 : err.status;
+  const { crossTenant: _never, ...details } = err.details ?? {};
+  return { status, code: err.code, message: err.message, details };
 }
 
-/**
- * THE error handler (GUIDE rule 6): every error of every route becomes problem+json here, and nowhere
- * else. Domain errors map by class; validation lists every bad field; fastify's parser errors (malformed
- * JSON 400, body too large 413) keep their status under our codes; anything unknown is a 500 whose
- * detail reveals nothing and whose log line carries the error.
- */
-export function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const correlationId = request.correlationId ?? 'unknown';
-  const instance = request.url.split('?')[0];
-  let body: Problem;
-
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const where = (err as FastifyError).validationContext ?? 'body';
-    const errors = err.validation.flatMap((v) => {
-      const base = `${where}${v.instancePath.replaceAll('/', '.')}`.replace(/\.$/, '');
-      // One entry per unknown key, so a client sees exactly which fields to drop.
-      if (v.keyword === 'unrecognized_keys' && Array.isArray(v.params.keys)) {
-        return (v.params.keys as string[]).map((k) => ({ path: `${base}.${k}`, rule: 'unknown field (bodies are strict: remove it)', issue: v.keyword }));
-      }
-      return [{ path: base, rule: v.message ?? 'invalid', issue: v.keyword }];
-    });
-    // A body that passes every published constraint but breaks a rule zod holds as a refinement (a
-    // period ending before it starts, …: cross-field rules JSON Schema cannot say) is well-formed and
-    // semantically refused: 422, like the deciders' rules. The route's OpenAPI description lists them.
-    // Anything else (a type, a format, a length, an unknown field) breaks the published schema: 400.
-    const ruleOnly = where === 'body' && err.validation.every((v) => v.keyword === 'custom');
-    const [status, code] = ruleOnly ? [422, 'HTTP_ERR_RULE_BROKEN'] : [400, 'HTTP_ERR_VALIDATION'];
-    const what = ruleOnly ? `rule${errors.length === 1 ? '' : 's'} broken` : `invalid field${errors.length === 1 ? '' : 's'}`;
-    body = problem(status, code, `${errors.length} ${what}: ${errors.map((e) => e.path).join(', ')}`, correlationId, {
-      instance,
-      errors,
-    });
-  } else if (err instanceof DomainError) {
-    // A command naming an erased subject: 410 Gone (final), like PII_ERR_SUBJECT_ERASED below.
-    // Otherwise the status of its class, mapped once in platform/errors.
-    const status = ERASED_SUBJECT_CODES.has(err.code) ? 410 : err.status;
-    const { crossTenant: _never, ...details } = err.details ?? {};
-    body = problem(status, err.code, err.message, correlationId, { instance, ...details });
-  } else if (err instanceof PiiError && err.code === PiiErrorCode.SubjectErased) {
-    // GDPR erasure is final: the subject's key is destroyed and no personal data is written for it again.
-    body = problem(410, err.code, 'the data subject of this command was erased (GDPR); no personal data can be recorded for it', correlationId, {
-      instance,
-      ...(typeof err.details.subjectId === 'string' ? { subjectId: err.details.subjectId } : {}),
-    });
-  } else if (err instanceof CodedError && err.expose) {
-    // Every other coded error the client may see (auth, the HTTP layer, a route's deliberate 5xx): its own status and code.
-    body = problem(err.status, err.code, err.message, correlationId, { instance, ...(err.details ?? {}) });
-  } else if (isClientError(err)) {
-    const status = err.statusCode;
-    const code = FASTIFY_CODES[err.code ?? ''] ?? `HTTP_ERR_${status}`;
-    // Our own words where fastify's message would echo the request (a path parameter, a header).
-    const fixed: Record<string, () => string> = {
-      HTTP_ERR_MALFORMED_JSON: () => 'the request body is not valid JSON',
-      HTTP_ERR_PATH_PARAM_TOO_LONG: () => 'a path parameter is longer than 100 characters',
-      HTTP_ERR_BAD_URL: () => 'the path is not a valid URL (a bad percent-encoding)',
-      HTTP_ERR_UNSUPPORTED_MEDIA_TYPE: () =>
-        `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '(none)')} is not accepted here; send ${acceptedTypes(request).join(' or ')}`,
-    };
-    const detail = fixed[code]?.() ?? err.message;
-    body = problem(status, code, detail, correlationId, { instance });
-  } else {
-    request.log.error({ err }, 'unhandled error');
-    body = problem(500, HttpErrorCode.Internal, INTERNAL_ERROR_MESSAGE, correlationId, { instance });
-  }
-
-  if (body.status >= 400 && body.status < 500 && body.status !== 404) {
-    request.log.info({ code: body.code, status: body.status }, 'command rejected');
-  }
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
-}
-
-/** The body types a route accepts (FastifyContextConfig.accepts; JSON unless the route says otherwise). */
-export function acceptedTypes(request: FastifyRequest): readonly string[] {
-  return request.routeOptions.config.accepts ?? ['application/json'];
-}
-
-function isClientError(err: unknown): err is FastifyError & { statusCode: number } {
-  const sc = (err as { statusCode?: unknown }).statusCode;
-  return typeof sc === 'number' && sc >= 400 && sc < 500;
-}
+/** THE error handler of the command API (GUIDE rule 6): the shared one with the command API's mapping. */
+export const errorHandler = createErrorHandler({ mapError: mapCommandError, rejectedMessage: 'command rejected' });
