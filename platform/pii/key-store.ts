@@ -280,8 +280,9 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
       else pending.set(k, [{ ref, resolve, reject }]);
       if (!creating) {
         creating = true;
-        // After the current synchronous run: the subjects of one encodeAll (Promise.all) join one batch.
-        queueMicrotask(() => void flushCreations());
+        // After the pending microtasks (setImmediate, not queueMicrotask): concurrent appends started in
+        // the same tick reach this point a few awaits apart, and they should all meet in the first batch.
+        setImmediate(() => void flushCreations());
       }
     });
   const flushCreations = async (): Promise<void> => {
