@@ -7,7 +7,7 @@ import { ConsentErrorCode } from './consent/decide.js';
 import { ContactErrorCode } from './contact/decide.js';
 import { ImportErrorCode } from './contact/import-csv.js';
 import { DealErrorCode } from './deal/decide.js';
-import { GdprErrors } from './gdpr/workflow.js';
+import { GdprErrorCode } from './gdpr/workflow.js';
 import { IdempotencyErrorCode, StreamErrorCode, TenantErrorCode } from './kernel/errors.js';
 import { LeadErrorCode } from './lead/decide.js';
 
@@ -31,5 +31,5 @@ export const commandApiErrorCodes = registerCatalogues({
   DEAL: DealErrorCode,
   CONSENT: ConsentErrorCode,
   BUDGET: BudgetErrorCode,
-  GDPR: GdprErrors,
+  GDPR: GdprErrorCode,
 });

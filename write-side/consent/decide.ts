@@ -16,11 +16,6 @@ export const ConsentErrorCode = defineErrors('CONSENT', {
   SubjectNotFound: 'CONSENT_ERR_SUBJECT_NOT_FOUND',
 });
 export type ConsentErrorCode = (typeof ConsentErrorCode)[keyof typeof ConsentErrorCode];
-/**
- * The former style, kept only for write-side/gdpr/workflow.ts (being written concurrently).
- * TODO(next touch of gdpr/workflow.ts): read ConsentErrorCode.SubjectErased there and delete this.
- */
-export const ConsentErrors = { SUBJECT_ERASED: ConsentErrorCode.SubjectErased } as const;
 
 function decide(command: ConsentCommand, state: ConsentState): ConsentEvent[] {
   const now = command.metadata.now.toISOString();

@@ -9,7 +9,7 @@ import { SubjectParams } from '../http/schemas.js';
 import { DomainError } from '../kernel/errors.js';
 import type { ErasureRecords } from './certificates.js';
 import { exportSubject, type SubjectRows } from './export.js';
-import { GdprErrors, resolveSubject, type ErasureWorkflow } from './workflow.js';
+import { GdprErrorCode, resolveSubject, type ErasureWorkflow } from './workflow.js';
 
 /** What the GDPR routes need beyond the command API's deps; absent (tests, a write side without key store) → 501. */
 export interface GdprDeps {
@@ -38,7 +38,7 @@ export const EraseBody = z.strictObject({ reason: ErasureReason.optional() }).nu
 export async function gdprRoutes(app: FastifyInstance, deps: WriteDeps & { gdpr?: GdprDeps | undefined }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const gdpr = (): GdprDeps => {
-    if (!deps.gdpr) throw new HttpError(501, GdprErrors.NOT_CONFIGURED, 'this write side runs without the GDPR workflow (no key store configured)');
+    if (!deps.gdpr) throw new HttpError(501, GdprErrorCode.NotConfigured, 'this write side runs without the GDPR workflow (no key store configured)');
     return deps.gdpr;
   };
   const foreign = (request: FastifyRequest, subjectId: string) => () =>
@@ -80,7 +80,7 @@ export async function gdprRoutes(app: FastifyInstance, deps: WriteDeps & { gdpr?
       const row = await gdpr().records.get(p.tenantId, subjectId);
       if (!row) {
         await resolveSubject(deps.store, p.tenantId, subjectId, foreign(request, subjectId));
-        throw new DomainError(GdprErrors.NOT_ERASED, 'the subject has not been erased', 'not-found');
+        throw new DomainError(GdprErrorCode.NotErased, 'the subject has not been erased', 'not-found');
       }
       return { subjectId, step: row.step, certificate: (row.certificate ?? null) as unknown as z.infer<typeof Certificate> | null };
     },

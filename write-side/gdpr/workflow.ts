@@ -13,7 +13,8 @@ import type { Actor } from '../../schemas/events/envelope.js';
 import { handleCommand, type CommandEnvelope } from '../kernel/handle-command.js';
 import { DomainError } from '../kernel/errors.js';
 import { HttpError } from '../http/problem.js';
-import { consentDecider, ConsentErrors } from '../consent/decide.js';
+import { consentDecider, ConsentErrorCode } from '../consent/decide.js';
+import { defineErrors } from '../../platform/errors/catalogue.js';
 import { contactDecider } from '../contact/decide.js';
 import { leadDecider } from '../lead/decide.js';
 import type { ErasureCertificate, ErasureRecords, ErasureRow, ProjectorReport, StoreReport } from './certificates.js';
@@ -38,13 +39,13 @@ import type { ErasureCertificate, ErasureRecords, ErasureRow, ProjectorReport, S
 /** HKDF label of the key that hashes searched values (certificates); no other use shares it. */
 export const GDPR_VALUE_HASH_LABEL = 'annals/gdpr/value-hash/v1';
 
-export const GdprErrors = {
-  SUBJECT_NOT_FOUND: 'GDPR_ERR_SUBJECT_NOT_FOUND',
-  NOT_ERASED: 'GDPR_ERR_NOT_ERASED',
-  PROJECTORS_BEHIND: 'GDPR_ERR_PROJECTORS_BEHIND',
-  SCAN_FOUND_DATA: 'GDPR_ERR_SCAN_FOUND_DATA',
-  NOT_CONFIGURED: 'GDPR_ERR_NOT_CONFIGURED',
-} as const;
+export const GdprErrorCode = defineErrors('GDPR', {
+  SubjectNotFound: 'GDPR_ERR_SUBJECT_NOT_FOUND',
+  NotErased: 'GDPR_ERR_NOT_ERASED',
+  ProjectorsBehind: 'GDPR_ERR_PROJECTORS_BEHIND',
+  ScanFoundData: 'GDPR_ERR_SCAN_FOUND_DATA',
+  NotConfigured: 'GDPR_ERR_NOT_CONFIGURED',
+});
 
 /** Waits until every projector has applied `streams` up to `position` (at most `timeoutMs`), and says which did. */
 export type ProjectorWait = (position: bigint, streams: readonly string[], timeoutMs: number) => Promise<ProjectorReport[]>;
@@ -84,7 +85,7 @@ interface Subject {
   readonly type: SubjectType;
 }
 
-const notFound = () => new DomainError(GdprErrors.SUBJECT_NOT_FOUND, 'the data subject (contact or lead) does not exist', 'not-found');
+const notFound = () => new DomainError(GdprErrorCode.SubjectNotFound, 'the data subject (contact or lead) does not exist', 'not-found');
 
 /**
  * The subject's type, if it is a contact or lead of `tenantId`. Another tenant's subject is 404 too, and
@@ -216,7 +217,7 @@ export function createErasureWorkflow(deps: ErasureDeps) {
     const seen = (p: bigint | undefined) => {
       if (p !== undefined && p > position) position = p;
     };
-    const alreadyErased = (e: unknown) => e instanceof DomainError && e.code === ConsentErrors.SUBJECT_ERASED;
+    const alreadyErased = (e: unknown) => e instanceof DomainError && e.code === ConsentErrorCode.SubjectErased;
     for (const s of subjects) {
       const consent = streamName.consent(s.id);
       try {
@@ -270,7 +271,7 @@ export function createErasureWorkflow(deps: ErasureDeps) {
     const behind = projectors.filter((p) => !p.passed);
     if (behind.length > 0) {
       log.warn({ behind: behind.map((p) => p.name) }, 'gdpr erasure: projectors did not pass the erasure in time; a retry continues');
-      throw new HttpError(503, GdprErrors.PROJECTORS_BEHIND, `read models have not applied the erasure within ${projectorTimeoutMs} ms: ${behind.map((p) => p.name).join(', ')}; retry the request to continue`, {
+      throw new HttpError(503, GdprErrorCode.ProjectorsBehind, `read models have not applied the erasure within ${projectorTimeoutMs} ms: ${behind.map((p) => p.name).join(', ')}; retry the request to continue`, {
         projectors: behind.map((p) => ({ name: p.name, appliedPosition: p.appliedPosition })),
         erasurePosition: row.erasurePosition,
       });
@@ -313,7 +314,7 @@ export function createErasureWorkflow(deps: ErasureDeps) {
     };
     if (!clean) {
       log.error({ stores: stores.filter((s) => s.found > 0 || s.incomplete).map((s) => ({ store: s.store, found: s.found, locations: s.locations, incomplete: s.incomplete })) }, 'gdpr erasure: personal data still found after erasure');
-      throw new HttpError(500, GdprErrors.SCAN_FOUND_DATA, 'personal values of the subject are still present after erasure; the erasure is not certified (retry after fixing the store named)', {
+      throw new HttpError(500, GdprErrorCode.ScanFoundData, 'personal values of the subject are still present after erasure; the erasure is not certified (retry after fixing the store named)', {
         stores: stores.map((s) => ({ store: s.store, found: s.found, locations: s.locations, ...(s.incomplete ? { incomplete: s.incomplete } : {}) })),
       });
     }
@@ -367,7 +368,7 @@ export function createErasureWorkflow(deps: ErasureDeps) {
     /** `annals gdpr verify`: the same scan again, from the hashes kept with the erasure. */
     async verify(tenantId: string, subjectId: string): Promise<{ clean: boolean; stores: StoreReport[]; verifiedAt: string }> {
       const row = await deps.records.get(tenantId, subjectId);
-      if (!row?.certificate) throw new DomainError(GdprErrors.NOT_ERASED, 'the subject has no certified erasure to verify', 'not-found');
+      if (!row?.certificate) throw new DomainError(GdprErrorCode.NotErased, 'the subject has no certified erasure to verify', 'not-found');
       const stores = await scan(row);
       return { clean: stores.every((s) => s.found === 0 && s.incomplete === undefined), stores, verifiedAt: deps.clock().toISOString() };
     },
