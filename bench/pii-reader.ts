@@ -4,7 +4,9 @@
  * plain vs encrypted, the worst case of catch-up (one new subject per event, so every key is fetched
  * and unwrapped once: an empty key cache per batch) and the warm case (keys cached). PGlite in memory,
  * so the key-store statement is CPU, not network. Env: BENCH_EVENTS (8000), BENCH_BATCH (500),
- * BENCH_ROUNDS (5). Median events/s per case, and each encrypted case's ratio to plain.
+ * BENCH_ROUNDS (5), BENCH_ONLY (one case: plain | encrypted warm | codec warm | encrypted cold),
+ * BENCH_PROFILE (a file: a CPU profile of the measured rounds only, for `--cpu-prof`-style analysis without
+ * the set-up). Median events/s and µs/event per case, and each case's ratio to plain.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createEventReader } from '../platform/event-store/read-events.js';
