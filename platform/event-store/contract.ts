@@ -21,6 +21,11 @@ export interface ContractOptions {
   readonly openPeer?: () => Promise<EventStoreAdapter>;
   /** Events in the long stream of the `toRevision` test (default 1200). */
   readonly longStream?: number;
+  /**
+   * Whether `readBySubject` finds records of other streams whose metadata names the subject (default
+   * true). EventStoreDB has no metadata index and reads the subject's own streams only (port.ts).
+   */
+  readonly subjectIndex?: boolean;
 }
 
 export function eventStoreContract(name: string, open: () => Promise<EventStoreAdapter>, options: ContractOptions = {}): void {
@@ -272,6 +277,28 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
       it('headPosition is the position of the newest event', async () => {
         const r = await store.append(stream(), [raw(1)], 'no_stream');
         assert.equal(await store.headPosition(), r.position);
+      });
+    });
+
+    describe('read by subject (the erasure scan\'s lookup)', () => {
+      it('returns the subject\'s streams and, with an index, the records naming it elsewhere; nothing else', async () => {
+        const subject = uuidv7();
+        const own = `contact-${subject}`;
+        const elsewhere = stream('deal');
+        const unrelated = stream('deal');
+        const naming = (n: number, subjectId: string, extra: Record<string, string> = {}): EventToStore => ({
+          ...raw(n),
+          metadata: JSON.stringify({ tenantId: 'contract', occurredAt: new Date().toISOString(), subjectId, ...extra }),
+        });
+        await store.append(own, [naming(1, subject), raw(2)], 'no_stream');
+        await store.append(elsewhere, [naming(3, subject)], 'no_stream');
+        // The subject's id spelled inside a string value is not the subject (escaped quotes in the JSON).
+        await store.append(unrelated, [naming(4, uuidv7(), { note: `"subjectId":"${subject}"` }), raw(5)], 'no_stream');
+        const found = await store.readBySubject({ subjectIds: [subject], streamIds: [own, `consent-${subject}`] });
+        const expected = (options.subjectIndex ?? true) ? [1, 2, 3] : [1, 2];
+        assert.deepEqual(found.map((r) => JSON.parse(r.data).n), expected);
+        assertStrictlyIncreasing(found.map((r) => r.position));
+        assert.deepEqual(await store.readBySubject({ subjectIds: [], streamIds: [] }), []);
       });
     });
 

@@ -12,6 +12,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   StoredRecord,
+  SubjectQuery,
 } from './port.js';
 
 export interface NewEvent {
@@ -68,6 +69,8 @@ export interface EventStore {
   /** Raw records for pipes that forward bytes (the relay) and for chain verification. */
   readAllRaw(options?: ReadAllOptions): Promise<StoredRecord[]>;
   readStreamRaw(streamId: string, options?: ReadStreamOptions): Promise<StoredRecord[]>;
+  /** Raw records of some data subjects through the adapter's lookup (port.ts `readBySubject`). */
+  readBySubjectRaw(query: SubjectQuery): Promise<StoredRecord[]>;
   /** A catch-up subscription on `$all`: history from `after`, then live appends, until `signal` aborts. */
   subscribeToAll(options: SubscribeOptions): Promise<void>;
   headPosition(): Promise<Position | undefined>;
@@ -131,6 +134,7 @@ export function createEventStore(adapter: EventStoreAdapter, options: EventStore
     },
     readAllRaw: (options = {}) => adapter.readAll(options),
     readStreamRaw: (streamId, options) => adapter.readStream(streamId, options),
+    readBySubjectRaw: (query) => adapter.readBySubject(query),
     async subscribeToAll({ after, batchSize = 500, pollIntervalMs = 25, onBatch, onCaughtUp, signal }) {
       let checkpoint = after;
       while (!signal.aborted) {

@@ -3,19 +3,24 @@ import { mapPersonal } from '../../schemas/events/personal-data.js';
 import { ERASED_MARKER } from '../../schemas/events/opaque-personal.js';
 import { PiiError, PiiErrorCode } from '../pii/errors.js';
 import { jsonOrText, matchLeaves, type PersonalDataScanner, type ScanFinding, type ScanResult, type ScanTarget } from '../pii/scanner.js';
+import { streamName } from '../../schemas/events/streams.js';
 import type { EventStore } from './event-store.js';
 
 /**
- * The event store's `PersonalDataScanner` (issue 10, erasure certificate). Two searches:
- * - plaintext: every stored record of the tenant that concerns the subjects (its metadata names one, or
- *   its stream id or data mentions one's id: a deal opened for the contact…), read from `$all` in
- *   batches, data and metadata bytes as stored, string leaf by string leaf: a personal value of the
- *   subject in clear (a non-personal field, metadata, an unencrypted store) is found. Records about
- *   other subjects are not searched: a common value (a first name) there is their data, not a leak;
+ * The event store's `PersonalDataScanner` (issue 10, erasure certificate). It reads the subjects' records
+ * only, through the store's indexed lookup (`readBySubjectRaw`: the subjects' own streams `contact-<id>`,
+ * `lead-<id>`, `consent-<id>`, plus every record whose metadata names one of them), never `$all`: the
+ * cost grows with the subjects' records, not with the store. Two searches over those records:
+ * - plaintext: data and metadata bytes as stored, string leaf by string leaf: a personal value of the
+ *   subject in clear (a non-personal field, metadata, an unencrypted store) is found;
  * - decrypt attempts: every record whose metadata names one of the subjects goes through the store's own
  *   reader; a personal field that still decrypts to a value (not "[erased]") counts as found, a ciphertext
  *   that fails authentication is reported as tampered (never taken for erased).
- * The whole store is read: the cost grows with the store, not with the subject (documented).
+ * Not searched: records of other aggregates that only mention the subject's id in their data without
+ * naming it in metadata (a deal's `contactId`). The write side encrypts personal values under the
+ * subject's key only in events whose metadata names the subject, so those records hold none of its
+ * encrypted data; a value copied into them in clear is outside the guarantee (docs/gdpr.md, limits).
+ * Records are read in pages of `batchSize` for the decrypt attempts.
  */
 export function eventStorePiiScanner(store: EventStore, options: { batchSize?: number } = {}): PersonalDataScanner {
   const batchSize = options.batchSize ?? 1_000;
@@ -25,19 +30,18 @@ export function eventStorePiiScanner(store: EventStore, options: { batchSize?: n
       const subjects = new Set(target.subjectIds);
       const findings: ScanFinding[] = [];
       const tampered: string[] = [];
+      const streamIds = target.subjectIds.flatMap((id) => [streamName.contact(id), streamName.lead(id), streamName.consent(id)]);
+      const records = await store.readBySubjectRaw({ subjectIds: target.subjectIds, streamIds });
       let examined = 0;
-      let after: bigint | undefined;
-      for (;;) {
-        const batch = await store.readAllRaw(after === undefined ? { maxCount: batchSize } : { after, maxCount: batchSize });
-        if (batch.length === 0) break;
-        after = batch[batch.length - 1]!.position;
+      for (let from = 0; from < records.length; from += batchSize) {
+        const batch = records.slice(from, from + batchSize);
         const mine: typeof batch = [];
         for (const record of batch) {
           examined++;
           const metadata = jsonOrText(record.metadata) as { tenantId?: unknown; subjectId?: unknown };
+          // A stream id is not tenant-scoped: another tenant's record under the same id is not this subject's.
           if (metadata?.tenantId !== target.tenantId) continue;
           const own = typeof metadata.subjectId === 'string' && subjects.has(metadata.subjectId);
-          if (!own && !target.subjectIds.some((id) => record.streamId.includes(id) || record.data.includes(id))) continue;
           const at = `${record.streamId}@${record.streamRevision}`;
           matchLeaves(target.matcher, jsonOrText(record.data), (h) => findings.push({ location: `${at} data (stored bytes)`, valueHash: h }));
           matchLeaves(target.matcher, metadata, (h) => findings.push({ location: `${at} metadata (stored bytes)`, valueHash: h }));

@@ -42,6 +42,11 @@ export interface ReadAllOptions {
   readonly maxCount?: number;
 }
 
+export interface SubjectQuery {
+  readonly subjectIds: readonly string[];
+  readonly streamIds: readonly string[];
+}
+
 export interface StoredRecord extends RawStoredEvent {
   readonly data: string;
   readonly metadata: string;
@@ -62,6 +67,14 @@ export interface EventStoreAdapter {
    * saw must see every event exactly once, whatever the commit order of concurrent appends.
    */
   readAll(options: ReadAllOptions): Promise<StoredRecord[]>;
+  /**
+   * The records of some data subjects, in position order, without reading the rest of the store: every
+   * record of `streamIds` (the subjects' own streams) and every record whose metadata names one of
+   * `subjectIds` (a deal event appended for the contact…). Its cost grows with the subjects' records, not
+   * with the store (the erasure scan, pii-scanner.ts). EventStoreDB cannot look metadata up by value: its
+   * adapter reads `streamIds` only (see esdb/adapter.ts).
+   */
+  readBySubject(query: SubjectQuery): Promise<StoredRecord[]>;
   /** Position of the newest event that `readAll` can return now (for lag), undefined when empty. */
   headPosition(): Promise<Position | undefined>;
   /** Resolves when new events may be readable (or after `timeoutMs`); lets subscriptions wait without spinning. */

@@ -32,6 +32,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type StoredRecord,
+  type SubjectQuery,
 } from '../port.js';
 
 /**
@@ -242,6 +243,16 @@ export function esdbEventStore(connectionString: string, options: EsdbEventStore
         throw e;
       }
       return out;
+    },
+
+    // EventStoreDB has no secondary index on event metadata: finding the events that name a subject in
+    // another stream would take a `$all` read (the store's size) or a server-side projection emitting a
+    // by-subject stream (not deployed). So this reads the subjects' own streams only; `subjectIds` is not
+    // looked up. Documented as a limit of the erasure scan on EventStoreDB (docs/gdpr.md).
+    async readBySubject(query: SubjectQuery) {
+      const out: StoredRecord[] = [];
+      for (const streamId of new Set(query.streamIds)) out.push(...(await this.readStream(streamId)));
+      return out.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     },
 
     async readAll(opts: ReadAllOptions) {

@@ -15,6 +15,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type StoredRecord,
+  type SubjectQuery,
 } from '../port.js';
 import { eventStoreMigrations } from './schema.js';
 
@@ -137,6 +138,21 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
       const { rows } = await client.query<Row>(
         `SELECT ${COLUMNS} FROM annals_events e WHERE position > $1 AND ${VISIBLE} ORDER BY e.position LIMIT $2`,
         [(options.after ?? -1n).toString(), options.maxCount ?? 1000],
+      );
+      return rows.map(toRecord);
+    },
+
+    async readBySubject(query: SubjectQuery) {
+      if (query.subjectIds.length === 0 && query.streamIds.length === 0) return [];
+      // Two index lookups (annals_events_subject, the (stream_id, stream_revision) key), never a table scan:
+      // the expression is the index's own (schema.ts 002). UNION drops a record found both ways.
+      const { rows } = await client.query<Row>(
+        `SELECT ${COLUMNS} FROM (
+           SELECT * FROM annals_events WHERE annals_event_subject(metadata) = ANY ($1::text[]) AND annals_event_subject(metadata) IS NOT NULL
+           UNION
+           SELECT * FROM annals_events WHERE stream_id = ANY ($2::text[])
+         ) e WHERE ${VISIBLE} ORDER BY e.position`,
+        [query.subjectIds, query.streamIds],
       );
       return rows.map(toRecord);
     },

@@ -172,4 +172,20 @@ END
 $fn$;
 `,
   },
+  {
+    // The erasure scan (pii-scanner.ts) reads a subject's records through this index instead of the whole
+    // store. `metadata` is text (the hash chain covers its bytes), so the subject is taken out with a regular
+    // expression rather than a jsonb cast: a cast would make the index, hence every append, fail on a row
+    // whose metadata PostgreSQL's jsonb refuses (\u0000, a lone surrogate written before the input gate),
+    // while a pattern never raises. The metadata is always JSON.stringify of the validated envelope, so a
+    // top-level subjectId reads exactly `"subjectId":"<id>"`; the same text inside a string value is
+    // escaped (`\"subjectId\":\"`) and does not match. Partial: events without a subject are not indexed.
+    name: 'event-store/002-subject-index',
+    sql: `
+CREATE OR REPLACE FUNCTION annals_event_subject(p_metadata text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT substring(p_metadata FROM '"subjectId":"([^"\\\\]+)"') $fn$;
+CREATE INDEX IF NOT EXISTS annals_events_subject ON annals_events (annals_event_subject(metadata))
+  WHERE annals_event_subject(metadata) IS NOT NULL;
+`,
+  },
 ];
