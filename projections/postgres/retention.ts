@@ -24,7 +24,7 @@ export interface RetentionCandidate {
 
 export async function retentionCandidates(
   sql: SqlClient,
-  options: { now: Date; policy?: RetentionPolicy; perTenant?: Readonly<Record<string, RetentionPolicy>>; limit?: number },
+  options: { now: Date; policy?: RetentionPolicy; perTenant?: Readonly<Record<string, RetentionPolicy>>; limit?: number; /** One tenant only (a dpo's run). */ tenantId?: string },
 ): Promise<RetentionCandidate[]> {
   const policy = options.policy ?? DEFAULT_RETENTION;
   const overrides = Object.entries(options.perTenant ?? {});
@@ -37,19 +37,19 @@ export async function retentionCandidates(
     `make_interval(months => coalesce((SELECT o.m FROM unnest($2::text[], ${col}::int[]) AS o(t, m) WHERE o.t = x.tenant_id), ${Math.trunc(def)}))`;
   const leads = await sql.query<{ tenant_id: string; lead_id: string }>(
     `SELECT x.tenant_id, x.lead_id::text AS lead_id FROM leads x
-     WHERE x.status = 'Lost' AND x.erased_at IS NULL AND x.lost_at IS NOT NULL
+     WHERE x.status = 'Lost' AND x.erased_at IS NULL AND x.lost_at IS NOT NULL AND ($4::text IS NULL OR x.tenant_id = $4::text)
        AND x.lost_at < $1::timestamptz - ${months('$3', policy.leadLostMonths)}
      ORDER BY x.lost_at LIMIT ${Math.trunc(limit)}`,
-    [options.now.toISOString(), tenants, leadMonths],
+    [options.now.toISOString(), tenants, leadMonths, options.tenantId ?? null],
   );
   const contacts = await sql.query<{ tenant_id: string; contact_id: string }>(
     `SELECT x.tenant_id, x.contact_id::text AS contact_id FROM contacts x
-     WHERE x.status <> 'erased'
+     WHERE x.status <> 'erased' AND ($4::text IS NULL OR x.tenant_id = $4::text)
        AND coalesce(x.last_interaction_at, x.created_at) < $1::timestamptz - ${months('$3', policy.contactInactiveMonths)}
        AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.tenant_id = x.tenant_id AND c.subject_id = x.contact_id
                          AND (${activeConsentSql('c')} OR c.changed_at >= $1::timestamptz - ${months('$3', policy.contactInactiveMonths)}))
      ORDER BY coalesce(x.last_interaction_at, x.created_at) LIMIT ${Math.trunc(limit)}`,
-    [options.now.toISOString(), tenants, contactMonths],
+    [options.now.toISOString(), tenants, contactMonths, options.tenantId ?? null],
   );
   return [
     ...leads.rows.map((r) => ({ tenantId: r.tenant_id, subjectId: r.lead_id, rule: 'lead-lost' as const })),

@@ -16,7 +16,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
   },
   token: { summary: '--tenant T --sub U --roles r1,r2 [--ttl 1h]: a development token for the APIs', load: () => import('./commands/token.js') },
   gdpr: {
-    summary: 'erase|certificate|verify|export <subject>: GDPR erasure with certificate, re-scan, subject export (running API, dpo/admin token)',
+    summary: 'erase|certificate|verify|export <subject>, retention run [--dry-run], rotate-master-key --new-key-env VAR: GDPR erasure with certificate, re-scan, export, retention (running API, dpo/admin token); key rotation (key store)',
     load: () => import('./commands/gdpr.js'),
   },
   // Planned, one module each: seed, dlq; replay rebuild/verify/history/chain.

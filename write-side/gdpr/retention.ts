@@ -1,4 +1,5 @@
 import type { Logger } from '../../platform/logging/logger.js';
+import type { Actor } from '../../schemas/events/envelope.js';
 import type { ErasureCertificate } from './certificates.js';
 import type { ErasureWorkflow } from './workflow.js';
 
@@ -21,7 +22,14 @@ export interface RetentionReport {
  * erased by the same workflow as a dpo's request, reason `retention_policy`, with the same certificate.
  * A failure is logged and left for the next run (the erasure resumes where it stopped).
  */
-export async function runRetention(deps: { workflow: ErasureWorkflow; due: () => Promise<readonly RetentionDue[]>; log: Logger; clock: () => Date }): Promise<RetentionReport> {
+export async function runRetention(deps: {
+  workflow: ErasureWorkflow;
+  due: () => Promise<readonly RetentionDue[]>;
+  log: Pick<Logger, 'warn' | 'info'>;
+  clock: () => Date;
+  /** Who runs it (a dpo's `annals gdpr retention run`); default the scheduled job's service user. */
+  actor?: Actor;
+}): Promise<RetentionReport> {
   const certified: Array<RetentionReport['certified'][number]> = [];
   const failed: Array<RetentionReport['failed'][number]> = [];
   const day = deps.clock().toISOString().slice(0, 10);
@@ -30,7 +38,7 @@ export async function runRetention(deps: { workflow: ErasureWorkflow; due: () =>
       const { certificate } = await deps.workflow.erase({
         tenantId: d.tenantId,
         subjectId: d.subjectId,
-        actor: { userId: RETENTION_ACTOR, roles: ['dpo'] },
+        actor: deps.actor ?? { userId: RETENTION_ACTOR, roles: ['dpo'] },
         reason: 'retention_policy',
         requestId: `retention-${day}-${d.subjectId}`,
         correlationId: `retention-${day}`,

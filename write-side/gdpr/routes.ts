@@ -9,6 +9,7 @@ import { SubjectParams } from '../http/schemas.js';
 import { DomainError } from '../kernel/errors.js';
 import type { ErasureRecords } from './certificates.js';
 import { exportSubject, type SubjectRows } from './export.js';
+import { runRetention, type RetentionDue } from './retention.js';
 import { GdprErrorCode, resolveSubject, type ErasureWorkflow } from './workflow.js';
 
 /** What the GDPR routes need beyond the command API's deps; absent (tests, a write side without key store) → 501. */
@@ -16,6 +17,15 @@ export interface GdprDeps {
   readonly workflow: ErasureWorkflow;
   readonly records: ErasureRecords;
   readonly subjectRows?: SubjectRows | undefined;
+  /** The retention policies (composition root: projections/postgres/retention.ts); absent → the run route answers 501. */
+  readonly retention?: RetentionDeps | undefined;
+}
+
+export interface RetentionDeps {
+  /** The tenant's subjects due for erasure now, with the rule that makes each due. */
+  due(tenantId: string, now: Date): Promise<readonly RetentionDue[]>;
+  /** The tenant's policy (its override, else the default), to say why a subject is due. */
+  policyOf(tenantId: string): { readonly leadLostMonths: number; readonly contactInactiveMonths: number };
 }
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 500: Problem, 501: Problem, 503: Problem };
@@ -29,6 +39,25 @@ const Verification = z
   .meta({ id: 'ErasureVerification', description: 'The certificate scan run again: `clean` is false when any store holds a searched value.' });
 const SubjectExport = Loose('SubjectExport', 'Every event about the subject (decrypted), current read-model rows and consents with lawful basis and history; `erased` says whether the subject was erased.');
 export const EraseBody = z.strictObject({ reason: ErasureReason.optional() }).nullish();
+const RetentionQuery = z.strictObject({
+  dryRun: z
+    .enum(['true', 'false'], { error: 'dryRun must be true or false' })
+    .default('false')
+    .describe('true: list the subjects due and why, erase nothing.'),
+});
+const RetentionSubject = z.object({ subjectId: z.uuid(), rule: z.enum(['lead-lost', 'contact-inactive']), why: z.string() });
+const RetentionRun = z
+  .object({
+    dryRun: z.boolean(),
+    policy: z.object({ leadLostMonths: z.number().int(), contactInactiveMonths: z.number().int() }),
+    due: z.array(RetentionSubject),
+    certified: z.array(RetentionSubject.extend({ completedAt: z.string() })),
+    failed: z.array(RetentionSubject.extend({ code: z.string() })),
+  })
+  .meta({
+    id: 'RetentionRun',
+    description: 'The subjects of the caller\'s tenant due under its retention policy and why; without dryRun, each erased by the erasure workflow (reason retention_policy) with its certificate (GET /subjects/{id}/erasure), or failed with its error code (a later run retries).',
+  });
 
 /**
  * GDPR routes (SPEC, issue 10): erasure with certificate, its status, a verification scan and the
@@ -65,6 +94,43 @@ export async function gdprRoutes(app: FastifyInstance, deps: WriteDeps & { gdpr?
         foreign(request, subjectId),
       );
       return outcome.certificate as unknown as z.infer<typeof Certificate>;
+    },
+  );
+
+  r.post(
+    '/gdpr/retention/run',
+    {
+      schema: {
+        tags: ['subjects'],
+        summary: 'Run the retention policies of the caller\'s tenant now (dpo, admin); dryRun=true lists what would be erased and why',
+        description:
+          'The same run `npm start` makes every GDPR_RETENTION_INTERVAL_MS, for the caller\'s tenant only, with the caller recorded as the actor. At most 1 000 subjects per rule per run. 200 even when some erasures failed: see `failed` (the next run retries them).',
+        querystring: RetentionQuery,
+        response: { 200: RetentionRun, ...errors },
+      },
+      config: { command: 'RunRetention', permission: 'subject:erase' },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const g = gdpr();
+      if (!g.retention) throw new HttpError(501, GdprErrorCode.NotConfigured, 'this write side runs without the retention policies');
+      const retention = g.retention;
+      const policy = retention.policyOf(p.tenantId);
+      const why = (rule: RetentionDue['rule']) =>
+        rule === 'lead-lost' ? `lead Lost for more than ${policy.leadLostMonths} months` : `contact without interaction, active consent or consent change for ${policy.contactInactiveMonths} months`;
+      const now = deps.clock();
+      const due = (await retention.due(p.tenantId, now)).filter((d) => d.tenantId === p.tenantId);
+      const listed = due.map((d) => ({ subjectId: d.subjectId, rule: d.rule as 'lead-lost' | 'contact-inactive', why: why(d.rule) }));
+      if (request.query.dryRun === 'true') return { dryRun: true, policy, due: listed, certified: [], failed: [] };
+      const report = await runRetention({ workflow: g.workflow, due: async () => due, log: request.log, clock: deps.clock, actor: { userId: p.userId, roles: [...p.roles] } });
+      const entry = (d: { subjectId: string; rule: string }) => ({ subjectId: d.subjectId, rule: d.rule as 'lead-lost' | 'contact-inactive', why: why(d.rule) });
+      return {
+        dryRun: false,
+        policy,
+        due: listed,
+        certified: report.certified.map((c) => ({ ...entry(c), completedAt: c.certificate.completedAt })),
+        failed: report.failed.map((f) => ({ ...entry(f), code: f.code })),
+      };
     },
   );
 

@@ -25,7 +25,7 @@ import { createWriteSide, type WriteSide } from '../../../write-side/service.js'
 import { bearer, send, testConfig, token } from '../../../write-side/testing.js';
 import { run as gdprCli } from './gdpr.js';
 import { parseRetentionEnv, RETENTION_ACTOR, runRetention } from '../../../write-side/gdpr/retention.js';
-import { retentionCandidates } from '../../../projections/postgres/retention.js';
+import { DEFAULT_RETENTION, retentionCandidates } from '../../../projections/postgres/retention.js';
 
 /**
  * The erasure workflow end to end, on the one-process composition (embedded adapters: PGlite event
@@ -107,7 +107,12 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
       config: testConfig({ piiMasterKey: MASTER, conversionProcess: true }),
       logger,
       eventStore: store,
-      gdpr: { workflow, records, subjectRows: postgresSubjectRows(readSql, postgresProjections) },
+      gdpr: {
+        workflow,
+        records,
+        subjectRows: postgresSubjectRows(readSql, postgresProjections),
+        retention: { due: (tenantId, now) => retentionCandidates(readSql, { now, tenantId }), policyOf: () => DEFAULT_RETENTION },
+      },
     });
     await writeSide.app.ready();
   });
@@ -396,5 +401,66 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     assert.equal(doc.subject.type, 'lead');
     assert.equal(doc.erased, true, 'the lead Grace was converted from was erased with her contact');
     assert.ok(!written.join('').includes('Lovelace'));
+  });
+
+  it('retention run over the API and `annals gdpr retention run`: dry run lists who and why, the run erases the caller\'s tenant only; 403, 400, usage', async () => {
+    // A lead Lost 25 months ago in tenant-a, and one in tenant-b (never touched by tenant-a's run).
+    const lost = async (tenant: string) => {
+      const h = bearer(await token({ tenant, sub: 'sales-1', roles: ['sales'] }));
+      const lead = await send(app(), 'POST', '/api/v1/leads', { name: 'Stale Lead', email: `stale@${tenant}.example`, source: 'web' }, h);
+      assert.equal(lead.statusCode, 201, lead.body);
+      const id = lead.json<{ id: string }>().id;
+      assert.equal((await send(app(), 'POST', `/api/v1/leads/${id}/status`, { status: 'Lost', reason: 'no budget' }, h)).statusCode, 200);
+      await within(20_000, 'the lost lead row', async () => ((await readSql.query<{ status: string }>(`SELECT status FROM leads WHERE lead_id = $1`, [id])).rows[0]?.status === 'Lost' ? true : undefined));
+      await readSql.query(`UPDATE leads SET lost_at = lost_at - interval '25 months' WHERE lead_id = $1`, [id]);
+      return id;
+    };
+    const mine = await lost('tenant-a');
+    const theirs = await lost('tenant-b');
+    const path = '/api/v1/gdpr/retention/run';
+    assert.equal((await send(app(), 'POST', `${path}?dryRun=true`, undefined, await sales())).statusCode, 403, 'sales may not run retention');
+    const bad = await send(app(), 'POST', `${path}?dryRun=maybe`, undefined, await dpo());
+    assert.equal(bad.statusCode, 400, bad.body);
+    assert.match(String(bad.headers['content-type']), /application\/problem\+json/);
+    const dry = await send(app(), 'POST', `${path}?dryRun=true`, undefined, await dpo());
+    assert.equal(dry.statusCode, 200, dry.body);
+    const listed = dry.json<{ dryRun: boolean; due: Array<{ subjectId: string; rule: string; why: string }>; certified: unknown[] }>();
+    assert.equal(listed.dryRun, true);
+    assert.deepEqual(listed.due, [{ subjectId: mine, rule: 'lead-lost', why: 'lead Lost for more than 24 months' }], 'only the caller\'s tenant');
+    assert.deepEqual(listed.certified, []);
+    assert.equal(await keyStore.destruction({ tenantId: 'tenant-a', subjectId: mine }), undefined, 'a dry run erases nothing');
+    const spec = (await app().inject('/docs/json')).json<{ paths: Record<string, { post: { responses: Record<string, { content: Record<string, unknown> }> } }> }>();
+    assert.ok(spec.paths[path]?.post.responses['403']?.content['application/problem+json'], 'documented with problem+json errors');
+
+    // The CLI test above already started listening.
+    const address = `http://127.0.0.1:${(app().server.address() as { port: number }).port}`;
+    const tok = await token({ tenant: 'tenant-a', sub: 'dpo-1', roles: ['dpo'] });
+    const salesTok = await token({ tenant: 'tenant-a', sub: 'sales-1', roles: ['sales'] });
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+    const codes = [
+      await gdprCli(['retention', 'run', '--dry-run', '--api', address, '--token', tok], io),
+      await gdprCli(['retention', 'run', '--dry-run', '--force', '--api', address, '--token', tok], io),
+      await gdprCli(['retention', 'purge', '--api', address, '--token', tok], io),
+      await gdprCli(['retention', 'run', '--reason', 'objection', '--api', address, '--token', tok], io),
+      await gdprCli(['verify', mine, '--dry-run', '--api', address, '--token', tok], io),
+      await gdprCli(['retention', 'run', '--api', address, '--token', salesTok], io),
+    ];
+    assert.ok(out.join('').includes(`${mine}  lead-lost  lead Lost for more than 24 months: would be erased`), out.join(''));
+    assert.ok(!out.join('').includes(theirs));
+    out.length = 0;
+    codes.push(await gdprCli(['retention', 'run', '--api', address, '--token', tok], io));
+    assert.deepEqual(codes, [0, 2, 2, 2, 2, 1, 0], err.join(''));
+    assert.match(err.join(''), /Unknown option '--force'[\s\S]*usage: annals gdpr/);
+    assert.match(err.join(''), /HTTP 403 AUTH_ERR_\w+/, 'the 403 reason is printed');
+    assert.match(out.join(''), new RegExp(`${mine}  lead-lost .*: erased, certified `));
+    const status = await send(app(), 'GET', `/api/v1/subjects/${mine}/erasure`, undefined, await dpo());
+    const cert = status.json<{ certificate: ErasureCertificate }>().certificate;
+    assert.equal(cert.reason, 'retention_policy');
+    assert.equal(cert.actor, 'dpo-1', 'the dpo who ran it is the actor');
+    assert.equal(cert.clean, true);
+    assert.equal(await keyStore.destruction({ tenantId: 'tenant-b', subjectId: theirs }), undefined, 'another tenant\'s subject is not erased');
+    assert.deepEqual((await retentionCandidates(readSql, { now: new Date(), tenantId: 'tenant-b' })).map((c) => c.subjectId), [theirs]);
   });
 });

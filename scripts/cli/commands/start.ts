@@ -23,7 +23,7 @@ import { projectorErasureWait } from '../../../projections/erasure-wait.js';
 import { sqlErasureRecords } from '../../../write-side/gdpr/certificates.js';
 import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL } from '../../../write-side/gdpr/workflow.js';
 import { parseRetentionEnv, runRetention } from '../../../write-side/gdpr/retention.js';
-import { retentionCandidates } from '../../../projections/postgres/retention.js';
+import { DEFAULT_RETENTION, retentionCandidates } from '../../../projections/postgres/retention.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -130,7 +130,16 @@ export async function run(_args: string[]): Promise<number> {
     log: logger.child({ component: 'gdpr' }),
     keyCacheTtlMs: config.pii.cacheTtlMs,
   });
-  const gdpr = { workflow, records, subjectRows: postgresSubjectRows(readSql, postgresProjections) };
+  const gdpr = {
+    workflow,
+    records,
+    subjectRows: postgresSubjectRows(readSql, postgresProjections),
+    // `annals gdpr retention run` (POST /api/v1/gdpr/retention/run): the caller's tenant, the same policies.
+    retention: {
+      due: (tenantId: string, now: Date) => retentionCandidates(readSql, { now, perTenant: retention.settings.perTenant, tenantId }),
+      policyOf: (tenantId: string) => retention.settings.perTenant[tenantId] ?? DEFAULT_RETENTION,
+    },
+  };
   const writeSide = await createWriteSide({ config, logger, eventStore, gdpr, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
   // An erasure a crash interrupted continues now (in the background: start-up does not wait for it).
   void workflow
