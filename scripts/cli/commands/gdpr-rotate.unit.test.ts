@@ -17,7 +17,7 @@ import { run as gdprCli } from './gdpr.js';
 const OLD = randomBytes(32).toString('base64url');
 const NEW = randomBytes(32).toString('hex');
 const SUBJECTS = ['0190a000-0000-7000-8000-000000000c01', '0190a000-0000-7000-8000-000000000c02', '0190a000-0000-7000-8000-000000000c03'];
-const VARS = ['DATA_DIR', 'READ_DB_URL', 'KEYSTORE_URL', 'PII_MASTER_KEY', 'J_NEW_KEY', 'J_BAD_KEY', 'J_UNSET_KEY'] as const;
+const VARS = ['DATA_DIR', 'READ_DB_URL', 'KEYSTORE_URL', 'PII_MASTER_KEY', 'PII_PREVIOUS_MASTER_KEYS', 'J_NEW_KEY', 'J_BAD_KEY', 'J_UNSET_KEY'] as const;
 
 describe('annals gdpr rotate-master-key (embedded key store)', { timeout: 60_000 }, () => {
   let dataDir: string;
@@ -51,6 +51,7 @@ describe('annals gdpr rotate-master-key (embedded key store)', { timeout: 60_000
     delete process.env.READ_DB_URL;
     delete process.env.KEYSTORE_URL;
     delete process.env.J_UNSET_KEY;
+    delete process.env.PII_PREVIOUS_MASTER_KEYS;
     process.env.DATA_DIR = dataDir;
     process.env.PII_MASTER_KEY = OLD;
     process.env.J_NEW_KEY = NEW;
@@ -75,7 +76,7 @@ describe('annals gdpr rotate-master-key (embedded key store)', { timeout: 60_000
       [['rotate-master-key', '--new-key-env', Buffer.from(NEW, 'hex').toString('base64')], 2, /NAME of an environment variable/],
       [['rotate-master-key', '--new-key-env', 'J_NEW_KEY', '--token', 'x'], 2, /--token is not an option of rotate-master-key/],
       [['rotate-master-key', 'extra', '--new-key-env', 'J_NEW_KEY'], 2, /unexpected arguments: extra/],
-      [['rotate-master-key', '--new-key-env', 'PII_MASTER_KEY'], 2, /another variable than PII_MASTER_KEY/],
+      [['rotate-master-key', '--new-key-env', 'PII_MASTER_KEY'], 2, /no old key to rotate from: PII_MASTER_KEY is the key in PII_MASTER_KEY/],
       [['rotate-master-key', '--new-key-env', 'J_BAD_KEY'], 78, /PII_ERR_MASTER_KEY_INVALID: J_BAD_KEY /],
       [['rotate-master-key', '--new-key-env', 'J_UNSET_KEY'], 78, /PII_ERR_MASTER_KEY_INVALID: J_UNSET_KEY is not set/],
       [['erase', SUBJECTS[0]!, '--new-key-env', 'J_NEW_KEY', '--token', 'x'], 2, /--new-key-env is for rotate-master-key only/],
@@ -86,13 +87,21 @@ describe('annals gdpr rotate-master-key (embedded key store)', { timeout: 60_000
       assert.match(r.err, message, args.join(' '));
       for (const k of [NEW, NEW.toUpperCase(), OLD]) assert.ok(!`${r.out}${r.err}`.includes(k), `${args.join(' ')}: a key was printed`);
     }
-    process.env.PII_MASTER_KEY = '\u0000';
+    process.env.PII_MASTER_KEY = 'Zoë \u202e not a key';
     try {
       const r = await cli('rotate-master-key', '--new-key-env', 'J_NEW_KEY');
       assert.equal(r.code, 78, r.err);
       assert.match(r.err, /PII_MASTER_KEY/);
     } finally {
       process.env.PII_MASTER_KEY = OLD;
+    }
+    process.env.PII_PREVIOUS_MASTER_KEYS = 'short';
+    try {
+      const r = await cli('rotate-master-key', '--new-key-env', 'J_NEW_KEY');
+      assert.equal(r.code, 78, r.err);
+      assert.match(r.err, /PII_PREVIOUS_MASTER_KEYS/);
+    } finally {
+      delete process.env.PII_PREVIOUS_MASTER_KEYS;
     }
     process.env.J_SAME_KEY = OLD;
     try {
@@ -114,5 +123,23 @@ describe('annals gdpr rotate-master-key (embedded key store)', { timeout: 60_000
     const again = await cli('rotate-master-key', '--new-key-env', 'J_NEW_KEY');
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, /re-wrapped 0 data key/);
+  });
+
+  it('online procedure: services already hold the new key as PII_MASTER_KEY and the old among PII_PREVIOUS_MASTER_KEYS', async () => {
+    const NEXT = randomBytes(32).toString('base64');
+    process.env.PII_MASTER_KEY = NEXT;
+    process.env.PII_PREVIOUS_MASTER_KEYS = `${OLD},${NEW}`;
+    try {
+      const r = await cli('rotate-master-key', '--new-key-env', 'PII_MASTER_KEY');
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /re-wrapped 3 data key\(s\) .*; 0 under other master keys\nnext: drop the old key/);
+      for (const k of [NEXT, NEW, OLD]) assert.ok(!`${r.out}${r.err}`.includes(k), 'no key printed');
+      const after = await keysUnder(NEXT);
+      assert.deepEqual(after.ids, [parseMasterKey(NEXT).id]);
+      assert.deepEqual(after.found, rawKeys);
+    } finally {
+      process.env.PII_MASTER_KEY = OLD;
+      delete process.env.PII_PREVIOUS_MASTER_KEYS;
+    }
   });
 });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConfigError, EX_CONFIG, parseEnv, SharedEnv } from '../../../platform/config/env.js';
 import { PiiEnvShape } from '../../../platform/pii/config.js';
 import { rotateMasterKey } from '../../../platform/pii/key-store.js';
-import { parseMasterKey, PiiMasterKeyText } from '../../../platform/pii/master-key.js';
+import { parseMasterKey, PiiMasterKeyText, type MasterKey } from '../../../platform/pii/master-key.js';
 import { openKeyStoreSql } from '../../../platform/pii/open.js';
 
 const REASONS = ['subject_request', 'consent_withdrawn', 'objection', 'unlawful_processing', 'legal_obligation', 'retention_policy'] as const;
@@ -32,10 +32,13 @@ const USAGE = `usage: annals gdpr <erase|certificate|verify|export> <subject-id>
                                   retention_policy, you as the actor); exit 1 if any erasure failed
   rotate-master-key --new-key-env VAR
                                   re-wraps every data key wrapped by PII_MASTER_KEY (embedded: the development
-                                  key in DATA_DIR/secrets) under the key in the environment variable VAR (never
-                                  on the command line); key store: KEYSTORE_URL, else READ_DB_URL, else the
-                                  embedded DATA_DIR/read database (stop \`npm start\` first: PGlite admits one
-                                  process). Resumable. Then set PII_MASTER_KEY to the new key.
+                                  key in DATA_DIR/secrets) or PII_PREVIOUS_MASTER_KEYS under the key in the
+                                  environment variable VAR (never on the command line). Online: first run the
+                                  services with the new key as PII_MASTER_KEY and the old one in
+                                  PII_PREVIOUS_MASTER_KEYS, then run this with --new-key-env PII_MASTER_KEY; or
+                                  stop them. Key store: KEYSTORE_URL, else READ_DB_URL, else the embedded
+                                  DATA_DIR/read database (stop \`npm start\` first: PGlite admits one process).
+                                  Resumable: run it again after an interruption.
   --api <url>                     the command API (default $ANNALS_API or http://127.0.0.1:$PORT, PORT 8080)
   --token <jwt>                   a dpo or admin token (default $ANNALS_TOKEN; see \`annals token\`)
 exit status: 0 done (verify: clean), 1 refused, failed or (verify) personal data found, 2 usage,
@@ -183,9 +186,17 @@ const RotateEnv = z.object({
   DATA_DIR: SharedEnv.DATA_DIR,
   READ_DB_URL: SharedEnv.READ_DB_URL,
   PII_MASTER_KEY: PiiEnvShape.PII_MASTER_KEY,
+  PII_PREVIOUS_MASTER_KEYS: PiiEnvShape.PII_PREVIOUS_MASTER_KEYS,
   KEYSTORE_URL: PiiEnvShape.KEYSTORE_URL,
 });
 
+/**
+ * The old keys are every key the services are configured with (PII_MASTER_KEY, else the embedded development
+ * key, and PII_PREVIOUS_MASTER_KEYS) other than the new one. So both procedures work: the documented online
+ * one (services already run with the new key as PII_MASTER_KEY and the old in PII_PREVIOUS_MASTER_KEYS, so
+ * none of them ever meets a key it cannot unwrap: `--new-key-env PII_MASTER_KEY`), and the offline one
+ * (services stopped, PII_MASTER_KEY still the old key, the new one in another variable).
+ */
 async function rotateKey(io: CliIo, variable: string): Promise<number> {
   // A 64-digit hex key also reads as a variable name: refuse anything that decodes as a key, without echoing it.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable) || PiiMasterKeyText.safeParse(variable).success) {
@@ -199,22 +210,26 @@ async function rotateKey(io: CliIo, variable: string): Promise<number> {
     io.err(`annals gdpr rotate-master-key: ${err.message}\n`);
     return EX_CONFIG;
   }
-  if (variable === 'PII_MASTER_KEY') return usage(io, '--new-key-env must name another variable than PII_MASTER_KEY (the current key)');
   const devKey = join(env.DATA_DIR, 'secrets', 'pii-master-key');
-  let oldText = env.PII_MASTER_KEY;
-  if (oldText === undefined && existsSync(devKey)) oldText = (await readFile(devKey, 'utf8')).trim();
-  let oldKey;
-  let newKey;
+  let current = env.PII_MASTER_KEY;
+  if (current === undefined && existsSync(devKey)) current = (await readFile(devKey, 'utf8')).trim();
+  let oldKeys: MasterKey[];
+  let newKey: MasterKey;
   try {
-    if (oldText === undefined) throw new Error(`PII_MASTER_KEY is not set and there is no development key at ${devKey}: set PII_MASTER_KEY to the key the data keys are wrapped with`);
-    oldKey = parseMasterKey(oldText, env.PII_MASTER_KEY === undefined ? devKey : 'PII_MASTER_KEY');
     newKey = parseMasterKey(process.env[variable], variable);
+    const configured = [
+      ...(current !== undefined ? [parseMasterKey(current, env.PII_MASTER_KEY === undefined ? devKey : 'PII_MASTER_KEY')] : []),
+      ...env.PII_PREVIOUS_MASTER_KEYS.map((k, i) => parseMasterKey(k, `PII_PREVIOUS_MASTER_KEYS[${i}]`)),
+    ];
+    oldKeys = configured.filter((k, i) => k.id !== newKey.id && configured.findIndex((o) => o.id === k.id) === i);
   } catch (err) {
     const code = (err as { code?: string }).code;
     io.err(`annals gdpr rotate-master-key: ${code ? `${code}: ` : ''}${(err as Error).message}\n`);
     return EX_CONFIG;
   }
-  if (oldKey.id === newKey.id) return usage(io, `${variable} holds the current master key (fingerprint ${oldKey.id}): nothing to rotate`);
+  if (oldKeys.length === 0) {
+    return usage(io, `no old key to rotate from: PII_MASTER_KEY${current === undefined ? ` is not set (and there is no development key at ${devKey})` : ` is the key in ${variable}`} and PII_PREVIOUS_MASTER_KEYS holds no other`);
+  }
   const url = env.KEYSTORE_URL ?? env.READ_DB_URL;
   const embeddedDir = join(env.DATA_DIR, 'read');
   if (!url && !existsSync(embeddedDir)) {
@@ -229,13 +244,22 @@ async function rotateKey(io: CliIo, variable: string): Promise<number> {
     return 1;
   }
   try {
-    const report = await rotateMasterKey(sql, oldKey, newKey);
+    let rewrapped = 0;
+    let underOtherKeys = 0;
+    for (const oldKey of oldKeys) {
+      // Earlier old keys are fully rotated by then, so the last report's "other keys" are unknown ones.
+      const report = await rotateMasterKey(sql, oldKey, newKey);
+      rewrapped += report.rewrapped;
+      underOtherKeys = report.underOtherKeys;
+    }
     io.out(
-      `re-wrapped ${report.rewrapped} data key(s) from master key ${oldKey.id} to ${newKey.id}; ${report.underOtherKeys} under other master keys\n` +
-        `next: run every service with PII_MASTER_KEY=<the key in ${variable}> (keep the old key in PII_PREVIOUS_MASTER_KEYS until all of them restarted)\n`,
+      `re-wrapped ${rewrapped} data key(s) from master key ${oldKeys.map((k) => k.id).join(', ')} to ${newKey.id}; ${underOtherKeys} under other master keys\n` +
+        (variable === 'PII_MASTER_KEY'
+          ? 'next: drop the old key from PII_PREVIOUS_MASTER_KEYS and restart the services\n'
+          : `next: run every service with PII_MASTER_KEY=<the key in ${variable}> (keep the old key in PII_PREVIOUS_MASTER_KEYS until all of them restarted)\n`),
     );
-    if (report.underOtherKeys > 0) {
-      io.err(`annals gdpr rotate-master-key: ${report.underOtherKeys} data key(s) are wrapped by a third master key (an earlier rotation left unfinished): rotate from that key too\n`);
+    if (underOtherKeys > 0) {
+      io.err(`annals gdpr rotate-master-key: ${underOtherKeys} data key(s) are wrapped by a master key not configured here (an earlier rotation left unfinished?): add it to PII_PREVIOUS_MASTER_KEYS and run again\n`);
     }
     return 0;
   } catch (err) {
