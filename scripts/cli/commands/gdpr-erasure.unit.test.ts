@@ -379,22 +379,15 @@ describe('GDPR erasure workflow (one-process composition)', { timeout: 120_000 }
     const salesTok = await token({ tenant: 'tenant-a', sub: 'sales-1', roles: ['sales'] });
     const out = `${process.env.TMPDIR ?? '/tmp'}/gdpr-export-${process.pid}.json`;
     const written: string[] = [];
-    const realOut = process.stdout.write.bind(process.stdout);
-    const realErr = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((c: string) => (written.push(String(c)), true)) as typeof process.stdout.write;
-    process.stderr.write = ((c: string) => (written.push(String(c)), true)) as typeof process.stderr.write;
-    try {
-      assert.equal(await gdprCli(['verify', ada.contactId, '--api', address, '--token', tok]), 0);
-      assert.equal(await gdprCli(['certificate', ada.contactId, '--api', address, '--token', tok]), 0);
-      assert.equal(await gdprCli(['verify', ada.contactId, '--api', address, '--token', salesTok]), 1, 'a sales token is refused (403)');
-      assert.equal(await gdprCli(['certificate', '0190a000-0000-7000-8000-000000000000', '--api', address, '--token', tok]), 1);
-      assert.equal(await gdprCli(['erase', ada.contactId, '--reason', 'because', '--api', address, '--token', tok]), 2);
-      assert.equal(await gdprCli(['shred', ada.contactId, '--token', tok]), 2);
-      assert.equal(await gdprCli(['export', grace.leadId, '--out', out, '--api', address, '--token', tok]), 0);
-    } finally {
-      process.stdout.write = realOut;
-      process.stderr.write = realErr;
-    }
+    // Its own output sink: patching process.stdout would swallow node:test's reports of other tests.
+    const io = { out: (t: string) => written.push(t), err: (t: string) => written.push(t) };
+    assert.equal(await gdprCli(['verify', ada.contactId, '--api', address, '--token', tok], io), 0);
+    assert.equal(await gdprCli(['certificate', ada.contactId, '--api', address, '--token', tok], io), 0);
+    assert.equal(await gdprCli(['verify', ada.contactId, '--api', address, '--token', salesTok], io), 1, 'a sales token is refused (403)');
+    assert.equal(await gdprCli(['certificate', '0190a000-0000-7000-8000-000000000000', '--api', address, '--token', tok], io), 1);
+    assert.equal(await gdprCli(['erase', ada.contactId, '--reason', 'because', '--api', address, '--token', tok], io), 2);
+    assert.equal(await gdprCli(['shred', ada.contactId, '--token', tok], io), 2);
+    assert.equal(await gdprCli(['export', grace.leadId, '--out', out, '--api', address, '--token', tok], io), 0);
     const { readFile, rm } = await import('node:fs/promises');
     const doc = JSON.parse(await readFile(out, 'utf8')) as { erased: boolean; subject: { type: string } };
     await rm(out, { force: true });
