@@ -8,7 +8,7 @@ import { DLQ, encodeEvent, type ConsumedMessage } from '../../platform/bus/messa
 import type { Bus } from '../../platform/bus/port.js';
 import { allEventsTopics, eventsTopic } from '../../platform/bus/topics.js';
 import { registerProjection } from './generations.js';
-import { backupReadModel, capture, freshReplayRows, openIntRun, score, seedOffsetsAtEnd, silent, tenantRows, until, type IntRun } from './testing.js';
+import { backupReadModel, capture, freshReplayRows, openIntRun, readTopic, score, seedOffsetsAtEnd, silent, tenantRows, until, type IntRun } from './testing.js';
 import { createProjector, type Projector } from './projector.js';
 import { POISON_SCORE } from './test-projection.js';
 
@@ -84,7 +84,7 @@ describe('pipeline on real PostgreSQL + Kafka', { timeout: 240_000 }, () => {
       await until(() => p.projector.stats.duplicates >= dup + 59, 20_000, 'the republished events to be seen as duplicates');
       assert.deepEqual(await rowsOf(r), rows);
 
-      const dlq = await readTopic(r.brokers, `annals.dlq.${r.projection.name}`, 1);
+      const dlq = await readKafkaTopic(r.brokers, `annals.dlq.${r.projection.name}`, 1);
       assert.equal(dlq[0]!.key, `lead-${ids[3]}`);
       assert.equal(dlq[0]!.headers.streamRevision, '1');
       assert.match(dlq[0]!.headers[DLQ.error]!, /division by zero/);
@@ -222,22 +222,11 @@ function stack(cmd: 'up' | 'down', server: string): void {
   if (res.status !== 0) throw new Error(`annals stack ${cmd} ${server} failed: ${res.stderr}${res.stdout}`);
 }
 
-async function readTopic(brokers: string, topic: string, n: number): Promise<ConsumedMessage[]> {
+async function readKafkaTopic(brokers: string, topic: string, n: number): Promise<ConsumedMessage[]> {
   const bus = kafkaBus({ brokers: brokers.split(','), clientId: 'dlq-reader', log: silent });
-  const out: ConsumedMessage[] = [];
-  const c = new AbortController();
-  const t = setTimeout(() => c.abort(), 20_000);
-  await bus.consume({
-    groupId: `dlq-reader-${randomUUID()}`,
-    topics: [topic],
-    resumeFrom: async () => new Map(),
-    signal: c.signal,
-    onBatch: async (b) => {
-      out.push(...b.messages);
-      if (out.length >= n) c.abort();
-    },
-  });
-  clearTimeout(t);
-  await bus.close();
-  return out;
+  try {
+    return await readTopic(bus, topic, n, 20_000);
+  } finally {
+    await bus.close();
+  }
 }

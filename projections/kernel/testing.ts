@@ -38,28 +38,7 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   }
 }
 
-/** Reads up to `n` messages of `topic` from its start, giving up after `ms` (returns what it got). */
-export async function readTopic(bus: Bus, topic: string, n: number, ms = 2_000): Promise<ConsumedMessage[]> {
-  const out: ConsumedMessage[] = [];
-  const c = new AbortController();
-  const timer = setTimeout(() => c.abort(), ms);
-  try {
-    await bus.ensureTopics([topic]);
-    await bus.consume({
-      groupId: `reader-${randomUUID()}`,
-      topics: [topic],
-      resumeFrom: async () => new Map(),
-      signal: c.signal,
-      onBatch: async (b) => {
-        out.push(...b.messages);
-        if (out.length >= n) c.abort();
-      },
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-  return out;
-}
+export { readTopic } from '../../platform/bus/testing.js';
 
 /** What a fault sees of one statement. */
 export interface Call {

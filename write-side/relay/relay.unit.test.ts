@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { embeddedBus } from '../../platform/bus/embedded.js';
 import { DLQ, type ConsumedMessage } from '../../platform/bus/message.js';
 import type { Bus } from '../../platform/bus/port.js';
+import { readTopic } from '../../platform/bus/testing.js';
 import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
 import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
@@ -26,23 +27,7 @@ const captured = (leadId: string) => ({
   metadata: metadata(),
 });
 
-async function drain(bus: Bus, topic: string, n: number): Promise<ConsumedMessage[]> {
-  const out: ConsumedMessage[] = [];
-  const c = new AbortController();
-  const t = setTimeout(() => c.abort(), 5_000);
-  await bus.consume({
-    groupId: `drain-${randomUUID()}`,
-    topics: [topic],
-    resumeFrom: async () => new Map(),
-    signal: c.signal,
-    onBatch: async (b) => {
-      out.push(...b.messages);
-      if (out.length >= n) c.abort();
-    },
-  });
-  clearTimeout(t);
-  return out;
-}
+const drain = (bus: Bus, topic: string, n: number): Promise<ConsumedMessage[]> => readTopic(bus, topic, n, 5_000);
 
 /** `running` (a relay loop), stopped: a test that fails must not leave it running (the file would hang, not fail). */
 async function stopRelay(c: AbortController, running: Promise<void>): Promise<void> {

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { cli, runCli, waitFor } from './testing.js';
 import { pino } from 'pino';
 import { createEventStore } from '../../../platform/event-store/event-store.js';
 import { postgresEventStore } from '../../../platform/event-store/postgres/adapter.js';
@@ -13,7 +13,6 @@ import { openPglite, pgliteClient } from '../../../platform/sql/client.js';
 import { rebuildProjection } from '../../../projections/kernel/replay.js';
 import { contactsProjection } from '../../../projections/postgres/index.js';
 
-const cli = fileURLToPath(new URL('../annals.mjs', import.meta.url));
 const port = 19_000 + Math.floor(Math.random() * 1000);
 const base = `http://127.0.0.1:${port}`;
 
@@ -98,23 +97,3 @@ describe('annals start: personal data encrypted in the store and on the bus, era
     }
   });
 });
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += String(d)));
-    p.stderr.on('data', (d) => (err += String(d)));
-    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`annals ${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms\n${context()}`);
-}

@@ -4,10 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { cli, runCli, waitFor } from './testing.js';
 import { openPglite, pgliteClient } from '../../../platform/sql/client.js';
 
-const cli = fileURLToPath(new URL('../annals.mjs', import.meta.url));
 const port = 18_000 + Math.floor(Math.random() * 1000);
 const base = `http://127.0.0.1:${port}`;
 
@@ -68,23 +67,3 @@ describe('annals start (one process, embedded adapters)', () => {
     assert.match(status, /^contacts\s+1\/1\s+1\s+\d+\s+\d+\s+caught up/m, status);
   });
 });
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += String(d)));
-    p.stderr.on('data', (d) => (err += String(d)));
-    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`annals ${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms\n${context()}`);
-}

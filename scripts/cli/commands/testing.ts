@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The CLI entry the tests run, as a user would (`node scripts/cli/annals.mjs …`). */
+export const cli = fileURLToPath(new URL('../annals.mjs', import.meta.url));
+
+/** Runs `annals <args>` to completion; resolves its stdout when it exits 0, rejects with its stderr otherwise. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += String(d)));
+    p.stderr.on('data', (d) => (err += String(d)));
+    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`annals ${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
+
+/** Polls `check` every 250 ms until it holds (a throw counts as not yet); fails after `timeoutMs` with `context()`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms\n${context()}`);
+}
