@@ -10,7 +10,8 @@ import { migrate, type Migration } from '../../platform/sql/migrate.js';
  */
 export type ErasureStep = 'captured' | 'keys-destroyed' | 'events-appended' | 'certified';
 
-export interface ErasureRow {
+/** Who asked to erase whom, when and why: the same on the recorded row and on the certificate. */
+export interface ErasureRequest {
   readonly tenantId: string;
   readonly subjectId: string;
   readonly subjectType: 'contact' | 'lead';
@@ -19,6 +20,9 @@ export interface ErasureRow {
   readonly actor: string;
   readonly reason: string;
   readonly requestedAt: string;
+}
+
+export interface ErasureRow extends ErasureRequest {
   readonly step: ErasureStep;
   readonly salt: string;
   readonly valueHashes: readonly string[];
@@ -55,16 +59,8 @@ export interface ProjectorReport {
   readonly passed: boolean;
 }
 
-export interface ErasureCertificate {
+export interface ErasureCertificate extends ErasureRequest {
   readonly schemaVersion: 1;
-  readonly tenantId: string;
-  readonly subjectId: string;
-  readonly subjectType: 'contact' | 'lead';
-  readonly linkedSubjectIds: readonly string[];
-  readonly requestId: string;
-  readonly actor: string;
-  readonly reason: string;
-  readonly requestedAt: string;
   readonly keyDestroyedAt: string;
   readonly keyDestructions: ReadonlyArray<{ subjectId: string; destroyedAt: string; keyExisted: boolean }>;
   readonly erasurePosition: string;

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, runCli, waitFor } from './testing.js';
+import { cli, embeddedStartEnv, runCli, waitFor } from './testing.js';
 import { pino } from 'pino';
 import { createEventStore } from '../../../platform/event-store/event-store.js';
 import { postgresEventStore } from '../../../platform/event-store/postgres/adapter.js';
@@ -46,7 +46,7 @@ describe('annals start: personal data encrypted in the store and on the bus, era
   });
 
   it('store and bus hold ciphertext only, the read model plaintext; after key destruction a rebuild yields [erased]', { timeout: 240_000 }, async () => {
-    const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', EVENTSTORE_URL: '', READ_DB_URL: '', KAFKA_BROKERS: '', KEYSTORE_URL: '', PII_MASTER_KEY: '' };
+    const env = embeddedStartEnv(dataDir, port, { PII_MASTER_KEY: '' });
     const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += String(d)));

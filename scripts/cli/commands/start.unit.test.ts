@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, runCli, waitFor } from './testing.js';
+import { cli, embeddedStartEnv, runCli, waitFor } from './testing.js';
 import { openPglite, pgliteClient } from '../../../platform/sql/client.js';
 
 const port = 18_000 + Math.floor(Math.random() * 1000);
@@ -25,7 +25,7 @@ describe('annals start (one process, embedded adapters)', () => {
   });
 
   it('serves a command and projects it into the read model', { timeout: 180_000 }, async () => {
-    const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', EVENTSTORE_URL: '', READ_DB_URL: '', KAFKA_BROKERS: '' };
+    const env = embeddedStartEnv(dataDir, port);
     const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += String(d)));

@@ -25,3 +25,11 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
   throw new Error(`timed out after ${timeoutMs} ms\n${context()}`);
 }
+
+/**
+ * The environment of an `annals start` on the embedded adapters in `dataDir`, whatever the caller's shell
+ * says (`annals stack env` may have set server URLs): every server variable blanked, which means unset.
+ */
+export function embeddedStartEnv(dataDir: string, port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', EVENTSTORE_URL: '', READ_DB_URL: '', KAFKA_BROKERS: '', KEYSTORE_URL: '', ...extra };
+}
