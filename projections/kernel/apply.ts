@@ -3,6 +3,11 @@ import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { InlineLiteralError, scriptOf } from './coalesce.js';
 import { isConnectionError } from './failures.js';
 import type { PostgresProjection, SqlStatement, Tables } from './projection.js';
+import { ProjectionEventError } from './errors.js';
+import type { ApplyResult } from './target.js';
+
+export { ProjectionEventError } from './errors.js';
+export type { ApplyResult } from './target.js';
 
 /**
  * Applying events to one generation, inside a transaction the caller owns (GUIDE rule 8: the caller adds
@@ -13,39 +18,6 @@ export interface ApplyTarget {
   readonly name: string;
   readonly generation: number;
   readonly tables: Tables;
-}
-
-export interface ApplyResult {
-  applied: number;
-  duplicates: number;
-  /** Events of types the projection does not handle (they still move the position). */
-  ignored: number;
-  /** Highest global position among the events seen, handled or not. */
-  maxPosition: bigint | undefined;
-}
-
-/**
- * One event's projection failed. `deterministic` is false only when the cause is a lost connection to the
- * read database (failures.ts): that is waited out; anything else is retried a bounded number of times and
- * then the event is dead-lettered.
- */
-export class ProjectionEventError extends Error {
-  readonly code: string;
-  constructor(
-    readonly projection: string,
-    readonly event: Pick<EventEnvelope, 'eventId' | 'type' | 'streamId' | 'streamRevision' | 'position'>,
-    override readonly cause: unknown,
-    readonly deterministic: boolean,
-    /** Index of the event in the list given to `applyEvents`. */
-    readonly index: number,
-  ) {
-    super(
-      `${projection}: ${event.type} at stream ${JSON.stringify(event.streamId)} revision ${event.streamRevision} position ${event.position} failed: ${(cause as Error)?.message ?? String(cause)}`,
-    );
-    this.name = 'ProjectionEventError';
-    const c = (cause as { code?: unknown })?.code;
-    this.code = typeof c === 'string' ? `PROJECTION_ERR_EVENT(${c})` : 'PROJECTION_ERR_EVENT';
-  }
 }
 
 export async function applyEvents(

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../../platform/bus/backoff.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
-import { ProjectionEventError } from './apply.js';
+import { ProjectionEventError, ProbeRollback } from './errors.js';
 import { describeFailure, isConnectionError } from './failures.js';
+
+export { ProbeRollback } from './errors.js';
 
 export interface RetryPolicy {
   /** Attempts of a failing event before it is dead-lettered (default 5). */
@@ -12,13 +14,6 @@ export interface RetryPolicy {
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, backoff: { initialMs: 50, maxMs: 5_000, factor: 2 } };
 
-/** Thrown by an attempt in probe mode once its work succeeded, so its transaction rolls back. */
-export class ProbeRollback extends Error {
-  constructor() {
-    super('probe: rolled back on purpose');
-    this.name = 'ProbeRollback';
-  }
-}
 
 /** How a failed attempt was classified (for the caller's stats and the stall detector). */
 export type FailureKind = 'connection' | 'event' | 'batch';
