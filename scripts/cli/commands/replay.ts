@@ -1,52 +1,34 @@
-import { join } from 'node:path';
-import { z } from 'zod';
-import { createBus } from '../../../platform/bus/create-bus.js';
-import { ConfigError, EX_CONFIG, parseEnv, SharedEnv } from '../../../platform/config/env.js';
-import { eventStoreConfig, openEventStore } from '../../../platform/event-store/open.js';
-import { createLogger } from '../../../platform/logging/logger.js';
-import { openPglite, pgClient, pgliteClient } from '../../../platform/sql/client.js';
-import { formatStatus, replayStatus } from '../../replay/status.js';
+import type { CliCommand } from '../annals.js';
 
-const USAGE = `usage: annals replay status
-  status   checkpoints, generations and lag of every read model (READ_DB_URL, EVENTSTORE_URL, KAFKA_BROKERS;
-           embedded: DATA_DIR, while \`npm start\` is stopped — PGlite admits one process)
-  (rebuild, verify, history and chain verify arrive with the replay issue)`;
+/**
+ * `annals replay <subcommand>`: one module per subcommand (loaded lazily, like the top-level commands), so
+ * engineers working on different subcommands never edit the same file for more than one line.
+ * Adding a subcommand = a module exporting `run(args): Promise<number>` + one line below.
+ */
+const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  status: { summary: 'checkpoint, head, lag, generation, needs-rebuild and dead letters of every read model [--json]', load: () => import('./replay-status.js') },
+  chain: { summary: 'verify [<stream>|--all] | anchor | anchors: the tamper-evident hash chain and its anchors', load: () => import('./replay-chain.js') },
+};
 
-/** What `replay status` reads, through the one parser (platform/config): every bad variable listed, empty = unset. */
-const ReplayEnv = z.object({
-  DATA_DIR: SharedEnv.DATA_DIR,
-  READ_DB_URL: SharedEnv.READ_DB_URL,
-  EVENTSTORE_URL: SharedEnv.EVENTSTORE_URL,
-  KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
-  KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
-});
+export function usage(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((c) => c.length));
+  return [
+    'usage: annals replay <subcommand> [args…] (each takes --help)',
+    '',
+    ...Object.entries(SUBCOMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
 
 export async function run(args: string[]): Promise<number> {
-  const [sub] = args;
-  if (sub !== 'status') {
-    process.stderr.write(`${USAGE}\n`);
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return sub === undefined ? 2 : 0;
+  }
+  const command = SUBCOMMANDS[sub];
+  if (!command) {
+    process.stderr.write(`annals replay: unknown subcommand "${sub}"\n${usage()}\n`);
     return 2;
   }
-  let env: z.output<typeof ReplayEnv>;
-  try {
-    env = parseEnv(ReplayEnv, process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`annals replay: ${err.message}\n`);
-    return EX_CONFIG;
-  }
-  const dataDir = env.DATA_DIR;
-  const readSql = env.READ_DB_URL ? pgClient(env.READ_DB_URL, { max: 2, applicationName: 'annals-replay' }) : pgliteClient(await openPglite(join(dataDir, 'read')));
-  const store = await openEventStore(eventStoreConfig(env.EVENTSTORE_URL, dataDir), { applicationName: 'annals-replay', maxConnections: 2 });
-  const bus = env.KAFKA_BROKERS
-    ? createBus({ kafkaBrokers: env.KAFKA_BROKERS, sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS, clientId: 'annals-replay', log: createLogger({ level: 'warn', name: 'replay' }) })
-    : undefined;
-  try {
-    process.stdout.write(`${formatStatus(await replayStatus({ readSql, store, bus }))}\n`);
-    return 0;
-  } finally {
-    await bus?.close();
-    await store.close();
-    await readSql.close();
-  }
+  return (await command.load()).run(rest);
 }
