@@ -8,7 +8,7 @@ export interface CliCommand {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   start: { summary: 'the whole product in one process (same as `npm start`); embedded adapters unless configured', load: () => import('./commands/start.js') },
-  replay: { summary: 'status: checkpoints, generations and lag of every read model', load: () => import('./commands/replay.js') },
+  replay: { summary: 'status | chain verify|anchors | … (annals replay --help): read models, hash chain', load: () => import('./commands/replay.js') },
   stack: { summary: 'up|down|status|env: the real servers on this machine (no Docker)', load: () => import('./commands/stack.js') },
   import: {
     summary: 'contacts <file.csv> [--on-duplicate skip|update|merge] [--map H:field,…]: streams a CSV to the running API, prints the per-row report',
