@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../../platform/bus/backoff.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { ProjectionEventError, ProbeRollback } from './errors.js';
-import { describeFailure, isConnectionError } from './failures.js';
+import { describeFailure, isConnectionError as isReadDbConnectionError } from './failures.js';
 
 export { ProbeRollback } from './errors.js';
 
@@ -20,7 +20,7 @@ export type FailureKind = 'connection' | 'event' | 'batch';
 
 /**
  * Runs one batch transaction until it commits, so that no event can hold the batch forever:
- * - a lost connection (failures.ts) is retried with backoff for as long as it takes, never counted
+ * - a lost connection (failures.ts, or what the target's `isTransient` names) is retried with backoff for as long as it takes, never counted
  *   against an event: a database outage must not empty a read model into the DLQ;
  * - an event named by the failure (`ProjectionEventError`: apply.ts bisects a failing script down to it)
  *   is retried (whole batch, with backoff) up to `maxAttempts`, then handed to `onPoison` (dead-letter it)
@@ -51,8 +51,14 @@ export async function runIsolated<T>(args: {
    * caller owns (a rebuild's last events, inside the swap): that transaction is gone with the connection.
    */
   waitOutConnectionLoss?: boolean;
+  /**
+   * Failures of the store to wait out like a lost connection (the target's `isTransient`); a lost connection
+   * to the read database (failures.ts) always is one.
+   */
+  isTransient?: ((error: unknown) => boolean) | undefined;
 }): Promise<T> {
   const { log, policy } = args;
+  const isConnectionError = (e: unknown) => isReadDbConnectionError(e) || args.isTransient?.(e) === true;
   const excluded = new Set<string>();
   const attempts = new Map<string, number>();
   const byId = new Map(args.events.map((e, i) => [e.eventId, { event: e, index: i }]));
@@ -112,7 +118,7 @@ export async function runIsolated<T>(args: {
       if (args.waitOutConnectionLoss === false) throw err;
       connection++;
       args.onFailure?.(err, 'connection');
-      log.warn({ err, attempt: connection }, 'projector: read database unreachable; retrying until it is back');
+      log.warn({ err, attempt: connection }, 'projector: store unreachable; retrying until it is back');
       await wait(connection);
       continue;
     }
@@ -126,7 +132,7 @@ export async function runIsolated<T>(args: {
         if (found.connectionError !== undefined) {
           if (args.waitOutConnectionLoss === false) throw found.connectionError;
           args.onFailure?.(found.connectionError, 'connection');
-          log.warn({ err: found.connectionError }, 'projector: read database unreachable while isolating a failure; retrying');
+          log.warn({ err: found.connectionError }, 'projector: store unreachable while isolating a failure; retrying');
           await wait(++connection);
           continue;
         }

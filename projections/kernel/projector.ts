@@ -6,17 +6,24 @@ import { allEventsTopics, deadLetterTopic, projectorGroup } from '../../platform
 import type { SqlClient } from '../../platform/sql/client.js';
 import type { EventEnvelope, RawStoredEvent } from '../../schemas/events/registry.js';
 import { createEventReader, type EventReader } from '../../platform/event-store/read-events.js';
-import { advanceStatement, applyEvents } from './apply.js';
-import { scriptOf } from './coalesce.js';
-import { readLive } from './generations.js';
+import { postgresReadModelTarget } from '../postgres/target.js';
 import { describeFailure } from './failures.js';
-import { defaultRetryPolicy, ProbeRollback, runIsolated, type RetryPolicy } from './isolate.js';
-import type { PostgresProjection, SqlStatement } from './projection.js';
+import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
+import type { PostgresProjection } from './projection.js';
+import type { BatchItem, PartitionOffset, ReadModelTarget } from './target.js';
 
-export interface ProjectorOptions {
-  readonly sql: SqlClient;
+/**
+ * Which read model a runtime entry point (projector, replay, rebuild) drives: a target of any store, or,
+ * as shorthand for `postgresReadModelTarget(sql, projection)`, a PostgreSQL projection and its read database.
+ */
+export type TargetChoice = { readonly target: ReadModelTarget; readonly sql?: undefined; readonly projection?: undefined } | { readonly target?: undefined; readonly sql: SqlClient; readonly projection: PostgresProjection };
+
+export const targetOf = (choice: TargetChoice): ReadModelTarget => choice.target ?? postgresReadModelTarget(choice.sql, choice.projection);
+
+export type ProjectorOptions = TargetChoice & ProjectorSettings;
+
+export interface ProjectorSettings {
   readonly bus: Bus;
-  readonly projection: PostgresProjection;
   readonly log: Logger;
   readonly retry?: RetryPolicy;
   /**
@@ -94,24 +101,30 @@ export function lagging(stats: ProjectorStats): boolean {
   return false;
 }
 
-/** The consumer-group runtime of a PostgresProjection. Call `registerProjection` first (the composition root does). */
+/**
+ * The consumer-group runtime of one read model, whatever its store: consume, decode through the GDPR seam
+ * (the event reader), group commit, retry with backoff, bisect to a poison event, dead-letter it. The
+ * target makes each batch durable with its checkpoint (target.ts). Call the target's `register` first
+ * (the composition root does).
+ */
 export function createProjector(options: ProjectorOptions): Projector {
-  const { sql, bus, projection, log: parentLog } = options;
-  const log = parentLog.child({ projector: projection.name });
+  const { bus, log: parentLog } = options;
+  const target = targetOf(options);
+  const log = parentLog.child({ projector: target.name });
   const policy = options.retry ?? defaultRetryPolicy;
   const now = options.now ?? (() => new Date());
-  const groupId = projectorGroup(projection.name);
-  const dlq = deadLetterTopic(projection.name);
+  const groupId = projectorGroup(target.name);
+  const dlq = deadLetterTopic(target.name);
   const topics = options.topics ?? allEventsTopics;
   const clock = options.clock ?? Date.now;
   const stats: ProjectorStats = { applied: 0, duplicates: 0, deadLettered: 0, position: undefined, partitions: new Map(), lastError: undefined, inFlight: 0, progressAt: clock() };
 
-  const handled = new Set<string>(projection.eventTypes);
+  const handled = new Set<string>(target.eventTypes);
   const reader = options.reader ?? createEventReader();
 
   const sendToDlq = async (message: ConsumedMessage, error: unknown, attempts: number) => {
     await bus.publish([
-      deadLetter(message, dlq, { consumer: projection.name, error, attempts, at: now(), source: { topic: message.topic, partition: message.partition, offset: message.offset } }),
+      deadLetter(message, dlq, { consumer: target.name, error, attempts, at: now(), source: { topic: message.topic, partition: message.partition, offset: message.offset } }),
     ]);
     stats.deadLettered++;
   };
@@ -143,7 +156,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     return out;
   };
 
-  /** Applies the batches of several partitions in ONE transaction (rows, offsets, revision guard, position). */
+  /** Applies the batches of several partitions as ONE target batch (one transaction on PostgreSQL: rows, offsets, revision guard, position). */
   async function applyBatches(batches: readonly ConsumedBatch[], signal?: AbortSignal, predecoded?: readonly Promise<Decoded[]>[]): Promise<void> {
     const byPartition = new Map<string, { topic: string; partition: number; decoded: Decoded[]; highWatermark: bigint }>();
     for (const [i, b] of batches.entries()) {
@@ -162,14 +175,20 @@ export function createProjector(options: ProjectorOptions): Projector {
       await sendToDlq(d.message, d.error, 1);
     }
     const byEventId = new Map(parts.flatMap((p) => p.decoded).flatMap((d) => (d.event ? [[d.event.eventId, d.message] as const] : [])));
+    // Every message moves its partition's offset, readable or not; the target skips the ones below the stored offset.
+    const items: BatchItem[] = parts.flatMap((p) =>
+      p.decoded.map((d) => ({ position: d.position, event: d.event, source: { topic: d.message.topic, partition: d.message.partition, offset: d.message.offset } })),
+    );
+    const offsets: PartitionOffset[] = parts.map((p) => ({ topic: p.topic, partition: p.partition, nextOffset: lastOffset(p.decoded) + 1n }));
 
     const result = await runIsolated({
-      name: projection.name,
-      // The order `attempt` applies them in: what a bisection splits.
-      events: parts.flatMap((p) => p.decoded.flatMap((d) => (d.event ? [d.event] : []))),
+      name: target.name,
+      // The order the target applies them in: what a bisection splits.
+      events: items.flatMap((i) => (i.event ? [i.event] : [])),
       policy,
       signal,
       log,
+      isTransient: target.isTransient?.bind(target),
       onFailure: (error) => {
         stats.lastError = describeFailure(error);
       },
@@ -178,39 +197,15 @@ export function createProjector(options: ProjectorOptions): Projector {
         if (message) await sendToDlq(message, error, attempts);
       },
       attempt: (excluded, probe) =>
-        sql.transaction(async (tx) => {
-          const live = await readLive(tx, projection.name);
-          if (!live) throw new Error(`read model ${projection.name} is not registered (call registerProjection first)`);
-          // The checkpoint, read under a row lock: what counts against a concurrent member of a stale generation.
-          const { rows } = await tx.query<{ topic: string; partition: number; o: string }>(
-            `SELECT topic, partition, next_offset::text AS o FROM annals_projection_offsets
-              WHERE name = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])) FOR UPDATE`,
-            [projection.name, parts.map((p) => p.topic), parts.map((p) => p.partition)],
-          );
-          const stored = new Map(rows.map((r) => [tpKey(r.topic, r.partition), BigInt(r.o)]));
-          const events: EventEnvelope[] = [];
-          let position: bigint | undefined;
-          for (const p of parts) {
-            const next = stored.get(tpKey(p.topic, p.partition));
-            for (const d of p.decoded) {
-              if (d.position === undefined || (next !== undefined && d.message.offset < next)) continue;
-              if (position === undefined || d.position > position) position = d.position;
-              if (d.event && !excluded.has(d.event.eventId)) events.push(d.event);
-            }
-          }
-          const target = { name: projection.name, generation: live.generation, tables: live.tables };
-          const r = await applyEvents(tx, projection, target, events);
-          const offsets: SqlStatement = {
-            sql: `INSERT INTO annals_projection_offsets(name, topic, partition, next_offset)
-                  SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o)
-                  ON CONFLICT (name, topic, partition) DO UPDATE SET next_offset = GREATEST(annals_projection_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
-            params: [projection.name, parts.map((p) => p.topic), parts.map((p) => p.partition), parts.map((p) => (lastOffset(p.decoded) + 1n).toString())],
-          };
-          // Position and offsets in one round trip.
-          await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsets].filter((x) => x !== undefined), { merge: false }));
-          if (probe) throw new ProbeRollback();
-          return { ...r, maxPosition: position };
-        }),
+        target.apply(
+          {
+            generation: 'live',
+            // An excluded (dead-lettered) event still moves the position and the offset.
+            items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)),
+            offsets,
+          },
+          { probe, ...(signal ? { signal } : {}) },
+        ),
     });
     stats.applied += result.applied;
     stats.duplicates += result.duplicates;
@@ -271,12 +266,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   }
 
   const resumeFrom = async (assigned: readonly TopicPartition[]) => {
-    const { rows } = await sql.query<{ topic: string; partition: number; o: string }>(
-      `SELECT topic, partition, next_offset::text AS o FROM annals_projection_offsets WHERE name = $1`,
-      [projection.name],
-    );
+    const stored = await target.readOffsets();
     const wanted = new Set(assigned.map((a) => tpKey(a.topic, a.partition)));
-    return new Map(rows.filter((r) => wanted.has(tpKey(r.topic, r.partition))).map((r) => [tpKey(r.topic, r.partition), BigInt(r.o)]));
+    return new Map([...stored].filter(([k]) => wanted.has(k)));
   };
 
   async function run(signal: AbortSignal): Promise<void> {
@@ -310,5 +302,5 @@ export function createProjector(options: ProjectorOptions): Projector {
     }
   }
 
-  return { name: projection.name, groupId, stats, handleBatch, run };
+  return { name: target.name, groupId, stats, handleBatch, run };
 }

@@ -10,7 +10,7 @@ import type { PostgresReadModel } from './sql.js';
  * non-personal column is found too), string leaf by string leaf. Rows that do not mention the subject are
  * not searched: a common value (a first name) in another subject's row is that subject's data.
  */
-export function postgresPiiScanner(sql: SqlClient, projection: PostgresReadModel): PersonalDataScanner {
+export function postgresPiiScanner(sql: SqlClient, projection: Pick<PostgresReadModel, 'name' | 'tables'>): PersonalDataScanner {
   const store = `postgres:${projection.name}`;
   return {
     store,
