@@ -4,6 +4,7 @@ import type { Bus } from '../../platform/bus/port.js';
 import { allEventsTopics, deadLetterTopic } from '../../platform/bus/topics.js';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { Position } from '../../schemas/events/envelope.js';
+import { advanceOffsets } from '../../platform/bus/relay-offsets.js';
 import type { RelayCheckpointStore } from './checkpoint.js';
 import { RELAY, routeBatch } from './route.js';
 
@@ -48,6 +49,8 @@ export async function runRelay(options: RelayOptions, stats: RelayStats = newRel
     try {
       await bus.ensureTopics([...allEventsTopics, deadLetterTopic(RELAY)]);
       const after = await checkpoint.load();
+      // Read-your-writes (platform/bus/relay-offsets.ts): the last offset written per partition, cumulative.
+      let offsets = (await checkpoint.loadOffsets?.()) ?? new Map<string, bigint>();
       stats.checkpoint = after;
       log.info({ after: after?.toString() ?? null }, 'relay: subscribing to $all');
       await store.subscribeToAll({
@@ -72,7 +75,16 @@ export async function runRelay(options: RelayOptions, stats: RelayStats = newRel
           }
           await publishWithRetry(bus, routed.messages, { backoff, signal, log });
           const last = records[records.length - 1]!.position;
-          await checkpoint.save(last);
+          if (checkpoint.loadOffsets) {
+            // After the ack, each touched partition's end offset is at or past what this batch wrote there (the
+            // relay is the topics' only publisher, so it is exactly that, or later offsets that also exist).
+            const topics = [...new Set(routed.messages.map((m) => m.topic))];
+            const ends = await Promise.all(topics.map((t) => bus.endOffsets(t)));
+            topics.forEach((t, i) => (offsets = advanceOffsets(offsets, t, ends[i]!)));
+            await checkpoint.save(last, offsets);
+          } else {
+            await checkpoint.save(last);
+          }
           stats.checkpoint = last;
           stats.published += routed.published;
           stats.deadLettered += routed.rejected.length;
