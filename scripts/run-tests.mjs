@@ -15,7 +15,8 @@ if (!suffixes) {
   console.error(`unknown test level "${level}" (unit | int | e2e | real)`);
   process.exit(2);
 }
-const roots = ['schemas', 'platform', 'write-side', 'projections', 'query-api', 'scripts'];
+// tests/: tests across deployables (e.g. the query API on read models the real projections wrote).
+const roots = ['schemas', 'platform', 'write-side', 'projections', 'query-api', 'scripts', 'tests'];
 const files = [];
 const walk = (dir) => {
   let entries;
