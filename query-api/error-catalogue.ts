@@ -1,0 +1,18 @@
+import { AuthErrorCode } from '../platform/auth/errors.js';
+import { registerCatalogues } from '../platform/errors/catalogue.js';
+import { HttpErrorCode } from '../platform/http/errors.js';
+import { PiiErrorCode } from '../platform/pii/errors.js';
+import { QueryErrorCode } from './errors.js';
+
+/**
+ * Every code the query API answers with (`extensions.code`), registered in one place like the command
+ * API's write-side/error-catalogue.ts: the shared platform catalogues (so AUTH_ERR_TOKEN_EXPIRED means the
+ * same on both APIs) and the query API's own. Registration refuses a code declared twice or outside its
+ * area. An area that adds codes (audit, search, analytics) adds its catalogue here.
+ */
+export const queryApiErrorCodes = registerCatalogues({
+  AUTH: AuthErrorCode,
+  HTTP: HttpErrorCode,
+  PII: PiiErrorCode,
+  QUERY: QueryErrorCode,
+});
