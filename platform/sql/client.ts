@@ -129,8 +129,12 @@ export const PGLITE_SHARED_BUFFERS = '16MB';
 export async function openPglite(dataDir?: string): Promise<PGlite> {
   if (dataDir !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) await initPgliteDataDir(dataDir);
   const { PGlite } = await import('@electric-sql/pglite');
+  // pg_trgm: the embedded search adapter's trigram similarity (issue 12 §3); loaded, not yet created: a
+  // read model that needs it runs CREATE EXTENSION in its DDL, as on a server.
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   return PGlite.create({
     ...(dataDir ? { dataDir } : {}),
+    extensions: { pg_trgm },
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
   });
 }
