@@ -1,0 +1,76 @@
+import type { Client } from '@elastic/elasticsearch';
+import { aliasOf } from '../../schemas/read-models/elasticsearch/indices.js';
+import { searchKinds, type SearchKind } from '../../schemas/read-models/search/documents.js';
+import { clampFirst, tenantCanOwnDocuments, type SearchHit, type SearchPort, type SearchRequest } from './port.js';
+import { searchTerms } from './text.js';
+
+/**
+ * The Elasticsearch search adapter: one request over the aliases of the requested kinds. Everything the
+ * integ-test server has in core (no analysis-common, no painless):
+ * - typos: `multi_match` with `fuzziness: AUTO` (Damerau: a transposition is one edit, so "Jonh Smiht"
+ *   reaches "John Smith");
+ * - partial words: `bool_prefix` on fields with `index_prefixes` ("smi" → Smith, "acm" → ACME);
+ * - an email prefix: `prefix` on the lower-cased keyword subfield ("jsmith@ac");
+ * - whole phrases and exact values score higher than fuzzy ones (`bool` should clauses add up), so the
+ *   exact match is first.
+ * The tenant, the kinds and `state: active` are `bool.filter` clauses of the same query: filtering happens
+ * inside the index, before scoring and before `size`.
+ */
+export interface ElasticsearchSearchOptions {
+  /** Alias prefix (ELASTICSEARCH_INDEX_PREFIX). */
+  readonly prefix?: string;
+}
+
+export function elasticsearchSearch(client: Client, options: ElasticsearchSearchOptions = {}): SearchPort {
+  const prefix = options.prefix ?? '';
+  return {
+    adapter: 'elasticsearch',
+    async search(request: SearchRequest): Promise<SearchHit[]> {
+      const { text } = searchTerms(request.text);
+      const kinds = request.kinds && request.kinds.length > 0 ? [...new Set(request.kinds)] : [...searchKinds];
+      if (text === '' || !tenantCanOwnDocuments(request.tenantId)) return [];
+      const response = await client.search<{ kind: SearchKind; id: string }>({
+        index: kinds.map((k) => aliasOf(k, prefix)).join(','),
+        // A kind whose alias does not exist yet (nothing projected) is no hits, not an error.
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        size: clampFirst(request.first),
+        track_total_hits: false,
+        _source: ['kind', 'id'],
+        query: searchQuery(request.tenantId, kinds, text),
+        sort: [{ _score: { order: 'desc' } }, { id: { order: 'asc' } }],
+      });
+      return response.hits.hits.flatMap((h) => (h._source ? [{ kind: h._source.kind, id: h._source.id, score: h._score ?? 0 }] : []));
+    },
+  };
+}
+
+/** The query body (exported for the benchmark and the tests' explain output). */
+export function searchQuery(tenantId: string, kinds: readonly SearchKind[], text: string) {
+  return {
+    bool: {
+      filter: [{ term: { tenantId } }, { term: { state: 'active' } }, { terms: { kind: [...kinds] } }],
+      should: [
+        // Typos, word by word, best field wins.
+        {
+          multi_match: {
+            query: text,
+            fields: ['name^3', 'company^2', 'email^2', 'title'],
+            type: 'best_fields' as const,
+            fuzziness: 'AUTO',
+            fuzzy_transpositions: true,
+            prefix_length: 0,
+            max_expansions: 50,
+          },
+        },
+        // Partial last word (and whole earlier words), via the index_prefixes subfields.
+        { multi_match: { query: text, fields: ['name^2', 'company^2', 'email'], type: 'bool_prefix' as const } },
+        // The words in order: the exact name or company outranks a fuzzy neighbour.
+        { multi_match: { query: text, fields: ['name^3', 'company^2'], type: 'phrase' as const, boost: 2 } },
+        // An email typed from its start.
+        { prefix: { 'email.keyword': { value: text, case_insensitive: true, boost: 5 } } },
+      ],
+      minimum_should_match: 1,
+    },
+  };
+}
