@@ -1,0 +1,84 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { assertDatabaseName, queryFailed, type AnalyticsEngine } from './port.js';
+
+export interface ServerEngineOptions {
+  readonly url: string;
+  readonly database: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Per-request timeout (ms); a long bulk insert or a cold FINAL scan may take a while. */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * The ClickHouse server over HTTP through the official client. Checked against 18.16 (Debian bookworm):
+ * ping, JSONEachRow in and out, `database` as the default database all work; what 18.16 lacks
+ * (query parameters `{x:Type}`, some settings) is never sent. Compression is off: 18.16 answers gzip
+ * fine, but the rows we move are small and the CPU is shared with the projectors.
+ */
+export async function clickhouseServerEngine(options: ServerEngineOptions): Promise<AnalyticsEngine & { dropDatabase(): Promise<void> }> {
+  const database = assertDatabaseName(options.database);
+  // The database must exist before a client can name it as the default: create it on a bootstrap client.
+  const boot = createClient({ url: options.url, username: options.username, password: options.password, compression: { request: false, response: false } });
+  try {
+    await boot.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+  } catch (err) {
+    throw queryFailed('clickhouse', `CREATE DATABASE ${database}`, err);
+  } finally {
+    await boot.close();
+  }
+  const client: ClickHouseClient = createClient({
+    url: options.url,
+    database,
+    username: options.username,
+    password: options.password,
+    request_timeout: options.requestTimeoutMs ?? 300_000,
+    compression: { request: false, response: false },
+    // Progress headers keep a long query's connection alive through idle timeouts (18.16 knows both settings).
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1, send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' },
+  });
+  return {
+    kind: 'server',
+    database,
+    async command(sql) {
+      try {
+        await client.command({ query: sql });
+      } catch (err) {
+        throw queryFailed('clickhouse', sql, err);
+      }
+    },
+    async query<T extends Record<string, unknown>>(sql: string) {
+      try {
+        const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+        return await rs.json<T>();
+      } catch (err) {
+        throw queryFailed('clickhouse', sql, err);
+      }
+    },
+    async insert(table, rows) {
+      if (rows.length === 0) return;
+      try {
+        await client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
+      } catch (err) {
+        throw queryFailed('clickhouse', `INSERT INTO ${table}`, err);
+      }
+    },
+    async insertJsonLines(table, jsonLines) {
+      if (jsonLines.length === 0) return;
+      try {
+        // The body is sent as is: the client only appends `FORMAT JSONEachRow` to the INSERT.
+        await client.command({ query: `INSERT INTO ${table} FORMAT JSONEachRow\n${jsonLines}` });
+      } catch (err) {
+        throw queryFailed('clickhouse', `INSERT INTO ${table}`, err);
+      }
+    },
+    async ping() {
+      const r = await client.ping();
+      if (!r.success) throw queryFailed('clickhouse', 'ping', r.error);
+    },
+    async dropDatabase() {
+      await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    },
+    close: () => client.close(),
+  };
+}

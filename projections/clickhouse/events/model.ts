@@ -1,0 +1,84 @@
+import type { AnalyticsEngine } from '../../../platform/analytics/port.js';
+import { AnalyticsError } from '../../../platform/analytics/port.js';
+import type { EventEnvelope } from '../../../schemas/events/registry.js';
+import { EVENTS_VIEW, eventsTable, eventsTableDdl, eventsViewDdl, type EventFactRow } from '../../../schemas/read-models/clickhouse/events.js';
+import { str } from '../../../schemas/read-models/clickhouse/sql.js';
+import { ProjectionEventError } from '../../kernel/errors.js';
+import type { ExternalReadModel } from '../../kernel/target.js';
+import { clickhousePiiScanner } from '../pii-scanner.js';
+import { factEventTypes, factRow } from './facts.js';
+
+export const ANALYTICS_EVENTS_MODEL = 'analytics_events';
+
+export interface AnalyticsEventsOptions {
+  /** Most rows per INSERT (default 50 000): ClickHouse wants few large inserts, each one part on disk. */
+  readonly maxRowsPerInsert?: number;
+}
+
+/** Network-level failures of the server: waited out by the runtime, never blamed on an event. */
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+function transient(error: unknown): boolean {
+  for (let e: unknown = error, i = 0; e !== undefined && e !== null && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT.has(code)) return true;
+    if (e instanceof Error && /timeout|socket hang up|ECONNREFUSED|ECONNRESET/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The ClickHouse read model `analytics_events` (SPEC: the `events` fact table), as an `ExternalReadModel`:
+ * the runtime (controlledTarget) keeps its checkpoint, revision guard and generations in the control
+ * tables and calls `write` with the events of a batch; this writes their rows, idempotently by position
+ * (ReplacingMergeTree, read through FINAL), in as few INSERTs as the batch allows.
+ */
+export function analyticsEventsModel(engine: AnalyticsEngine, options: AnalyticsEventsOptions = {}): ExternalReadModel {
+  const maxRows = options.maxRowsPerInsert ?? 50_000;
+  const tableExists = async (name: string) =>
+    (await engine.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${str(name)}`))[0]?.n !== '0';
+  return {
+    name: ANALYTICS_EVENTS_MODEL,
+    version: 1,
+    store: 'clickhouse',
+    eventTypes: factEventTypes,
+    async createGeneration(generation) {
+      await engine.command(eventsTableDdl(eventsTable(generation)));
+    },
+    async write(generation, events: readonly EventEnvelope[]) {
+      const rows: EventFactRow[] = [];
+      events.forEach((event, index) => {
+        try {
+          const row = factRow(event);
+          if (row) rows.push(row);
+        } catch (err) {
+          throw new ProjectionEventError(ANALYTICS_EVENTS_MODEL, event, err, true, index);
+        }
+      });
+      const table = eventsTable(generation);
+      for (let i = 0; i < rows.length; i += maxRows) {
+        await engine.insert(table, rows.slice(i, i + maxRows) as unknown as Record<string, unknown>[]);
+      }
+    },
+    async swap(generation) {
+      // No CREATE OR REPLACE VIEW on 18.16: build the new view beside, then RENAME both in one statement.
+      const next = `${EVENTS_VIEW}__next`;
+      const prev = `${EVENTS_VIEW}__prev`;
+      await engine.command(`DROP TABLE IF EXISTS ${next}`);
+      await engine.command(`DROP TABLE IF EXISTS ${prev}`);
+      await engine.command(eventsViewDdl(next, eventsTable(generation)));
+      if (await tableExists(EVENTS_VIEW)) {
+        await engine.command(`RENAME TABLE ${EVENTS_VIEW} TO ${prev}, ${next} TO ${EVENTS_VIEW}`);
+        await engine.command(`DROP TABLE IF EXISTS ${prev}`);
+      } else {
+        await engine.command(`RENAME TABLE ${next} TO ${EVENTS_VIEW}`);
+      }
+    },
+    async dropGeneration(generation) {
+      await engine.command(`DROP TABLE IF EXISTS ${eventsTable(generation)}`);
+    },
+    // Nothing personal is stored here (facts.ts); the scanner proves it per erasure.
+    redactSubject: async () => ({ redacted: 0 }),
+    scanner: clickhousePiiScanner(engine, ANALYTICS_EVENTS_MODEL),
+    isTransient: (error) => transient(error) || (error instanceof AnalyticsError && transient(error.cause)),
+  };
+}

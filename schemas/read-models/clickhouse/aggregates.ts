@@ -1,0 +1,239 @@
+import { EVENTS_VIEW } from './events.js';
+import { bucketOf, LiteralError, monthsBetween, str, strArray, type Granularity } from './sql.js';
+
+/**
+ * The ready aggregates over the fact table (SPEC: analytics → leadFunnel, pipelineByStage,
+ * dealVelocity, spendByMonth): one SQL builder each, run unchanged by ClickHouse 18.16 and chDB, read
+ * by the query API and documented in docs/analytics.md. Every statement names its tenant in the query
+ * itself (never a filter applied afterwards), and reads the `events` view, which deduplicates (FINAL).
+ *
+ * Money is in minor units per currency, never summed across currencies; sums come back as decimal
+ * strings (Int64), exact beyond 2^53.
+ */
+
+export interface PeriodFilter {
+  readonly tenantId: string;
+  /** First and last month, 'YYYY-MM', inclusive; absent = unbounded. */
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly granularity?: Granularity | undefined;
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+function monthBound(m: string | undefined, what: string): string | undefined {
+  if (m === undefined) return undefined;
+  if (!MONTH.test(m) || m.startsWith('0000')) throw new LiteralError(`${what} must be a month YYYY-MM (year 0001–9999), got "${m}"`);
+  return m;
+}
+
+/** `AND col >= 'from' AND col <= 'to'` for the bounds that are set. */
+function monthRange(column: string, f: PeriodFilter): string {
+  const from = monthBound(f.from, 'from');
+  const to = monthBound(f.to, 'to');
+  if (from !== undefined && to !== undefined && to < from) throw new LiteralError(`the period ends (${to}) before it starts (${from})`);
+  return `${from === undefined ? '' : ` AND ${column} >= ${str(from)}`}${to === undefined ? '' : ` AND ${column} <= ${str(to)}`}`;
+}
+
+const inList = (column: string, values: readonly string[] | undefined): string =>
+  values === undefined || values.length === 0 ? '' : ` AND has(${strArray(values)}, ${column})`;
+
+const tenant = (f: PeriodFilter): string => `tenant_id = ${str(f.tenantId)}`;
+
+// ── lead funnel ────────────────────────────────────────────────────────────────────────────────────
+export interface LeadFunnelFilter extends PeriodFilter {
+  readonly sources?: readonly string[] | undefined;
+}
+export interface LeadFunnelRow {
+  period: string;
+  source: string;
+  captured: string;
+  qualified: string;
+  converted: string;
+}
+
+/**
+ * Captured → qualified → converted, as cohorts: the leads captured in a period (by `capturedAt`) and
+ * source, and how many of THOSE were ever qualified and ever converted (up to now). The funnel is
+ * monotone: a lead converted without a recorded qualification counts as qualified too.
+ */
+export function leadFunnelSql(f: LeadFunnelFilter): string {
+  const g = f.granularity ?? 'month';
+  return `SELECT ${bucketOf('captured_month', g)} AS period, source, count() AS captured, sum(qualified) AS qualified, sum(converted) AS converted
+FROM (
+  SELECT stream_id,
+         anyIf(ifNull(source, ''), event_type = 'LeadCaptured') AS source,
+         anyIf(effective_month, event_type = 'LeadCaptured') AS captured_month,
+         max(event_type = 'LeadQualified' OR event_type = 'LeadConverted' OR (event_type = 'LeadStatusChanged' AND status = 'Qualified')) AS qualified,
+         max(event_type = 'LeadConverted') AS converted,
+         countIf(event_type = 'LeadCaptured') AS captures
+  FROM ${EVENTS_VIEW}
+  WHERE ${tenant(f)} AND aggregate = 'lead'
+  GROUP BY stream_id
+)
+WHERE captures > 0${monthRange('captured_month', f)}${inList('source', f.sources)}
+GROUP BY period, source
+ORDER BY period, source`;
+}
+
+// ── pipeline by stage over time ────────────────────────────────────────────────────────────────────
+export interface PipelineFilter {
+  readonly tenantId: string;
+  /** Snapshot months, 'YYYY-MM' inclusive (at most 240). */
+  readonly from: string;
+  readonly to: string;
+  readonly pipelines?: readonly string[] | undefined;
+}
+export interface PipelineByStageRow {
+  period: string;
+  pipeline: string;
+  stage: string;
+  currency: string;
+  deals: string;
+  value_minor: string;
+  weighted_minor: string;
+}
+
+/**
+ * The open pipeline as it stood at the END of each month from `from` to `to`: per pipeline, stage and
+ * currency, the open deals, their value, and their value weighted by the stage probability
+ * (floor(Σ value × probability / 100)). A deal's state at a month's end is its last stage event
+ * (opened, moved, won, lost, reopened) up to then, and its value the last value event up to then.
+ */
+export function pipelineByStageSql(f: PipelineFilter): string {
+  const months = monthsBetween(f.from, f.to);
+  // evs: (revision, month, stage, probability, status, amount, currency); -1 / '' = "not set by this event".
+  return `SELECT period, pipeline, tupleElement(st, 3) AS stage, tupleElement(va, 7) AS currency,
+       count() AS deals, sum(tupleElement(va, 6)) AS value_minor,
+       intDiv(sum(tupleElement(va, 6) * tupleElement(st, 4)), 100) AS weighted_minor
+FROM (
+  SELECT period, pipeline,
+         arrayElement(arrayFilter(x -> tupleElement(x, 2) <= period AND tupleElement(x, 5) != '', evs), -1) AS st,
+         arrayElement(arrayFilter(x -> tupleElement(x, 2) <= period AND tupleElement(x, 6) >= 0, evs), -1) AS va
+  FROM (
+    SELECT stream_id,
+           anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
+           arraySort(x -> tupleElement(x, 1), groupArray((stream_revision, effective_month, ifNull(stage, ''), toInt64(ifNull(probability, -1)), ifNull(status, ''), ifNull(amount_minor, toInt64(-1)), ifNull(currency, '')))) AS evs
+    FROM ${EVENTS_VIEW}
+    WHERE ${tenant(f)} AND aggregate = 'deal'
+    GROUP BY stream_id
+  )
+  ARRAY JOIN ${strArray(months)} AS period
+)
+WHERE tupleElement(st, 5) = 'open'${inList('pipeline', f.pipelines)}
+GROUP BY period, pipeline, stage, currency
+ORDER BY period, pipeline, stage, currency`;
+}
+
+// ── deal velocity ──────────────────────────────────────────────────────────────────────────────────
+export interface DealVelocityFilter extends PeriodFilter {
+  readonly pipelines?: readonly string[] | undefined;
+}
+export interface StageStayRow {
+  pipeline: string;
+  stage: string;
+  stays: string;
+  avg_ms: number;
+  max_ms: string;
+}
+export interface DealOutcomeRow {
+  pipeline: string;
+  won: string;
+  lost: string;
+}
+
+/**
+ * How long deals stay in each stage: every completed stay (entered by open / move / reopen, left by
+ * the next stage event) whose END falls in the period, per pipeline and stage; average in ms.
+ */
+export function stageStaysSql(f: DealVelocityFilter): string {
+  return `SELECT pipeline, tupleElement(cur, 3) AS stage, count() AS stays,
+       avg(tupleElement(nxt, 2) - tupleElement(cur, 2)) AS avg_ms, max(tupleElement(nxt, 2) - tupleElement(cur, 2)) AS max_ms
+FROM (
+  SELECT pipeline, arrayElement(s, i) AS cur, arrayElement(s, i + 1) AS nxt
+  FROM (
+    SELECT stream_id,
+           anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
+           arraySort(x -> tupleElement(x, 1), groupArrayIf((stream_revision, effective_at_ms, ifNull(stage, ''), ifNull(status, ''), effective_month), isNotNull(stage))) AS s
+    FROM ${EVENTS_VIEW}
+    WHERE ${tenant(f)} AND aggregate = 'deal'
+    GROUP BY stream_id
+  )
+  ARRAY JOIN arrayEnumerate(s) AS i
+  WHERE i < length(s)
+)
+WHERE tupleElement(cur, 4) = 'open'${monthRange('tupleElement(nxt, 5)', f)}${inList('pipeline', f.pipelines)}
+GROUP BY pipeline, stage
+ORDER BY pipeline, stage`;
+}
+
+/**
+ * Win rate: deals whose LAST outcome (won, lost; a later reopen cancels it) falls in the period, per
+ * pipeline. winRate = won / (won + lost).
+ */
+export function dealOutcomesSql(f: DealVelocityFilter): string {
+  return `SELECT pipeline, countIf(outcome = 'won') AS won, countIf(outcome = 'lost') AS lost
+FROM (
+  SELECT stream_id,
+         anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
+         argMaxIf(ifNull(status, ''), stream_revision, has(['DealWon', 'DealLost', 'DealReopened'], event_type)) AS outcome,
+         argMaxIf(effective_month, stream_revision, has(['DealWon', 'DealLost', 'DealReopened'], event_type)) AS closed_month
+  FROM ${EVENTS_VIEW}
+  WHERE ${tenant(f)} AND aggregate = 'deal'
+  GROUP BY stream_id
+)
+WHERE has(['won', 'lost'], outcome)${monthRange('closed_month', f)}${inList('pipeline', f.pipelines)}
+GROUP BY pipeline
+ORDER BY pipeline`;
+}
+
+// ── budget spend by month ──────────────────────────────────────────────────────────────────────────
+export interface SpendFilter extends PeriodFilter {
+  readonly categories?: readonly string[] | undefined;
+}
+export interface SpendByMonthRow {
+  period: string;
+  category: string;
+  currency: string;
+  spent_minor: string;
+  amount_minor: string;
+  allocated_minor: string;
+  budgets: string;
+}
+
+/**
+ * Spend per period (by `spentAt`) and budget category, against what those budgets hold: for the
+ * budgets that spent in the period, their amount and their current allocation (Σ over campaigns of
+ * the latest `BudgetAllocated`; 0 removes a campaign). Per currency.
+ */
+export function spendByMonthSql(f: SpendFilter): string {
+  const g = f.granularity ?? 'month';
+  return `SELECT period, category, currency, sum(spent) AS spent_minor, sum(budget_amount) AS amount_minor, sum(allocated) AS allocated_minor, count() AS budgets
+FROM (
+  SELECT stream_id, ${bucketOf('effective_month', g)} AS period, ifNull(currency, '') AS currency, sum(amount_minor) AS spent
+  FROM ${EVENTS_VIEW}
+  WHERE ${tenant(f)} AND event_type = 'BudgetSpendRecorded'${monthRange('effective_month', f)}
+  GROUP BY stream_id, period, currency
+) AS spend
+ALL INNER JOIN (
+  SELECT stream_id, category, budget_amount, allocated
+  FROM (
+    SELECT stream_id, anyIf(ifNull(category, ''), event_type = 'BudgetCreated') AS category, anyIf(ifNull(amount_minor, toInt64(0)), event_type = 'BudgetCreated') AS budget_amount
+    FROM ${EVENTS_VIEW}
+    WHERE ${tenant(f)} AND aggregate = 'budget'
+    GROUP BY stream_id
+  ) AS budget
+  ALL LEFT JOIN (
+    SELECT stream_id, sum(latest) AS allocated
+    FROM (
+      SELECT stream_id, ifNull(campaign, '') AS c, argMax(ifNull(amount_minor, toInt64(0)), stream_revision) AS latest
+      FROM ${EVENTS_VIEW}
+      WHERE ${tenant(f)} AND event_type = 'BudgetAllocated'
+      GROUP BY stream_id, c
+    )
+    GROUP BY stream_id
+  ) AS allocation USING stream_id
+) AS budgets USING stream_id
+WHERE 1${inList('category', f.categories)}
+GROUP BY period, category, currency
+ORDER BY period, category, currency`;
+}

@@ -1,0 +1,3 @@
+export * from './events.js';
+export * from './sql.js';
+export * from './aggregates.js';
