@@ -24,6 +24,9 @@ import { sqlErasureRecords } from '../../../write-side/gdpr/certificates.js';
 import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL } from '../../../write-side/gdpr/workflow.js';
 import { parseRetentionEnv, runRetention } from '../../../write-side/gdpr/retention.js';
 import { DEFAULT_RETENTION, retentionCandidates } from '../../../projections/postgres/retention.js';
+import { createTokenVerifier } from '../../../platform/auth/verify.js';
+import { QueryLimitsEnv, queryLimitsOf, type QueryLimits } from '../../../query-api/config.js';
+import { registerQueryApi } from '../../../query-api/service.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -46,16 +49,17 @@ export type StartEnv = z.output<typeof StartEnv>;
  * Every variable `npm start` reads, parsed by the one parser (platform/config) in one go: a failure is ONE
  * ConfigError listing every bad variable of the write side, the projector runtime and the bus.
  */
-export async function loadStartConfig(env: Env): Promise<{ loaded: LoadedConfig; runtime: StartEnv }> {
-  const [, runtime] = parseEnvs(env, [ConfigEnv, StartEnv]);
-  return { loaded: await loadConfig(env), runtime };
+export async function loadStartConfig(env: Env): Promise<{ loaded: LoadedConfig; runtime: StartEnv; queryLimits: QueryLimits }> {
+  const [, runtime, query] = parseEnvs(env, [ConfigEnv, StartEnv, QueryLimitsEnv]);
+  return { loaded: await loadConfig(env), runtime, queryLimits: queryLimitsOf(query) };
 }
 
 export async function run(_args: string[]): Promise<number> {
   let loaded: LoadedConfig;
   let runtime: StartEnv;
+  let queryLimits: QueryLimits;
   try {
-    ({ loaded, runtime } = await loadStartConfig(process.env));
+    ({ loaded, runtime, queryLimits } = await loadStartConfig(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`annals start: ${err.message}\n`);
@@ -141,6 +145,13 @@ export async function run(_args: string[]): Promise<number> {
     },
   };
   const writeSide = await createWriteSide({ config, logger, eventStore, gdpr, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
+  // The query API (GraphQL) on the same port: /graphql and /graphiql, reading the read models this process projects.
+  await registerQueryApi(writeSide.app, {
+    readSql,
+    verifier: createTokenVerifier({ keys: config.auth.keys, issuer: config.auth.issuer, audience: config.auth.audience }),
+    logger: logger.child({ component: 'query-api' }),
+    limits: queryLimits,
+  });
   // An erasure a crash interrupted continues now (in the background: start-up does not wait for it).
   void workflow
     .resumePending()
@@ -191,8 +202,8 @@ export async function run(_args: string[]): Promise<number> {
 
   const address = await writeSide.app.listen({ port: config.port, host: config.host });
   logger.info(
-    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: runtime.KAFKA_BROKERS ? 'kafka' : 'embedded' },
-    'annals listening (write-side, relay, projections in one process)',
+    { url: address, docs: `${address}/docs`, graphql: `${address}/graphql`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: runtime.KAFKA_BROKERS ? 'kafka' : 'embedded' },
+    'annals listening (write-side, relay, projections, query API in one process)',
   );
   return stopped;
 }
