@@ -120,6 +120,12 @@ export function analyticsSuite(label: string, open: () => Promise<AnalyticsEngin
       }
     });
 
+    it('string literals round-trip exactly through the engine (quotes, backslashes, control characters, NUL, astral, RTL)', async () => {
+      const hostile = ["'", "\\'", '\\', "a'b\\'c", '\u0000', 'x\u0000y', '\n\r\t\b\f\u0007\u001b\u007f', '🚀👩‍👩‍👧', '\u202eRTL', "'; DROP TABLE events; --", '\\x00', '{x:String}', '?', '$1', '\ufffe\uffff'];
+      const rows = await engine.query<{ i: string; v: string }>(hostile.map((h, i) => `SELECT ${i} AS i, ${str(h)} AS v`).join(' UNION ALL '));
+      assert.deepEqual(rows.sort((a, b) => Number(a.i) - Number(b.i)).map((r) => r.v), hostile);
+    });
+
     it('tenant isolation: an unknown tenant and a tenant-id prefix see nothing', async () => {
       for (const t of [`acme'\\\n`, `${A}%`, `${A}' OR 1 = 1 OR tenant_id = '`, '']) {
         assert.deepEqual(await engine.query(leadFunnelSql({ tenantId: t })), []);
