@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { StoredRecord } from '../../platform/event-store/port.js';
-import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
-import type { EventEnvelope } from '../../schemas/events/registry.js';
 import type { EventReader } from '../../platform/event-store/read-events.js';
-import { advanceGeneration, applyEvents, type ApplyTarget, type ProjectionEventError } from './apply.js';
-import { createGeneration, dropGeneration, readLive, swapGeneration, tablesOf } from './generations.js';
-import { defaultRetryPolicy, ProbeRollback, runIsolated, type RetryPolicy } from './isolate.js';
-import type { PostgresProjection } from './projection.js';
+import type { ProjectionEventError } from './errors.js';
+import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
+import { targetOf, type TargetChoice } from './projector.js';
+import type { ApplyOptions, ApplyResult, BatchItem, GenerationRef, ReadModelTarget, TargetBatch } from './target.js';
 
 /** An event the replay could not apply: unreadable (parseEvent) or poison (its statements fail). */
 export interface ReplayFailure {
@@ -27,12 +25,12 @@ export interface ReplayProgress {
   readonly elapsedMs: number;
 }
 
-export interface ReplayOptions {
-  readonly sql: SqlClient;
+export type ReplayOptions = TargetChoice & ReplaySettings;
+
+export interface ReplaySettings {
   readonly store: EventStore;
-  readonly projection: PostgresProjection;
-  /** Generation to fill (default: the live one; use `createGeneration` for a rebuild or a verification). */
-  readonly generation?: number;
+  /** Generation to fill (default: the live one; use the target's `createShadow` for a rebuild or a verification). */
+  readonly generation?: number | GenerationRef;
   readonly batchSize?: number;
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal;
@@ -53,25 +51,24 @@ export interface ReplayResult {
 }
 
 /**
- * Applies a projection straight from the event store (`$all` from the generation's checkpoint), no bus.
- * Same mapping, same revision guard as the consumer runtime; the checkpoint is the global position, in
- * the same transaction as the rows, so a replay can be interrupted and resumed. Stops at the head it
- * finds when it reaches it (events appended meanwhile are the live consumer's, or the next call's).
+ * Applies a read model straight from the event store (`$all` from the generation's checkpoint), no bus.
+ * Same mapping, same revision guard as the consumer runtime; the checkpoint is the global position,
+ * committed with the data by the target (target.ts), so a replay can be interrupted and resumed. Stops at
+ * the head it finds when it reaches it (events appended meanwhile are the live consumer's, or the next call's).
  */
 export async function replayProjection(options: ReplayOptions): Promise<ReplayResult> {
-  const { sql, projection, log } = options;
+  const { log } = options;
+  const target = targetOf(options);
   const started = Date.now();
-  const generation = options.generation ?? (await readLive(sql, projection.name, false))?.generation;
-  if (generation === undefined) throw new Error(`read model ${projection.name} is not registered`);
-  const target: ApplyTarget = { name: projection.name, generation, tables: tablesOf(projection, generation) };
+  const generation = await generationOf(target, options.generation);
   const totals = { events: 0, applied: 0, duplicates: 0, failures: [] as ReplayFailure[] };
-  let position = await generationPosition(sql, target);
+  let position = await target.readPosition(generation);
   const head = await options.store.headPosition();
   for (;;) {
     if (options.signal?.aborted) break;
     const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
     if (records.length === 0) break;
-    const r = await applyRecords({ run: (fn) => sql.transaction(fn), reader: options.store.reader, projection, target, records, retry: options.retry ?? defaultRetryPolicy, signal: options.signal, log, onFailure: options.onFailure });
+    const r = await applyRecords({ apply: (b, o) => target.apply(b, o), target, generation, reader: options.store.reader, records, retry: options.retry ?? defaultRetryPolicy, signal: options.signal, log, onFailure: options.onFailure });
     totals.events += records.length;
     totals.applied += r.applied;
     totals.duplicates += r.duplicates;
@@ -80,28 +77,32 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     options.onProgress?.({ events: totals.events, applied: totals.applied, position, head, elapsedMs: Date.now() - started });
     if (head !== undefined && position >= head) break;
   }
-  return { generation, ...totals, position, elapsedMs: Date.now() - started };
+  return { generation: generation.generation, ...totals, position, elapsedMs: Date.now() - started };
 }
 
-async function generationPosition(sql: SqlExecutor, target: ApplyTarget): Promise<bigint | undefined> {
-  const { rows } = await sql.query<{ p: string | null }>(`SELECT position::text AS p FROM annals_projection_generations WHERE name = $1 AND generation = $2`, [
-    target.name,
-    target.generation,
-  ]);
-  if (!rows[0]) throw new Error(`generation ${target.generation} of ${target.name} does not exist`);
-  return rows[0].p === null ? undefined : BigInt(rows[0].p);
+/** The generation a replay fills: the one given (by number or reference), else the live one. */
+async function generationOf(target: ReadModelTarget, given: number | GenerationRef | undefined): Promise<GenerationRef> {
+  if (typeof given === 'object') return given;
+  if (given === undefined) {
+    const live = await target.live();
+    if (!live) throw new Error(`read model ${target.name} is not registered`);
+    return live;
+  }
+  const info = (await target.generations()).find((g) => g.generation === given);
+  if (!info) throw new Error(`generation ${given} of ${target.name} does not exist`);
+  return { name: target.name, generation: info.generation, version: info.version };
 }
 
-/** One batch of raw records into `target` with its position checkpoint, via `run` (a transaction). */
+/** One batch of raw records into `generation` with its position checkpoint, via `apply`. */
 async function applyRecords(args: {
-  run: <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T>;
+  apply: (batch: TargetBatch, options?: ApplyOptions) => Promise<ApplyResult>;
+  target: ReadModelTarget;
+  generation: GenerationRef;
   /** The event store's reader (decrypt, upcast, validate). */
   reader: EventReader;
-  projection: PostgresProjection;
-  target: ApplyTarget;
   records: readonly StoredRecord[];
   retry: RetryPolicy;
-  /** false inside a transaction someone else owns (see runIsolated). */
+  /** false inside a hold someone else owns (a swap's catch-up; see runIsolated). */
   waitOutConnectionLoss?: boolean;
   signal?: AbortSignal | undefined;
   log: Logger;
@@ -112,45 +113,39 @@ async function applyRecords(args: {
     failures.push(f);
     await args.onFailure?.(f);
   };
-  const events: EventEnvelope[] = [];
   // Decrypt (erased subjects read as "[erased]"), upcast, validate: the store's reader, one key-store statement per batch.
   const outcomes = await args.reader.read(args.records);
+  // The checkpoint is the last record read, applied or not (unreadable and ignored events included): every record is an item.
+  const items: BatchItem[] = [];
   for (const [i, record] of args.records.entries()) {
     const o = outcomes[i]!;
     if (o.ok) {
-      events.push(o.event);
+      items.push({ position: record.position, event: o.event });
       continue;
     }
+    items.push({ position: record.position, event: undefined });
     const error = o.error;
     args.log.error({ err: error, streamId: record.streamId, position: record.position.toString() }, 'replay: event failed parseEvent; skipped');
     await fail({ streamId: record.streamId, streamRevision: record.streamRevision, position: record.position, eventId: record.eventId, type: record.type, error });
   }
-  const last = args.records[args.records.length - 1]!.position;
-  const attempt = (excluded: ReadonlySet<string>, probe: boolean) =>
-    args.run(async (tx) => {
-      const res = await applyEvents(
-        tx,
-        args.projection,
-        args.target,
-        events.filter((e) => !excluded.has(e.eventId)),
-      );
-      // The checkpoint is the last record read, applied or not (unreadable and ignored events included).
-      await advanceGeneration(tx, args.target, last, res.applied);
-      if (probe) throw new ProbeRollback();
-      return res;
-    });
+  const events = items.flatMap((i) => (i.event ? [i.event] : []));
   const r = await runIsolated({
-    name: args.projection.name,
+    name: args.target.name,
     events,
     policy: args.retry,
     waitOutConnectionLoss: args.waitOutConnectionLoss,
+    isTransient: args.target.isTransient?.bind(args.target),
     signal: args.signal,
     log: args.log,
     onPoison: async (error: ProjectionEventError) => {
       const e = error.event;
       await fail({ streamId: e.streamId, streamRevision: e.streamRevision, position: e.position, eventId: e.eventId, type: e.type, error });
     },
-    attempt,
+    attempt: (excluded, probe) =>
+      args.apply(
+        { generation: args.generation, items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)) },
+        { probe, ...(args.signal ? { signal: args.signal } : {}) },
+      ),
   });
   return { applied: r.applied, duplicates: r.duplicates, failures };
 }
@@ -159,55 +154,47 @@ export interface RebuildResult extends ReplayResult {
   readonly previousGeneration: number | undefined;
 }
 
+export type RebuildOptions = TargetChoice & Omit<ReplaySettings, 'generation'>;
+
 /**
- * Blue-green rebuild: replay into a fresh generation while the live one keeps serving, then, holding the
- * live consumer off, apply the last events and swap the views in one transaction. The live consumer then
- * writes the new generation; its revision guard (per generation) skips what the replay already applied.
- * Keeps the previous generation (rollback, `replay verify`) and drops older retired ones.
+ * Blue-green rebuild of one read model, any store: replay into a fresh generation while the live one keeps
+ * serving, then, holding the live consumer off, apply the last events and swap (PostgreSQL: views, in one
+ * transaction; Elasticsearch: the alias; ClickHouse: a table exchange). The live consumer then writes the
+ * new generation; its revision guard (per generation) skips what the replay already applied. Keeps the
+ * previous generation (rollback, `replay verify`) and drops older retired ones.
  */
-export async function rebuildProjection(options: Omit<ReplayOptions, 'generation'>): Promise<RebuildResult> {
-  const { sql, projection, log } = options;
-  const previous = (await readLive(sql, projection.name, false))?.generation;
-  const { generation } = await createGeneration(sql, projection);
-  log.info({ projection: projection.name, generation }, 'rebuild: replaying into a new generation');
-  const first = await replayProjection({ ...options, generation });
+export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
+  const { log } = options;
+  const target = targetOf(options);
+  const previous = (await target.live())?.generation;
+  const shadow = await target.createShadow();
+  log.info({ projection: target.name, generation: shadow.generation }, 'rebuild: replaying into a new generation');
+  const first = await replayProjection({ target, store: options.store, generation: shadow, ...settingsOf(options) });
   if (options.signal?.aborted) return { ...first, previousGeneration: previous };
-  const target: ApplyTarget = { name: projection.name, generation, tables: tablesOf(projection, generation) };
   let tail = { events: 0, applied: 0, duplicates: 0, failures: [] as ReplayFailure[] };
   let position = first.position;
-  await swapGeneration(sql, projection, generation, async (tx) => {
-    // Inside the swap transaction: whatever was appended since the replay stopped. Each batch runs under a
-    // savepoint, so a poison event is isolated here too (an attempt or a probe rolls back to it) instead of
-    // failing the swap, and with it every later rebuild; a lost connection aborts the swap (retry the rebuild).
-    const inSavepoint = async <T>(fn: (t: SqlExecutor) => Promise<T>): Promise<T> => {
-      await tx.query('SAVEPOINT annals_rebuild_tail');
-      try {
-        const result = await fn(tx);
-        await tx.query('RELEASE SAVEPOINT annals_rebuild_tail');
-        return result;
-      } catch (e) {
-        await tx.query('ROLLBACK TO SAVEPOINT annals_rebuild_tail');
-        throw e;
+  await target.swap(shadow, {
+    // Inside the swap's hold on the live consumer: whatever was appended since the replay stopped. The
+    // target runs each apply so that a failing one does not fail the swap (PostgreSQL: a savepoint), so a
+    // poison event is isolated here too instead of failing the swap, and with it every later rebuild; a lost
+    // connection aborts the swap (retry the rebuild).
+    catchUp: async (apply) => {
+      // Inside one hold a retry sees the same data: one attempt, then bisect.
+      const once: RetryPolicy = { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } };
+      for (;;) {
+        const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
+        if (records.length === 0) break;
+        const r = await applyRecords({ apply, target, generation: shadow, reader: options.store.reader, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
+        tail = { events: tail.events + records.length, applied: tail.applied + r.applied, duplicates: tail.duplicates + r.duplicates, failures: [...tail.failures, ...r.failures] };
+        position = records[records.length - 1]!.position;
       }
-    };
-    // Inside one transaction a retry sees the same data: one attempt, then bisect.
-    const once: RetryPolicy = { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } };
-    for (;;) {
-      const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
-      if (records.length === 0) break;
-      const r = await applyRecords({ run: inSavepoint, reader: options.store.reader, projection, target, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
-      tail = { events: tail.events + records.length, applied: tail.applied + r.applied, duplicates: tail.duplicates + r.duplicates, failures: [...tail.failures, ...r.failures] };
-      position = records[records.length - 1]!.position;
-    }
+    },
   });
-  const { rows } = await sql.query<{ generation: number }>(
-    `SELECT generation FROM annals_projection_generations WHERE name = $1 AND status = 'retired' AND generation <> $2 ORDER BY generation`,
-    [projection.name, previous ?? -1],
-  );
-  for (const r of rows) await dropGeneration(sql, projection, r.generation);
-  log.info({ projection: projection.name, generation, events: first.events + tail.events, elapsedMs: first.elapsedMs }, 'rebuild: swapped');
+  // Keep the previous generation (rollback, `replay verify`); drop older retired ones.
+  for (const g of await target.generations()) if (g.status === 'retired' && g.generation !== previous) await target.drop(g);
+  log.info({ projection: target.name, generation: shadow.generation, events: first.events + tail.events, elapsedMs: first.elapsedMs }, 'rebuild: swapped');
   return {
-    generation,
+    generation: shadow.generation,
     previousGeneration: previous,
     events: first.events + tail.events,
     applied: first.applied + tail.applied,
@@ -216,4 +203,10 @@ export async function rebuildProjection(options: Omit<ReplayOptions, 'generation
     position,
     elapsedMs: first.elapsedMs,
   };
+}
+
+/** The replay settings of `options`, without the target choice (which the caller has resolved). */
+function settingsOf(options: Omit<ReplaySettings, 'store' | 'generation'>): Omit<ReplaySettings, 'store' | 'generation'> {
+  const { batchSize, retry, signal, log, onProgress, onFailure } = options;
+  return { log, ...(batchSize !== undefined ? { batchSize } : {}), ...(retry ? { retry } : {}), ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}), ...(onFailure ? { onFailure } : {}) };
 }
