@@ -1,3 +1,4 @@
+import { AnalyticsErrorCode } from '../platform/analytics/port.js';
 import { AuthErrorCode } from '../platform/auth/errors.js';
 import { registerCatalogues } from '../platform/errors/catalogue.js';
 import { HttpErrorCode } from '../platform/http/errors.js';
@@ -15,4 +16,5 @@ export const queryApiErrorCodes = registerCatalogues({
   HTTP: HttpErrorCode,
   PII: PiiErrorCode,
   QUERY: QueryErrorCode,
+  ANALYTICS: AnalyticsErrorCode,
 });
