@@ -5,6 +5,8 @@ export interface ByIdSpec {
   readonly entity: string;
   readonly view: string;
   readonly idColumn: string;
+  /** The select list over alias `t` (default `t.*`). */
+  readonly select?: string;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface ByIdSpec {
  */
 export function byIdLoader<Row extends object>(ctx: QueryContext, spec: ByIdSpec): BatchLoader<string, Row> {
   return ctx.batch(`${spec.entity}:by-id`, async (ids: readonly string[]) => {
-    const { rows } = await ctx.sql.query<Row>(`SELECT * FROM ${spec.view} t WHERE t.tenant_id = $1 AND t.${spec.idColumn} = ANY($2::uuid[])`, [ctx.tenantId, ids]);
+    const { rows } = await ctx.sql.query<Row>(`SELECT ${spec.select ?? 't.*'} FROM ${spec.view} t WHERE t.tenant_id = $1 AND t.${spec.idColumn} = ANY($2::uuid[])`, [ctx.tenantId, ids]);
     const found = new Map<string, Row>(rows.map((r) => [String((r as Record<string, unknown>)[spec.idColumn]), r]));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0) {

@@ -44,6 +44,8 @@ export interface ConnectionSpec {
   /** The view read (a read-model name from schemas/read-models), aliased `t`. */
   readonly view: string;
   readonly idColumn: string;
+  /** The select list over alias `t` (default `t.*`): add casts a driver would otherwise turn into local-time Dates (date columns). */
+  readonly select?: string;
 }
 
 /** Parameter collector: `p(value)` returns `$n`. */
@@ -180,7 +182,7 @@ export async function page<Row extends object>(
   if (req.before) conds.push(`(${order.expr}, ${id}) ${cmp(false)} (${params.p(req.before[0], order.cast)}, ${params.p(req.before[1], 'uuid')})`);
   const dir = req.backward ? (order.direction === 'DESC' ? 'ASC' : 'DESC') : order.direction;
   const sql =
-    `SELECT t.*, to_json(${order.expr}) #>> '{}' AS "__sort" FROM ${spec.view} t WHERE ${conds.join(' AND ')} ` +
+    `SELECT ${spec.select ?? 't.*'}, to_json(${order.expr}) #>> '{}' AS "__sort" FROM ${spec.view} t WHERE ${conds.join(' AND ')} ` +
     `ORDER BY ${order.expr} ${dir}, ${id} ${dir} LIMIT ${params.p(req.limit + 1)}`;
   let rows: (Row & { __sort: string })[];
   try {

@@ -20,3 +20,10 @@ export function personalField(ctx: QueryContext, value: unknown, kind: PersonalK
 /** An enum value of the API (`ACTIVE`) from a stored lower-case one (`active`) and back. */
 export const toEnum = (v: string): string => v.toUpperCase();
 export const fromEnum = (v: string): string => v.toLowerCase();
+
+/** Rows grouped by key, every asked key present (an empty list when no row has it), row order kept. */
+export function groupBy<R>(keys: readonly string[], rows: readonly R[], keyOf: (r: R) => string): Map<string, R[]> {
+  const out = new Map<string, R[]>(keys.map((k) => [k, []]));
+  for (const r of rows) out.get(keyOf(r))?.push(r);
+  return out;
+}

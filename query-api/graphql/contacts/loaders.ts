@@ -1,6 +1,7 @@
 import { contactsView, timelinesView, type ContactRow, type TimelineRow } from '../../../schemas/read-models/postgres/index.js';
 import type { BatchLoader, QueryContext } from '../../context.js';
 import { byIdLoader } from '../common/by-id.js';
+import { groupBy } from '../common/rows.js';
 
 declare module '../../context.js' {
   interface Loaders {
@@ -26,8 +27,6 @@ export function timelineLoader(ctx: QueryContext, first: number, types: readonly
        ) x WHERE x.rn <= $3 ORDER BY x.contact_id, x.position DESC`,
       params,
     );
-    const out = new Map<string, TimelineRow[]>(ids.map((id) => [id, []]));
-    for (const r of rows) out.get(String(r.contact_id))?.push(r);
-    return out;
+    return groupBy<TimelineRow>(ids, rows, (r) => String(r.contact_id));
   });
 }
