@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
-import { aliasOf, indexOf, searchIndexMappings, searchIndexSettings } from '../../schemas/read-models/elasticsearch/indices.js';
+import { aliasOf, documentIdOf, indexOf, searchIndexMappings, searchIndexSettings } from '../../schemas/read-models/elasticsearch/indices.js';
 import { searchKinds, type SearchDocument, type SearchKind } from '../../schemas/read-models/search/documents.js';
 import { searchDocumentsDdl, searchDocumentsView } from '../../schemas/read-models/search/postgres.js';
 import type { SearchHit, SearchPort } from './port.js';
@@ -214,7 +214,7 @@ export async function loadElasticsearchDocuments(client: Client, prefix: string,
   for (const kind of searchKinds) {
     await client.indices.create({ index: indexOf(kind, 1, prefix), settings: searchIndexSettings, mappings: searchIndexMappings as never, aliases: { [aliasOf(kind, prefix)]: {} } });
   }
-  const operations = docs.flatMap((d) => [{ index: { _index: aliasOf(d.kind, prefix), _id: d.id, version: d.position, version_type: 'external' as const } }, d]);
+  const operations = docs.flatMap((d) => [{ index: { _index: aliasOf(d.kind, prefix), _id: documentIdOf(d.tenantId, d.id), version: d.position, version_type: 'external' as const } }, d]);
   const r = await client.bulk({ operations, refresh: true });
   if (r.errors) throw new Error(`bulk failed: ${JSON.stringify(r.items.find((i) => i.index?.error))}`);
 }

@@ -11,6 +11,15 @@ export const searchAliases = { contact: 'contacts', lead: 'leads', deal: 'deals'
 
 export const aliasOf = (kind: SearchKind, prefix = ''): string => `${prefix}${searchAliases[kind]}`;
 export const indexOf = (kind: SearchKind, generation: number, prefix = ''): string => `${aliasOf(kind, prefix)}_v${generation}`;
+/**
+ * A document's `_id`: tenant and entity id, length-prefixed so no two pairs collide. The tenant is part of
+ * the key, so the same entity id in two tenants (imports, tests) are two documents, never one overwritten.
+ */
+export const documentIdOf = (tenantId: string, id: string): string => `${tenantId.length}:${tenantId}:${id}`;
+
+/** Every generation's index of a kind (`contacts_v*`): erasure and its scanner reach building and retired ones too. */
+export const allGenerationsOf = (kind: SearchKind, prefix = ''): string => `${aliasOf(kind, prefix)}_v*`;
+
 /** The kind an index or alias name belongs to (a search hit names its concrete index). */
 export function kindOfIndex(index: string, prefix = ''): SearchKind | undefined {
   for (const [kind, alias] of Object.entries(searchAliases) as [SearchKind, string][]) {
