@@ -15,14 +15,15 @@ import { onShutdownSignal } from '../platform/lifecycle/shutdown.js';
 import { PiiEnvShape } from '../platform/pii/config.js';
 import { openKeyStoreSql, openPii } from '../platform/pii/open.js';
 import { openPglite, pgClient, pgliteClient, type SqlClient } from '../platform/sql/client.js';
-import { registerProjection } from './kernel/generations.js';
 import type { RetryPolicy } from './kernel/isolate.js';
 import type { PostgresProjection } from './kernel/projection.js';
 import { createProjector, type Projector } from './kernel/projector.js';
 import { rebuildProjection, replayProjection, type ReplayFailure } from './kernel/replay.js';
 import { createStallDetector } from './kernel/stall.js';
 import { projectionGauges, projectionStatus, renderPrometheus, type ProjectionStatus } from './kernel/status.js';
+import type { ReadModelTarget } from './kernel/target.js';
 import { postgresProjections } from './postgres/index.js';
+import { postgresReadModelTargets } from './postgres/target.js';
 
 /** The PostgreSQL read models this service keeps up to date (one consumer group each). */
 export const postgresReadModels: readonly PostgresProjection[] = postgresProjections;
@@ -35,7 +36,14 @@ export interface ProjectionsDeps {
   /** In one process, the SAME bus instance the relay publishes to. */
   readonly bus: Bus;
   readonly log: Logger;
+  /** The PostgreSQL read models (default: all of them), as targets on `readSql`. Ignored when `targets` is given. */
   readonly projections?: readonly PostgresProjection[];
+  /**
+   * The read models to run, of any store (the composition root adds Elasticsearch / ClickHouse targets
+   * by configuration). Default: `projections` as PostgreSQL targets. Every target's bookkeeping must be
+   * in the control tables of `readSql` (target.ts), which status and the erasure wait read.
+   */
+  readonly targets?: readonly ReadModelTarget[];
   readonly retry?: RetryPolicy;
   /** A projector lagging with no progress for this long is stalled (readiness degraded). Default 60 000. */
   readonly stallMs?: number;
@@ -43,6 +51,8 @@ export interface ProjectionsDeps {
 
 export interface ProjectionsHandle {
   readonly projectors: readonly Projector[];
+  /** The targets the projectors apply to (every store), for the erasure scanners and the ops commands. */
+  readonly targets: readonly ReadModelTarget[];
   /** Checkpoints, generations and lag of every read model (for `annals replay status`). */
   status(): Promise<ProjectionStatus[]>;
   /** Prometheus text for /metrics. */
@@ -56,7 +66,7 @@ export interface ProjectionsHandle {
 }
 
 /**
- * Starts every PostgreSQL projector. Before a read model consumes the bus:
+ * Starts one projector per read-model target, whatever its store. Before a read model consumes the bus:
  * - first start (its generation 1 was just created): it is filled from the event store, so a read model
  *   added long after the topics' retention still sees all of history; the bus then redelivers from the
  *   earliest offset and the revision guard skips what the fill applied;
@@ -64,35 +74,36 @@ export interface ProjectionsHandle {
  * Events the fill/rebuild cannot apply go to the projector's dead-letter topic, like the consumer's.
  */
 export async function startProjections(deps: ProjectionsDeps): Promise<ProjectionsHandle> {
-  const projections = deps.projections ?? postgresReadModels;
+  const targets = deps.targets ?? postgresReadModelTargets(deps.readSql, deps.projections ?? postgresReadModels);
   const controller = new AbortController();
   const projectors: Projector[] = [];
   const runs: Promise<void>[] = [];
-  for (const projection of projections) {
-    const log = deps.log.child({ projector: projection.name });
+  for (const target of targets) {
+    const log = deps.log.child({ projector: target.name, store: target.store });
     const onFailure = async (f: ReplayFailure) => {
       const record = (await deps.store.readStreamRaw(f.streamId, { fromRevision: f.streamRevision, toRevision: f.streamRevision }))[0];
       if (!record || !topicOfStream(f.streamId)) return;
-      await deps.bus.publish([deadLetter(encodeEvent(record), deadLetterTopic(projection.name), { consumer: projection.name, error: f.error, attempts: 1, at: new Date() })]);
+      await deps.bus.publish([deadLetter(encodeEvent(record), deadLetterTopic(target.name), { consumer: target.name, error: f.error, attempts: 1, at: new Date() })]);
     };
-    const reg = await registerProjection(deps.readSql, projection);
+    const reg = await target.register();
     if (reg.created) {
-      const r = await replayProjection({ sql: deps.readSql, store: deps.store, projection, log, retry: deps.retry, onFailure, signal: controller.signal });
+      const r = await replayProjection({ target, store: deps.store, log, retry: deps.retry, onFailure, signal: controller.signal });
       log.info({ events: r.events, applied: r.applied, elapsedMs: r.elapsedMs }, 'projector: new read model filled from the event store');
     } else if (reg.needsRebuild) {
-      log.warn({ liveVersion: reg.version, codeVersion: projection.version }, 'projector: version changed; rebuilding blue-green');
-      await rebuildProjection({ sql: deps.readSql, store: deps.store, projection, log, retry: deps.retry, onFailure, signal: controller.signal });
+      log.warn({ liveVersion: reg.version, codeVersion: target.version }, 'projector: version changed; rebuilding blue-green');
+      await rebuildProjection({ target, store: deps.store, log, retry: deps.retry, onFailure, signal: controller.signal });
     }
     // The store's reader: bus records are decrypted with the same key store as every other reader.
-    const projector = createProjector({ sql: deps.readSql, bus: deps.bus, projection, log: deps.log, retry: deps.retry, reader: deps.store.reader });
+    const projector = createProjector({ target, bus: deps.bus, log: deps.log, retry: deps.retry, reader: deps.store.reader });
     projectors.push(projector);
     runs.push(projector.run(controller.signal));
   }
-  const status = () => projectionStatus({ sql: deps.readSql, projections, headPosition: () => deps.store.headPosition(), bus: deps.bus });
+  const status = () => projectionStatus({ sql: deps.readSql, projections: targets, headPosition: () => deps.store.headPosition(), bus: deps.bus });
   const stalls = createStallDetector({ projectors, stallMs: deps.stallMs ?? DEFAULT_PROJECTOR_STALL_MS, log: deps.log });
   stalls.start();
   return {
     projectors,
+    targets,
     status,
     // The stall gauge comes from memory: it must answer even when the read database does not.
     metrics: async () => renderPrometheus([...stalls.gauges(), ...projectionGauges(await status())]),

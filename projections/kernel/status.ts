@@ -2,7 +2,7 @@ import type { Bus } from '../../platform/bus/port.js';
 import { tpKey } from '../../platform/bus/port.js';
 import { allEventsTopics } from '../../platform/bus/topics.js';
 import type { SqlClient } from '../../platform/sql/client.js';
-import type { PostgresProjection } from './projection.js';
+import type { ReadModelStore } from './target.js';
 
 export interface GenerationStatus {
   readonly generation: number;
@@ -12,8 +12,18 @@ export interface GenerationStatus {
   readonly eventsApplied: bigint;
 }
 
+/** What status needs of a read model: its name and code version (a `ReadModelTarget` or a `PostgresProjection`). */
+export interface StatusSubject {
+  readonly name: string;
+  readonly version: number;
+  /** Default `postgres`. */
+  readonly store?: ReadModelStore;
+}
+
 export interface ProjectionStatus {
   readonly name: string;
+  /** The store the read model lives in; its checkpoints are in the control tables whatever the store. */
+  readonly store: ReadModelStore;
   readonly codeVersion: number;
   readonly liveVersion: number | undefined;
   readonly liveGeneration: number | undefined;
@@ -30,12 +40,13 @@ export interface ProjectionStatus {
 }
 
 /**
- * Checkpoints and lag of every read model, from the database (so `annals replay status` sees the same as
- * the service's /metrics, whichever process applies). Read-only.
+ * Checkpoints and lag of every read model of every store, from the control tables of the read database
+ * (target.ts: every target keeps its bookkeeping there), so `annals replay status` sees the same as the
+ * service's /metrics, whichever process applies. Read-only.
  */
 export async function projectionStatus(args: {
   sql: SqlClient;
-  projections: readonly PostgresProjection[];
+  projections: readonly StatusSubject[];
   headPosition?: () => Promise<bigint | undefined>;
   bus?: Bus;
   topics?: readonly string[];
@@ -82,6 +93,7 @@ export async function projectionStatus(args: {
     const applied = generations.find((g) => g.generation === live?.live_generation)?.position;
     out.push({
       name: projection.name,
+      store: projection.store ?? 'postgres',
       codeVersion: projection.version,
       liveVersion: live?.version,
       liveGeneration: live?.live_generation,
