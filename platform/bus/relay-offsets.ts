@@ -106,7 +106,8 @@ export async function coveringBatches(sql: SqlExecutor, name: string, positions:
 /** The newest recorded batches, newest first (to say how far a stale model got). */
 export async function recentBatches(sql: SqlExecutor, name: string, limit: number): Promise<CoveringBatch[]> {
   const { rows } = await sql.query<{ position: string; offsets: unknown }>(
-    `SELECT position::text AS position, offsets FROM annals_relay_offsets WHERE name = $1 ORDER BY position DESC LIMIT $2`,
+    // Ordered by the bigint column, not by the text alias (an ORDER BY name resolves to the output column first).
+    `SELECT position::text AS position, offsets FROM annals_relay_offsets r WHERE name = $1 ORDER BY r.position DESC LIMIT $2`,
     [name, limit],
   );
   return rows.map((r) => ({ position: BigInt(r.position), offsets: decodeOffsets(r.offsets) }));
