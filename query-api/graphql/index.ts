@@ -1,3 +1,4 @@
+import { analyticsArea } from './analytics/area.js';
 import type { GraphqlArea } from './area.js';
 import { budgetsArea } from './budgets/area.js';
 import { commonArea } from './common/area.js';
@@ -18,4 +19,5 @@ export const areas: readonly GraphqlArea[] = [
   dealsArea,
   consentsArea,
   budgetsArea,
+  analyticsArea,
 ];
