@@ -1,6 +1,9 @@
 import { tpKey } from '../../platform/bus/port.js';
 import type { SqlExecutor } from '../../platform/sql/client.js';
-import type { GenerationInfo } from './target.js';
+import type { EventEnvelope } from '../../schemas/events/registry.js';
+import { ProjectionErrorCode } from './errors.js';
+import { readLive } from './generations.js';
+import type { GenerationInfo, TargetBatch } from './target.js';
 
 /**
  * Reads of the control tables (schema.ts) that every target shares: whatever the store, a read model's
@@ -41,3 +44,56 @@ export async function readGenerations(sql: SqlExecutor, name: string): Promise<G
     eventsApplied: BigInt(g.events_applied),
   }));
 }
+
+/** What a batch comes to once its checkpoint is read: the generation it writes, the events past the stored offsets, the position to store. */
+export interface ResolvedBatch {
+  readonly generation: number;
+  /** In batch order; unhandled, unreadable and excluded items are not here (they still moved `position`). */
+  readonly events: EventEnvelope[];
+  readonly position: bigint | undefined;
+}
+
+/**
+ * The first half of every target's apply, inside its transaction on the read database (TargetBatch's
+ * contract): the live generation read FOR SHARE (a swap waits for the batch, the batch for a swap), the
+ * stored offsets of the batch's partitions read FOR UPDATE (a concurrent member of a stale consumer
+ * generation waits, then skips what this one applied), the items below them dropped.
+ */
+export async function resolveBatch(tx: SqlExecutor, name: string, batch: TargetBatch): Promise<ResolvedBatch> {
+  let generation: number;
+  if (batch.generation === 'live') {
+    const live = await readLive(tx, name);
+    if (!live) throw Object.assign(new Error(`read model ${name} is not registered (call register first)`), { code: ProjectionErrorCode.NotRegistered });
+    generation = live.generation;
+  } else generation = batch.generation.generation;
+  const offsets = batch.offsets ?? [];
+  let stored: Map<string, bigint> | undefined;
+  if (offsets.length > 0) {
+    const { rows } = await tx.query<{ topic: string; partition: number; o: string }>(
+      `SELECT topic, partition, next_offset::text AS o FROM annals_projection_offsets
+        WHERE name = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])) FOR UPDATE`,
+      [name, offsets.map((p) => p.topic), offsets.map((p) => p.partition)],
+    );
+    stored = new Map(rows.map((r) => [tpKey(r.topic, r.partition), BigInt(r.o)]));
+  }
+  const events: EventEnvelope[] = [];
+  let position: bigint | undefined;
+  for (const item of batch.items) {
+    if (item.position === undefined) continue;
+    if (item.source && stored) {
+      const next = stored.get(tpKey(item.source.topic, item.source.partition));
+      if (next !== undefined && item.source.offset < next) continue;
+    }
+    if (position === undefined || item.position > position) position = item.position;
+    if (item.event) events.push(item.event);
+  }
+  return { generation, events, position };
+}
+
+/** The offsets upsert (never moving an offset backwards). */
+export const offsetsStatement = (name: string, offsets: NonNullable<TargetBatch['offsets']>) => ({
+  sql: `INSERT INTO annals_projection_offsets(name, topic, partition, next_offset)
+        SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o)
+        ON CONFLICT (name, topic, partition) DO UPDATE SET next_offset = GREATEST(annals_projection_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
+  params: [name, offsets.map((p) => p.topic), offsets.map((p) => p.partition), offsets.map((p) => p.nextOffset.toString())] as readonly unknown[],
+});

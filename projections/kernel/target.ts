@@ -56,9 +56,10 @@ export interface ReadModelTarget {
   /**
    * Applies a batch and its checkpoint. See `TargetBatch` for what to skip and what moves. The events of
    * `batch.items` must be applied in the given order.
-   * - Failure of ONE event: throw `ProjectionEventError` (errors.ts) naming it (`index` = its index in
-   *   `items`), so the runtime retries it and, after PROJECTOR_MAX_ATTEMPTS, dead-letters it. Any other
-   *   error fails the batch; if it repeats, the runtime bisects the batch with probes.
+   * - Failure of ONE event: throw `ProjectionEventError` (errors.ts) naming it (the runtime goes by its
+   *   `event.eventId`; `index` is informational), so the runtime retries it and, after
+   *   PROJECTOR_MAX_ATTEMPTS, dead-letters it. Any other error fails the batch; if it repeats, the runtime
+   *   bisects the batch with probes (applies of prefixes of the batch's events).
    * - `options.probe`: do the work, then throw `ProbeRollback` (isolate.ts) WITHOUT committing the
    *   checkpoint. A transactional store rolls everything back; a store that cannot may keep the data it
    *   wrote (it is idempotent and the committed apply would write the same), never the checkpoint.

@@ -1,12 +1,10 @@
-import { tpKey } from '../../platform/bus/port.js';
 import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
-import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { advanceGeneration, advanceStatement, applyEvents, type ApplyTarget } from '../kernel/apply.js';
 import { scriptOf } from '../kernel/coalesce.js';
-import { ProbeRollback, ProjectionErrorCode } from '../kernel/errors.js';
+import { ProbeRollback } from '../kernel/errors.js';
 import { createGeneration, dropGeneration, readLive, registerProjection, swapGeneration, tablesOf } from '../kernel/generations.js';
-import type { PostgresProjection, SqlStatement } from '../kernel/projection.js';
-import { readGenerations, readOffsets, readPosition } from '../kernel/control.js';
+import type { PostgresProjection } from '../kernel/projection.js';
+import { offsetsStatement, readGenerations, readOffsets, readPosition, resolveBatch } from '../kernel/control.js';
 import type { ApplyOptions, ApplyResult, GenerationRef, ReadModelTarget, TargetBatch } from '../kernel/target.js';
 import { postgresPiiScanner } from './pii-scanner.js';
 
@@ -34,47 +32,13 @@ export function postgresReadModelTarget(sql: SqlClient, projection: PostgresProj
 
   /** The work of one apply, in a transaction (or savepoint) the caller owns. */
   const applyIn = async (tx: SqlExecutor, batch: TargetBatch, probe: boolean): Promise<ApplyResult> => {
-    let generation: number;
-    let stored: Map<string, bigint> | undefined;
-    if (batch.generation === 'live') {
-      // FOR SHARE: a swap (FOR UPDATE) waits for this batch, and this batch for a swap in progress.
-      const live = await readLive(tx, name);
-      if (!live) throw Object.assign(new Error(`read model ${name} is not registered (call register first)`), { code: ProjectionErrorCode.NotRegistered });
-      generation = live.generation;
-    } else generation = batch.generation.generation;
-    const offsets = batch.offsets ?? [];
-    if (offsets.length > 0) {
-      // The checkpoint, read under a row lock: what counts against a concurrent member of a stale consumer generation.
-      const { rows } = await tx.query<{ topic: string; partition: number; o: string }>(
-        `SELECT topic, partition, next_offset::text AS o FROM annals_projection_offsets
-          WHERE name = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])) FOR UPDATE`,
-        [name, offsets.map((p) => p.topic), offsets.map((p) => p.partition)],
-      );
-      stored = new Map(rows.map((r) => [tpKey(r.topic, r.partition), BigInt(r.o)]));
-    }
-    const events: EventEnvelope[] = [];
-    let position: bigint | undefined;
-    for (const item of batch.items) {
-      if (item.position === undefined) continue;
-      if (item.source && stored) {
-        const next = stored.get(tpKey(item.source.topic, item.source.partition));
-        if (next !== undefined && item.source.offset < next) continue;
-      }
-      if (position === undefined || item.position > position) position = item.position;
-      if (item.event) events.push(item.event);
-    }
+    const { generation, events, position } = await resolveBatch(tx, name, batch);
     const target = applyTarget(generation);
     const r = await applyEvents(tx, projection, target, events);
-    if (offsets.length > 0) {
-      const statement: SqlStatement = {
-        sql: `INSERT INTO annals_projection_offsets(name, topic, partition, next_offset)
-              SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o)
-              ON CONFLICT (name, topic, partition) DO UPDATE SET next_offset = GREATEST(annals_projection_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
-        params: [name, offsets.map((p) => p.topic), offsets.map((p) => p.partition), offsets.map((p) => p.nextOffset.toString())],
-      };
-      // Position and offsets in one round trip.
-      await tx.exec(scriptOf([advanceStatement(target, position, r.applied), statement].filter((x) => x !== undefined), { merge: false }));
-    } else await advanceGeneration(tx, target, position, r.applied);
+    const offsets = batch.offsets ?? [];
+    // Position and offsets in one round trip.
+    if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
+    else await advanceGeneration(tx, target, position, r.applied);
     if (probe) throw new ProbeRollback();
     return { ...r, maxPosition: position };
   };
