@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@elastic/elasticsearch';
+import { openElasticsearch } from '../../platform/elasticsearch/client.js';
+import { hashMatcher, valueHash } from '../../platform/pii/scanner.js';
+import { requireEnv } from '../../platform/testing/require-env.js';
+import type { EventEnvelope } from '../../schemas/events/registry.js';
+import { aliasOf, indexOf } from '../../schemas/read-models/elasticsearch/indices.js';
+import { searchKinds, type SearchDocument } from '../../schemas/read-models/search/documents.js';
+import { ProjectionEventError } from '../kernel/errors.js';
+import { foldAll, History, searchHistory, searchIds, twoTenantSearchHistory } from '../search/testing.js';
+import { ElasticsearchBackpressureError, elasticsearchModel } from './model.js';
+
+/**
+ * The Elasticsearch search model against the real server: documents equal the pure projector's fold,
+ * external versions = positions, duplicates and late out-of-order deliveries write nothing, bulk items
+ * refused with 429 are retried alone, a refused item names its event, blue-green swap, erasure + scanner.
+ */
+type Stored = { doc: SearchDocument; version: number; seqNo: number };
+
+async function stored(client: Client, prefix: string, generation: number | 'alias' = 'alias'): Promise<Map<string, Stored>> {
+  const index = searchKinds.map((k) => (generation === 'alias' ? aliasOf(k, prefix) : indexOf(k, generation, prefix))).join(',');
+  await client.indices.refresh({ index });
+  const r = await client.search<SearchDocument>({ index, size: 1_000, version: true, seq_no_primary_term: true, query: { match_all: {} } });
+  return new Map(r.hits.hits.map((h) => [`${h._source!.tenantId}/${h._source!.kind}/${h._source!.id}`, { doc: h._source!, version: h._version!, seqNo: h._seq_no! }]));
+}
+
+const docsOf = (m: Map<string, Stored>) => new Map([...m].map(([k, v]) => [k, v.doc]));
+
+describe('Elasticsearch search model', () => {
+  let client: Client;
+  const prefixes: string[] = [];
+  const fresh = () => {
+    const p = `t${randomUUID().slice(0, 8)}_`;
+    prefixes.push(p);
+    return p;
+  };
+  before(() => {
+    client = openElasticsearch(requireEnv('ELASTICSEARCH_URL'));
+  });
+  after(async () => {
+    for (const p of prefixes) await client.indices.delete({ index: `${p}*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
+    await client.close();
+  });
+
+  const { events } = twoTenantSearchHistory();
+  const expected = foldAll(events);
+
+  it('holds the pure projector\'s documents, each at external version = its position; a second createGeneration is a no-op', async () => {
+    const model = elasticsearchModel({ client, prefix: fresh() });
+    await model.createGeneration(1);
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    await model.write(1, events);
+    const s = await stored(client, model.prefix);
+    assert.deepEqual(docsOf(s), expected);
+    for (const v of s.values()) assert.equal(v.version, v.doc.position);
+  });
+
+  it('duplicates and late, out-of-order redeliveries write nothing (same documents, versions and sequence numbers)', async () => {
+    const model = elasticsearchModel({ client, prefix: fresh() });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    await model.write(1, events);
+    const before = await stored(client, model.prefix);
+    await model.write(1, events);
+    await model.write(1, events.slice().reverse());
+    for (let i = 0; i < events.length; i += 4) await model.write(1, [events[i]!]);
+    // Split across batches: a prefix again, then everything again.
+    await model.write(1, events.slice(0, 10));
+    await model.write(1, events);
+    assert.deepEqual(await stored(client, model.prefix), before);
+  });
+
+  it('a batch split anywhere gives the same documents as one batch', async () => {
+    const model = elasticsearchModel({ client, prefix: fresh() });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    for (let i = 0; i < events.length; i += 7) await model.write(1, events.slice(i, i + 7));
+    assert.deepEqual(docsOf(await stored(client, model.prefix)), expected);
+  });
+
+  it('bulk items refused with 429 are retried alone until written; still refused after every retry → a transient error', async () => {
+    const prefix = fresh();
+    const sent: number[] = [];
+    let refuse = 2; // the first two bulk calls refuse every other item
+    const flaky = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'bulk') return Reflect.get(target, prop, receiver);
+        return async (params: { operations: unknown[] }) => {
+          sent.push(params.operations.length / 2);
+          if (refuse-- <= 0) return target.bulk(params as never);
+          // Send the even items for real, answer 429 for the odd ones without sending them.
+          const ops = params.operations;
+          const even = ops.filter((_, i) => Math.floor(i / 2) % 2 === 0);
+          const r = await target.bulk({ operations: even } as never);
+          const items = [];
+          for (let k = 0, e = 0; k < ops.length / 2; k++) items.push(k % 2 === 0 ? r.items[e++]! : { index: { _index: 'x', status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } });
+          return { ...r, errors: true, items };
+        };
+      },
+    });
+    const model = elasticsearchModel({ client: flaky, prefix, sleep: async () => undefined });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    await model.write(1, events);
+    assert.deepEqual(docsOf(await stored(client, prefix)), expected);
+    assert.equal(sent.length, 3);
+    assert.equal(sent[1], Math.floor(sent[0]! / 2), 'the retry carries only the refused items');
+    assert.equal(sent[2], Math.floor(sent[1]! / 2));
+
+    const always = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'bulk') return Reflect.get(target, prop, receiver);
+        return async (params: { operations: unknown[] }) => ({ errors: true, took: 1, items: params.operations.filter((_, i) => i % 2 === 0).map(() => ({ index: { _index: 'x', status: 429 } })) });
+      },
+    });
+    const stuck = elasticsearchModel({ client: always, prefix: fresh(), sleep: async () => undefined, itemRetries: 2 });
+    await stuck.createGeneration(1);
+    await assert.rejects(stuck.write(1, events), (e: unknown) => e instanceof ElasticsearchBackpressureError && stuck.isTransient!(e));
+  });
+
+  it('an item refused for good (a 400) fails as that event, deterministically', async () => {
+    const bad = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'bulk') return Reflect.get(target, prop, receiver);
+        return async (params: { operations: { index?: { _id: string } }[] }) => ({
+          errors: true,
+          took: 1,
+          items: params.operations.filter((_, i) => i % 2 === 0).map((o) => ({ index: { _index: 'x', _id: o.index!._id, status: o.index!._id.includes(searchIds.jane) ? 400 : 201, error: { type: 'mapper_parsing_exception', reason: 'bad' } } })),
+        });
+      },
+    });
+    const model = elasticsearchModel({ client: bad, prefix: fresh() });
+    await model.createGeneration(1);
+    const h = new History();
+    searchHistory(h, 'tenant-x');
+    await assert.rejects(model.write(1, h.events), (e: unknown) => {
+      assert.ok(e instanceof ProjectionEventError, String(e));
+      assert.equal(e.deterministic, true);
+      const event = h.events[e.index]!;
+      assert.ok(event.streamId.includes(searchIds.jane), `blames ${event.type} on ${event.streamId}`);
+      assert.equal(e.code, 'PROJECTION_ERR_EVENT(400)');
+      return true;
+    });
+  });
+
+  it('blue-green: a new generation is filled beside the live one and the three aliases move in one step; the old one drops', async () => {
+    const prefix = fresh();
+    const model = elasticsearchModel({ client, prefix });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    await model.write(1, events.slice(0, 12));
+    await model.createGeneration(2);
+    await model.write(2, events);
+    assert.notDeepEqual(docsOf(await stored(client, prefix)), expected, 'readers still see generation 1');
+    await model.swap(2, 1);
+    assert.deepEqual(docsOf(await stored(client, prefix)), expected);
+    for (const kind of searchKinds) {
+      const aliases = await client.indices.getAlias({ name: aliasOf(kind, prefix) });
+      assert.deepEqual(Object.keys(aliases), [indexOf(kind, 2, prefix)]);
+    }
+    await model.dropGeneration(1);
+    await model.dropGeneration(1);
+    assert.equal(await client.indices.exists({ index: indexOf('contact', 1, prefix) }), false);
+  });
+
+  it('erasure: the erasure events leave no personal value (the scanner proves it, and finds them before); redactSubject is the direct path, tenant-scoped', async () => {
+    const prefix = fresh();
+    const model = elasticsearchModel({ client, prefix });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    const key = 'k';
+    const salt = 's';
+    const matcherOf = (values: string[]) => hashMatcher(key, salt, values.map((v) => valueHash(key, salt, v)));
+    const ripley = matcherOf(['Ellen', 'Ripley', 'ripley@weyland.example']);
+    const erasureAt = events.findIndex((e) => e.type === 'ContactErased');
+    const beforeErasure = events.slice(0, erasureAt).filter((e) => e.tenantId === 'tenant-a');
+    await model.write(1, beforeErasure);
+    const found = await model.scanner.scan({ tenantId: 'tenant-a', subjectIds: [searchIds.erased], matcher: ripley });
+    assert.equal(found.found, 3, JSON.stringify(found));
+    assert.equal(found.store, 'elasticsearch:search_es');
+    await model.write(1, events);
+    const after = await model.scanner.scan({ tenantId: 'tenant-a', subjectIds: [searchIds.erased], matcher: ripley });
+    assert.deepEqual([after.found, after.incomplete, after.examined > 0], [0, undefined, true]);
+
+    // The direct path: John (not erased by events) in tenant-a only; tenant-b's John (same id) is untouched.
+    // (Not "Smith": the duplicate merged into John is another subject named Smith, whose document mentions John.)
+    const john = matcherOf(['John', 'john@globex.example']);
+    assert.equal((await model.scanner.scan({ tenantId: 'tenant-a', subjectIds: [searchIds.john], matcher: john })).found, 2);
+    const versionBefore = (await stored(client, prefix)).get(`tenant-a/contact/${searchIds.john}`)!.version;
+    assert.equal((await model.redactSubject('tenant-a', [searchIds.john])).redacted, 1);
+    assert.equal((await model.redactSubject('tenant-a', [searchIds.john])).redacted, 0, 'idempotent');
+    assert.equal((await model.scanner.scan({ tenantId: 'tenant-a', subjectIds: [searchIds.john], matcher: john })).found, 0);
+    assert.equal((await model.scanner.scan({ tenantId: 'tenant-b', subjectIds: [searchIds.john], matcher: john })).found, 2, 'another tenant is untouched');
+    const s = await stored(client, prefix);
+    assert.equal(s.get(`tenant-a/contact/${searchIds.john}`)!.version, versionBefore, 'the version does not move: a newer event still wins');
+    assert.equal(s.get(`tenant-a/contact/${searchIds.john}`)!.doc.state, 'erased');
+    // A redelivery of John's events (decrypted after erasure or not) cannot bring a value back.
+    await model.write(1, events.filter((e): e is EventEnvelope => e.tenantId === 'tenant-a'));
+    assert.equal((await model.scanner.scan({ tenantId: 'tenant-a', subjectIds: [searchIds.john], matcher: john })).found, 0);
+  });
+});

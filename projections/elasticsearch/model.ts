@@ -1,0 +1,229 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { Logger } from 'pino';
+import { isRetryableStatus, isTransientElasticsearchError } from '../../platform/elasticsearch/client.js';
+import type { PersonalDataScanner } from '../../platform/pii/scanner.js';
+import type { EventEnvelope } from '../../schemas/events/registry.js';
+import { aliasOf, documentIdOf, indexOf, searchIndexMappings, searchIndexSettings } from '../../schemas/read-models/elasticsearch/indices.js';
+import { searchKinds, type SearchDocument, type SearchKind } from '../../schemas/read-models/search/documents.js';
+import { ProjectionEventError } from '../kernel/errors.js';
+import type { ExternalReadModel } from '../kernel/target.js';
+import { changesOf, fold, searchEventTypes, type DocumentChange } from '../search/documents.js';
+import { elasticsearchPiiScanner, redactSubjectDocuments } from './erasure.js';
+
+/**
+ * The Elasticsearch search read model (issue 12 §2): aliases `contacts`, `leads`, `deals` over the indices
+ * of the live generation (`contacts_v<generation>`), documents folded by the pure search projector
+ * (projections/search/documents.ts), written versioned by global position.
+ *
+ * WHY WHOLE DOCUMENTS. Elasticsearch's external versioning (`version_type: external`, version = position:
+ * a write with a version not above the stored one is refused with 409) is what makes a redelivered or late
+ * event harmless, and partial updates cannot carry an external version. So a batch reads the current
+ * documents it touches (`_mget`, real-time: it sees writes not yet refreshed), folds its events into them
+ * in order (skipping any change whose position is not above the document's), and indexes the resulting
+ * whole documents with version = the position of the last change folded in. A concurrent or repeated
+ * writer loses with 409 (the stored document is as new or newer): that is a duplicate, not a failure.
+ * One exception: an erasure older than the document (a `SubjectErased` from the consent stream, delivered
+ * after a newer event of the contact) is written at the stored version with `external_gte`, because
+ * erasure must win and only ever removes data.
+ *
+ * BACKPRESSURE. One bulk request in flight per model, at most MAX_BULK_DOCS documents / MAX_BULK_BYTES
+ * each; items refused with 429 or 5xx are retried alone (never the whole bulk) with exponential backoff;
+ * if they still fail, the batch fails with a transient error (the runtime waits it out, never blames an
+ * event). An item refused for any other reason (a mapping error) is that event's failure: it is named,
+ * retried by the runtime and, if it repeats, dead-lettered.
+ */
+export const ELASTICSEARCH_MODEL_NAME = 'search_es';
+export const MAX_BULK_DOCS = 1_000;
+export const MAX_BULK_BYTES = 5 * 1024 * 1024;
+
+export interface ElasticsearchModelOptions {
+  readonly client: Client;
+  /** ELASTICSEARCH_INDEX_PREFIX (tests use a fresh one each). */
+  readonly prefix?: string;
+  readonly log?: Logger;
+  /** Retries of items refused with 429/5xx before the batch fails as transient (default 8, backoff 50 ms → 5 s). */
+  readonly itemRetries?: number;
+  /** `wait_for`: a bulk returns once its documents are searchable (tests; costs up to a refresh interval per bulk). */
+  readonly refresh?: boolean | 'wait_for';
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Retried items still failing after every attempt: the store is overloaded; the runtime waits it out. */
+export class ElasticsearchBackpressureError extends Error {
+  readonly code = 'SEARCH_ERR_BACKPRESSURE';
+  constructor(readonly items: number, readonly lastStatus: number) {
+    super(`elasticsearch: ${items} bulk item(s) still refused with ${lastStatus} after every retry`);
+    this.name = 'ElasticsearchBackpressureError';
+  }
+}
+
+interface Pending {
+  current: SearchDocument | undefined;
+  /** The stored version (undefined: no document). */
+  readonly storedVersion: number | undefined;
+  next: SearchDocument | undefined;
+  /** Index (in `events`) of the last event that changed the document: the one blamed if its write fails. */
+  lastEvent: number;
+}
+
+export function elasticsearchModel(options: ElasticsearchModelOptions): ExternalReadModel & { readonly prefix: string } {
+  const { client } = options;
+  const prefix = options.prefix ?? '';
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const itemRetries = options.itemRetries ?? 8;
+  const name = ELASTICSEARCH_MODEL_NAME;
+
+  async function createGeneration(generation: number): Promise<void> {
+    for (const kind of searchKinds) {
+      const index = indexOf(kind, generation, prefix);
+      if (await client.indices.exists({ index })) continue; // left by an attempt that crashed before its bookkeeping: idempotent data
+      await client.indices
+        .create({ index, settings: searchIndexSettings, mappings: searchIndexMappings as never })
+        .catch((err: unknown) => {
+          // Two processes starting at once: the other one created it.
+          if ((err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type !== 'resource_already_exists_exception') throw err;
+        });
+    }
+  }
+
+  async function write(generation: number, events: readonly EventEnvelope[]): Promise<void> {
+    // 1. Plan (pure): every event's changes, in order. A mapping that throws is that event's failure.
+    const planned: { change: DocumentChange; index: number }[] = [];
+    events.forEach((event, index) => {
+      try {
+        for (const change of changesOf(event)) planned.push({ change, index });
+      } catch (err) {
+        throw new ProjectionEventError(name, event, err, true, index);
+      }
+    });
+    if (planned.length === 0) return;
+    // 2. The current documents (real-time get: sees what was written and not yet refreshed).
+    const keyOf = (c: DocumentChange) => `${c.key.kind}/${documentIdOf(c.key.tenantId, c.key.id)}`;
+    const pending = new Map<string, Pending & { kind: SearchKind; id: string }>();
+    for (const { change } of planned) if (!pending.has(keyOf(change))) pending.set(keyOf(change), { kind: change.key.kind, id: documentIdOf(change.key.tenantId, change.key.id), current: undefined, storedVersion: undefined, next: undefined, lastEvent: -1 });
+    const list = [...pending.values()];
+    for (let i = 0; i < list.length; i += MAX_BULK_DOCS) {
+      const slice = list.slice(i, i + MAX_BULK_DOCS);
+      const r = await client.mget<SearchDocument>({ docs: slice.map((p) => ({ _index: indexOf(p.kind, generation, prefix), _id: p.id })) });
+      r.docs.forEach((d, k) => {
+        const p = slice[k]!;
+        if ('found' in d && d.found && d._source) {
+          p.current = d._source;
+          (p as { storedVersion: number | undefined }).storedVersion = d._version;
+        }
+        p.next = p.current;
+      });
+    }
+    // 3. Fold, in event order.
+    for (const { change, index } of planned) {
+      const p = pending.get(keyOf(change))!;
+      const folded = fold(p.next, change);
+      if (folded !== p.next) {
+        p.next = folded;
+        p.lastEvent = index;
+      }
+    }
+    // 4. Whole documents, versioned; only those that changed.
+    const ops: BulkOp[] = [];
+    for (const p of list) {
+      if (p.next === undefined || p.next === p.current) continue;
+      const olderRedaction = p.storedVersion !== undefined && p.next.position <= p.storedVersion;
+      ops.push({
+        action: {
+          index: {
+            _index: indexOf(p.kind, generation, prefix),
+            _id: p.id,
+            version: olderRedaction ? p.storedVersion! : p.next.position,
+            version_type: olderRedaction ? 'external_gte' : 'external',
+          },
+        },
+        doc: p.next,
+        eventIndex: p.lastEvent,
+      });
+    }
+    await bulkWithRetry(ops, events);
+  }
+
+  interface BulkOp {
+    readonly action: { index: { _index: string; _id: string; version: number; version_type: 'external' | 'external_gte' } };
+    readonly doc: SearchDocument;
+    readonly eventIndex: number;
+  }
+
+  /** Sends `ops` in bounded chunks, one request at a time; retries only the items refused with 429/5xx. */
+  async function bulkWithRetry(ops: readonly BulkOp[], events: readonly EventEnvelope[]): Promise<void> {
+    for (const chunk of chunks(ops)) {
+      let todo = chunk;
+      for (let attempt = 0; todo.length > 0; attempt++) {
+        const r = await client.bulk({ operations: todo.flatMap((o) => [o.action, o.doc]), ...(options.refresh ? { refresh: options.refresh } : {}) });
+        const retry: BulkOp[] = [];
+        let lastStatus = 0;
+        r.items.forEach((item, k) => {
+          const result = item.index!;
+          if (result.status < 300) return;
+          // 409: the stored document's version is as new or newer (a duplicate, a concurrent member): done.
+          if (result.status === 409) return;
+          if (isRetryableStatus(result.status)) {
+            retry.push(todo[k]!);
+            lastStatus = result.status;
+            return;
+          }
+          const op = todo[k]!;
+          throw new ProjectionEventError(name, events[op.eventIndex]!, Object.assign(new Error(`${result.error?.type ?? 'error'}: ${result.error?.reason ?? ''}`), { code: String(result.status) }), true, op.eventIndex);
+        });
+        if (retry.length === 0) break;
+        if (attempt >= itemRetries) throw new ElasticsearchBackpressureError(retry.length, lastStatus);
+        options.log?.warn({ items: retry.length, status: lastStatus, attempt: attempt + 1 }, 'elasticsearch: bulk items refused; retrying those only');
+        await sleep(Math.min(5_000, 50 * 2 ** attempt));
+        todo = retry;
+      }
+    }
+  }
+
+  async function swap(generation: number, previous: number | undefined): Promise<void> {
+    // One `_aliases` call: the three aliases move together, atomically; readers see old or new, never a mix.
+    const actions = searchKinds.flatMap((kind) => [
+      ...(previous !== undefined && previous !== generation ? [{ remove: { index: indexOf(kind, previous, prefix), alias: aliasOf(kind, prefix), must_exist: false } }] : []),
+      { add: { index: indexOf(kind, generation, prefix), alias: aliasOf(kind, prefix) } },
+    ]);
+    await client.indices.updateAliases({ actions });
+  }
+
+  async function dropGeneration(generation: number): Promise<void> {
+    await client.indices.delete({ index: searchKinds.map((k) => indexOf(k, generation, prefix)).join(','), ignore_unavailable: true, allow_no_indices: true });
+  }
+
+  const scanner: PersonalDataScanner = elasticsearchPiiScanner(client, { prefix, store: `elasticsearch:${name}` });
+
+  return {
+    name,
+    version: 1,
+    store: 'elasticsearch',
+    eventTypes: searchEventTypes,
+    prefix,
+    createGeneration,
+    write,
+    swap,
+    dropGeneration,
+    redactSubject: (tenantId, subjectIds) => redactSubjectDocuments(client, { prefix, tenantId, subjectIds, refresh: options.refresh }),
+    scanner,
+    isTransient: (error) => isTransientElasticsearchError(error) || error instanceof ElasticsearchBackpressureError,
+  };
+}
+
+/** Chunks of at most MAX_BULK_DOCS operations and about MAX_BULK_BYTES of documents. */
+function* chunks<T extends { doc: unknown }>(ops: readonly T[]): Generator<T[]> {
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const op of ops) {
+    const size = JSON.stringify(op.doc).length + 150;
+    if (chunk.length > 0 && (chunk.length >= MAX_BULK_DOCS || bytes + size > MAX_BULK_BYTES)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(op);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
