@@ -19,7 +19,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     summary: 'erase|certificate|verify|export <subject>, retention run [--dry-run], rotate-master-key --new-key-env VAR: GDPR erasure with certificate, re-scan, export, retention (running API, dpo/admin token); key rotation (key store)',
     load: () => import('./commands/gdpr.js'),
   },
-  // Planned, one module each: seed, dlq; replay rebuild/verify/history/chain.
+  dlq: { summary: 'list | show <id> | retry <id|--all> | skip <id>: dead letters of every read model and of the relay', load: () => import('./commands/dlq.js') },
+  // Planned, one module each: seed; replay rebuild/verify/history.
 };
 
 function usage(): string {

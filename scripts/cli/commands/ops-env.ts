@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createBus } from '../../../platform/bus/create-bus.js';
@@ -6,6 +7,8 @@ import { ConfigError, EX_CONFIG, parseEnv, SharedEnv, type Env } from '../../../
 import type { EventStore } from '../../../platform/event-store/event-store.js';
 import { eventStoreConfig, openEventStore } from '../../../platform/event-store/open.js';
 import { createLogger } from '../../../platform/logging/logger.js';
+import { PiiEnvShape } from '../../../platform/pii/config.js';
+import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
 import { openPglite, pgClient, pgliteClient, type SqlClient } from '../../../platform/sql/client.js';
 
 /**
@@ -19,6 +22,10 @@ export const OpsEnv = z.object({
   EVENTSTORE_URL: SharedEnv.EVENTSTORE_URL,
   KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
   KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
+  PII_MASTER_KEY: PiiEnvShape.PII_MASTER_KEY,
+  PII_PREVIOUS_MASTER_KEYS: PiiEnvShape.PII_PREVIOUS_MASTER_KEYS,
+  KEYSTORE_URL: PiiEnvShape.KEYSTORE_URL,
+  PII_ENCRYPTION: z.enum(['on', 'off']).default('on'),
 });
 export type OpsEnv = z.output<typeof OpsEnv>;
 
@@ -47,8 +54,14 @@ export function parseOpsEnv(env: Env): OpsEnv {
 
 export interface OpsHandles {
   readonly env: OpsEnv;
-  /** Opened on first use, closed by `close()`. */
+  /** Opened on first use, closed by `close()`. Raw reads only (chain verify, status): no key store. */
   store(): Promise<EventStore>;
+  /**
+   * The store with the GDPR codec, as the services open it, for commands that DECODE events (a dead-letter
+   * retry): PII_MASTER_KEY, else the embedded development key in DATA_DIR/secrets (never created here);
+   * key tables on KEYSTORE_URL, else the read database. Erased subjects read as erased.
+   */
+  decodingStore(): Promise<EventStore>;
   readSql(): Promise<SqlClient>;
   bus(): Bus;
   close(): Promise<void>;
@@ -57,12 +70,24 @@ export interface OpsHandles {
 /** Lazily opened clients for one command run; whatever was opened is closed once, in reverse order. */
 export function openOps(env: OpsEnv, applicationName: string): OpsHandles {
   let store: Promise<EventStore> | undefined;
+  let decoding: Promise<EventStore> | undefined;
+  let keySql: SqlClient | undefined;
   let readSql: Promise<SqlClient> | undefined;
   let bus: Bus | undefined;
-  return {
+  const handles: OpsHandles = {
     env,
     store: () =>
       (store ??= openEventStore(eventStoreConfig(env.EVENTSTORE_URL, env.DATA_DIR), { applicationName, maxConnections: 2 })),
+    decodingStore: () =>
+      (decoding ??= (async () => {
+        const config = eventStoreConfig(env.EVENTSTORE_URL, env.DATA_DIR);
+        if (env.PII_ENCRYPTION === 'off') return openEventStore(config, { applicationName, maxConnections: 2, encryption: { codec: undefined } });
+        const masterKey = env.PII_MASTER_KEY ?? (await readFile(join(env.DATA_DIR, 'secrets', 'pii-master-key'), 'utf8').catch(() => undefined))?.trim();
+        if (masterKey === undefined) throw new CliFailure('PII_MASTER_KEY is not set (and no embedded development key in DATA_DIR/secrets): events cannot be decoded', 78);
+        const sql = env.KEYSTORE_URL ? (keySql = await openKeyStoreSql(env.KEYSTORE_URL, join(env.DATA_DIR, 'read'), applicationName)) : await handles.readSql();
+        const { codec } = await openPii(sql, { masterKey, previousMasterKeys: env.PII_PREVIOUS_MASTER_KEYS });
+        return openEventStore(config, { applicationName, maxConnections: 2, encryption: { codec } });
+      })()),
     readSql: () =>
       (readSql ??= env.READ_DB_URL
         ? Promise.resolve(pgClient(env.READ_DB_URL, { max: 2, applicationName }))
@@ -78,9 +103,12 @@ export function openOps(env: OpsEnv, applicationName: string): OpsHandles {
     async close() {
       await bus?.close().catch(() => undefined);
       if (store) await (await store).close().catch(() => undefined);
+      if (decoding) await (await decoding.catch(() => undefined))?.close().catch(() => undefined);
+      await keySql?.close().catch(() => undefined);
       if (readSql) await (await readSql).close().catch(() => undefined);
     },
   };
+  return handles;
 }
 
 /** Runs a command body: a CliFailure (or any error) becomes one line on stderr and a non-zero exit. */
