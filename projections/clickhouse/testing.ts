@@ -80,6 +80,7 @@ export interface ScenarioOptions {
   readonly leads?: number;
   readonly deals?: number;
   readonly budgets?: number;
+  readonly consents?: number;
   /** Labels with quotes, backslashes, control characters, emoji (hostile but storable). */
   readonly hostileLabels?: boolean;
 }
@@ -195,6 +196,17 @@ export function buildScenario(h: History, o: ScenarioOptions): void {
   // Consents (subject = a lead of the tenant): the fact table keeps purpose and basis, never the source text.
   const subject = uuidFrom(r);
   h.add(T, `consent-${subject}`, 'ConsentGranted', { subjectId: subject, subjectType: 'lead', purpose: 'marketing_email', lawfulBasis: 'consent', source: 'web form of Ada Lovelace', noticeVersion: 'v1', grantedAt: iso(t0) }, iso(t0), 'user-1', subject);
+  const purposes = ['marketing_email', 'sms', 'phone', 'profiling'] as const;
+  for (let i = 0; i < (o.consents ?? 12); i++) {
+    const s = uuidFrom(r);
+    let t = t0 + Math.floor(r() * span);
+    const purpose = pick(purposes);
+    h.add(T, `consent-${s}`, 'ConsentGranted', { subjectId: s, subjectType: 'contact', purpose, lawfulBasis: 'consent', source: `form ${i}`, noticeVersion: 'v2', grantedAt: iso(t) }, iso(t), 'user-1', s);
+    if (r() < 0.4) {
+      t += Math.floor(r() * 60 * DAY) + 1;
+      h.add(T, `consent-${s}`, 'ConsentWithdrawn', { subjectId: s, purpose, source: `email reply ${i}`, withdrawnAt: iso(t) }, iso(t), 'user-1', s);
+    }
+  }
 }
 
 // ── expected figures, computed from the events ─────────────────────────────────────────────────────
