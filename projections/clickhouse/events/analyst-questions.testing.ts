@@ -76,7 +76,7 @@ export const expected: Record<number, (events: readonly EventEnvelope[]) => Row[
     }
     return [...m.values()]
       .map((r) => ({ ...r, conversion_rate: Number(r.converted_leads) / Number(r.leads) }))
-      .sort((a, b) => (b.conversion_rate - a.conversion_rate) || (a.source < b.source ? -1 : 1));
+      .sort((a, b) => (b.conversion_rate - a.conversion_rate) || (String((a as Row).source) < String((b as Row).source) ? -1 : 1));
   },
   3: (events) => {
     const m = new Map<string, { source: string; days: number[] }>();
@@ -85,7 +85,7 @@ export const expected: Record<number, (events: readonly EventEnvelope[]) => Row[
       const conv = list.find((e) => e.type === 'LeadConverted');
       if (!cap || !conv) continue;
       const days = (Date.parse(conv.occurredAt) - Date.parse(d(cap).capturedAt)) / 86_400_000;
-      const r = m.get(d(cap).source) ?? { source: d(cap).source, days: [] };
+      const r = m.get(d(cap).source) ?? { source: d(cap).source as string, days: [] as number[] };
       r.days.push(days);
       m.set(r.source, r);
     }
