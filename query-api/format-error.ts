@@ -60,7 +60,9 @@ export function formatErrors(errors: readonly GraphQLError[], hasData: boolean, 
 }
 
 function formatOne(error: GraphQLError, fc: FormatContext, documentError: boolean): { e: FormattedError; status: number } {
-  const original = error.originalError;
+  // graphql-js nests: a variable's coercion error wraps the scalar's GraphQLError, which wraps ours.
+  let original: Error | undefined = error.originalError ?? undefined;
+  while (original instanceof GraphQLError) original = original.originalError ?? undefined;
   const where = { ...(error.locations ? { locations: error.locations } : {}), ...(error.path ? { path: error.path } : {}) };
   const field = (details: Record<string, unknown>) => details.field ?? fieldAt(fc.source, error.locations?.[0]) ?? variableOf(error.message);
   const withField = (ext: Record<string, unknown>) => {

@@ -14,6 +14,9 @@ import { assembleSchema, type GraphqlArea } from './graphql/area.js';
 import { areas as defaultAreas } from './graphql/index.js';
 import { enforceLimits } from './limits.js';
 import { registerReadDb } from './plugins/read-db.js';
+import { noConsistencyGate, type ConsistencyGate } from './consistency/gate.js';
+import { mergeReadModelMaps, postgresReadModelMap } from './consistency/models.js';
+import { registerConsistency } from './consistency/plugin.js';
 import './error-catalogue.js';
 
 /**
@@ -35,6 +38,11 @@ export interface QueryApiDeps {
   readonly areas?: readonly GraphqlArea[];
   /** Services the areas need beyond the read database (event store, consistency waiter, …), as `ctx.deps`. */
   readonly services?: QueryServices;
+  /**
+   * Read-your-writes (X-Consistent-With): the gate over the relay's recorded offsets and the models'
+   * progress (query-api/consistency); absent, the header is still validated but nothing is waited for.
+   */
+  readonly consistency?: ConsistencyGate;
   /** Whether closing the app closes `readSql` (standalone: yes; inside npm start the root owns it). */
   readonly ownsReadSql?: boolean;
 }
@@ -95,6 +103,13 @@ export async function registerQueryApi(app: FastifyInstance, deps: QueryApiDeps)
       const extensions = (context as unknown as Partial<QueryContext>).extensions;
       if (extensions && Object.keys(extensions).length > 0) execution.extensions = { ...(execution.extensions ?? {}), ...extensions };
     });
+    // After the limits (hooks run in order): a refused document never waits.
+    const readModels = mergeReadModelMaps([postgresReadModelMap, ...areas.map((a) => a.readModels)]);
+    registerConsistency(scope, {
+      gate: deps.consistency ?? noConsistencyGate,
+      map: readModels,
+      allModels: [...new Set([...Object.values(readModels.types), ...Object.values(readModels.fields)].flat())],
+    });
   });
 }
 
@@ -114,6 +129,8 @@ export async function createQueryApi(deps: QueryApiDeps): Promise<QueryApi> {
     frameworkErrors: frameworkErrorsTo(errorHandler),
   });
   registerCorrelationId(app);
+  // Like the command API: a JSON body sent as text/plain is a 415 naming the accepted types, not a parse error.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).type(PROBLEM_CONTENT_TYPE).send(problem(404, HttpErrorCode.RouteNotFound, `no route ${request.method} ${request.url.split('?')[0]}`, request.correlationId)),
