@@ -126,3 +126,29 @@ export async function collectDeadLetters(args: { sql: SqlClient; bus: Bus; consu
   if (timedOut && remaining.size > 0) throw new Error(`dead-letter topics not drained within ${timeoutMs} ms (${remaining.size} partitions left): is the bus reachable?`);
   return { added, topics: topics.length };
 }
+
+/**
+ * Letters on the topics not collected into the table yet, per consumer (end offsets − the collector's
+ * offsets): for a read-only `annals replay status`, which must not join a consumer group to count.
+ */
+export async function uncollectedCounts(sql: SqlClient, bus: Bus, consumers: readonly string[]): Promise<Map<string, number>> {
+  const exists = await sql.query<{ t: string | null }>(`SELECT to_regclass('annals_dead_letter_offsets')::text AS t`);
+  const stored = new Map<string, bigint>();
+  if (exists.rows[0]?.t != null) {
+    const { rows } = await sql.query<{ topic: string; partition: number; o: string }>(`SELECT topic, partition, next_offset::text AS o FROM annals_dead_letter_offsets`);
+    for (const r of rows) stored.set(tpKey(r.topic, r.partition), BigInt(r.o));
+  }
+  const out = new Map<string, number>();
+  // Kafka answers end offsets of a missing topic with retries: create them as the projectors do (empty, harmless).
+  await bus.ensureTopics(consumers.map(deadLetterTopic));
+  for (const consumer of consumers) {
+    const topic = deadLetterTopic(consumer);
+    let n = 0n;
+    for (const [partition, end] of await bus.endOffsets(topic)) {
+      const next = stored.get(tpKey(topic, partition)) ?? 0n;
+      if (end > next) n += end - next;
+    }
+    if (n > 0n) out.set(consumer, Number(n));
+  }
+  return out;
+}

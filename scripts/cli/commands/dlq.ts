@@ -1,10 +1,7 @@
 import { collectDeadLetters, deadLetterConsumers } from '../../../projections/dead-letters/collect.js';
 import { DeadLetterError, retryDeadLetter, skipDeadLetter } from '../../../projections/dead-letters/retry.js';
 import { getDeadLetter, listDeadLetters, type DeadLetter } from '../../../projections/dead-letters/store.js';
-import type { ReadModelTarget } from '../../../projections/kernel/target.js';
-import { postgresReadModels } from '../../../projections/main.js';
-import { postgresReadModelTargets } from '../../../projections/postgres/target.js';
-import type { SqlClient } from '../../../platform/sql/client.js';
+import { readModelTargets } from '../../replay/read-models.js';
 import { CliFailure, OPS_ENV_HELP, openOps, parseArgs, parseOpsEnv, runCommand } from './ops-env.js';
 
 const USAGE = `usage: annals dlq list [--all] [--consumer NAME] [--json]
@@ -49,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
     const ops = openOps(parseOpsEnv(process.env), 'annals-dlq');
     try {
       const sql = await ops.readSql();
-      await collectDeadLetters({ sql, bus: ops.bus(), consumers: await deadLetterConsumers(sql, postgresReadModels.map((p) => p.name)) });
+      await collectDeadLetters({ sql, bus: ops.bus(), consumers: await deadLetterConsumers(sql, readModelTargets(sql).map((t) => t.name)) });
       switch (sub) {
         case 'list': {
           const consumer = flags.get('consumer');
@@ -69,7 +66,7 @@ export async function run(args: string[]): Promise<number> {
           return 0;
         }
         case 'retry': {
-          const deps = { sql, store: await ops.decodingStore(), bus: ops.bus(), targets: targetsOf(sql), actor: actor! };
+          const deps = { sql, store: await ops.decodingStore(), bus: ops.bus(), targets: new Map(readModelTargets(sql).map((t) => [t.name, t])), actor: actor! };
           const ids = retryAll ? (await listDeadLetters(sql)).map((l) => l.id) : [id!];
           let failed = 0;
           for (const next of ids) {
@@ -95,11 +92,6 @@ export async function run(args: string[]): Promise<number> {
       await ops.close();
     }
   });
-}
-
-/** Every read model this build knows, by name (PostgreSQL now; the other stores' targets join here). */
-function targetsOf(sql: SqlClient): Map<string, ReadModelTarget> {
-  return new Map(postgresReadModelTargets(sql, postgresReadModels).map((t) => [t.name, t]));
 }
 
 const oneLine = (s: string, max: number) => {

@@ -1,8 +1,11 @@
-import { formatStatus, replayStatus } from '../../replay/status.js';
+import { readModelTargets } from '../../replay/read-models.js';
+import { formatStatus, replayStatus, statusJson } from '../../replay/status.js';
 import { OPS_ENV_HELP, openOps, parseArgs, parseOpsEnv, runCommand } from './ops-env.js';
 
-const USAGE = `usage: annals replay status [--json]
-  every read model: version (code/live), generation, applied position, store head, lag, dead letters
+const USAGE = `usage: annals replay status [--json [--partitions]]
+  every read model of every store: store, version (code/live: different = needs rebuild), generation in
+  use, checkpoint (last applied position), lag in events (bus messages not applied) and in seconds (age of
+  the oldest event not applied), dead letters waiting (annals dlq list), and the relay's dead letters
   ${OPS_ENV_HELP}`;
 
 export async function run(args: string[]): Promise<number> {
@@ -18,9 +21,9 @@ export async function run(args: string[]): Promise<number> {
     }
     const ops = openOps(parseOpsEnv(process.env), 'annals-replay');
     try {
-      const bus = ops.env.KAFKA_BROKERS ? ops.bus() : undefined;
-      const rows = await replayStatus({ readSql: await ops.readSql(), store: await ops.store(), bus });
-      process.stdout.write(`${formatStatus(rows)}\n`);
+      const readSql = await ops.readSql();
+      const report = await replayStatus({ readSql, store: await ops.store(), bus: ops.bus(), models: readModelTargets(readSql) });
+      process.stdout.write(`${flags.has('json') ? statusJson(report, flags.has('partitions')) : formatStatus(report)}\n`);
       return 0;
     } finally {
       await ops.close();
