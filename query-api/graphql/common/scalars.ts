@@ -18,7 +18,8 @@ export function parseInstant(text: string): Date | undefined {
   const offset = m[8]!;
   if (offset !== 'Z') {
     const [oh, om] = offset.slice(1).split(':').map(Number) as [number, number];
-    if (oh > 23 || om > 59) return undefined;
+    // Real offsets run from -12:00 to +14:00; ±14:00 is the bound every stored instant obeys (schemas/events IsoDateTime).
+    if (oh > 14 || om > 59 || (oh === 14 && om > 0)) return undefined;
   }
   const d = new Date(text);
   return Number.isNaN(d.getTime()) ? undefined : d;
