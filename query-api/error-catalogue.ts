@@ -1,9 +1,11 @@
 import { AnalyticsErrorCode } from '../platform/analytics/port.js';
+import { AuditErrorCode } from '../platform/audit/errors.js';
 import { AuthErrorCode } from '../platform/auth/errors.js';
 import { registerCatalogues } from '../platform/errors/catalogue.js';
 import { HttpErrorCode } from '../platform/http/errors.js';
 import { PiiErrorCode } from '../platform/pii/errors.js';
 import { QueryErrorCode } from './errors.js';
+import { ConsistencyErrorCode } from './consistency/gate.js';
 
 /**
  * Every code the query API answers with (`extensions.code`), registered in one place like the command
@@ -17,4 +19,6 @@ export const queryApiErrorCodes = registerCatalogues({
   PII: PiiErrorCode,
   QUERY: QueryErrorCode,
   ANALYTICS: AnalyticsErrorCode,
+  AUDIT: AuditErrorCode,
+  CONSISTENCY: ConsistencyErrorCode,
 });

@@ -14,6 +14,8 @@ export const AuditErrorCode = defineErrors('AUDIT', {
   BadCursor: 'AUDIT_ERR_BAD_CURSOR',
   /** `first` is below 1 or above the maximum page size. */
   BadPageSize: 'AUDIT_ERR_BAD_PAGE_SIZE',
+  /** History asked for while this deployment gave the query API no event store (501: configure it). */
+  NotConfigured: 'AUDIT_ERR_NOT_CONFIGURED',
 });
 export type AuditErrorCode = (typeof AuditErrorCode)[keyof typeof AuditErrorCode];
 
@@ -22,5 +24,13 @@ export class AuditInputError extends CodedError {
   constructor(code: AuditErrorCode, message: string, field: string) {
     super(code, message, 400, { field });
     this.name = 'AuditInputError';
+  }
+}
+
+/** The deployment has no history reader (no event store configured for the query API). */
+export class AuditNotConfiguredError extends CodedError {
+  constructor(field: string) {
+    super(AuditErrorCode.NotConfigured, `${field} reads the event store, which this deployment of the query API is not configured with`, 501, { field }, { expose: true });
+    this.name = 'AuditNotConfiguredError';
   }
 }

@@ -215,3 +215,13 @@ export function createConsistencyGate(options: ConsistencyGateOptions): Consiste
     },
   };
 }
+
+/**
+ * The gate of a deployment that wired none (a test, a deployment without the relay's table): it knows no
+ * model, so a request with X-Consistent-With is answered at once with every touched model `unchecked`.
+ */
+export const noConsistencyGate: ConsistencyGate = {
+  maxWaitMs: 0,
+  knows: () => false,
+  waitFor: async (position) => ({ stale: false, requested: position, waitedMs: 0 }),
+};

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { CONSISTENCY_HEADER, parseConsistencyToken, type ConsistencyGate, type ConsistencyOutcome } from './gate.js';
-import { modelsTouched, type ReadModelCoordinates } from './models.js';
+import { modelsTouched, type ReadModelMap } from './models.js';
 
 /** The `extensions.consistency` of an answer to a request that carried X-Consistent-With. */
-export function consistencyExtension(o: ConsistencyOutcome): Record<string, unknown> {
-  return o.stale
+export function consistencyExtension(o: ConsistencyOutcome & { unchecked?: readonly string[] }): Record<string, unknown> {
+  const base = o.stale
     ? { stale: true, requested: o.requested.toString(), reached: Object.fromEntries(Object.entries(o.reached).map(([m, p]) => [m, p === null ? null : p.toString()])), waitedMs: o.waitedMs }
     : { stale: false, requested: o.requested.toString(), waitedMs: o.waitedMs };
+  return o.unchecked ? { ...base, unchecked: o.unchecked } : base;
 }
 
 interface MercuriusContextLike {
@@ -19,16 +20,18 @@ interface MercuriusContextLike {
  * waits) reads the header, works out the models the document touches and waits; `onResolution` adds
  * `extensions.consistency`. A request without the header costs nothing here.
  */
-export function registerConsistency(app: FastifyInstance, options: { gate: ConsistencyGate; coordinates: () => ReadModelCoordinates; allModels: () => readonly string[] }): void {
-  const outcomes = new WeakMap<object, ConsistencyOutcome>();
+export function registerConsistency(app: FastifyInstance, options: { gate: ConsistencyGate; map: ReadModelMap; allModels: readonly string[] }): void {
+  const outcomes = new WeakMap<object, ConsistencyOutcome & { unchecked?: readonly string[] }>();
   const graphql = (app as unknown as { graphql: { addHook: (name: string, fn: (...args: never[]) => Promise<unknown>) => void } }).graphql;
   graphql.addHook('preExecution', (async (schema: GraphQLSchema, document: DocumentNode, context: MercuriusContextLike) => {
     const position = parseConsistencyToken(context.reply.request.headers[CONSISTENCY_HEADER]);
     if (position === undefined) return undefined;
-    const known = options.allModels().filter((m) => options.gate.knows(m));
-    const models = modelsTouched(schema, document, options.coordinates(), known).filter((m) => options.gate.knows(m));
-    const outcome = await options.gate.waitFor(position, models);
-    outcomes.set(context, outcome);
+    const known = options.allModels.filter((m) => options.gate.knows(m));
+    const touched = modelsTouched(schema, document, options.map, known);
+    const outcome = await options.gate.waitFor(position, touched.filter((m) => options.gate.knows(m)));
+    // A model no progress source can vouch for (a store without one yet) is named, never silently called fresh.
+    const unchecked = touched.filter((m) => !options.gate.knows(m));
+    outcomes.set(context, unchecked.length > 0 ? { ...outcome, unchecked } : outcome);
     if (outcome.stale) context.reply.request.log.info({ consistency: consistencyExtension(outcome) }, 'read-your-writes: answered stale after the bounded wait');
     return undefined;
   }) as never);

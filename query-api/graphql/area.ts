@@ -12,6 +12,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { LoaderFactory, QueryContext } from '../context.js';
+import type { ReadModelMap } from '../consistency/models.js';
 
 /**
  * An area of the schema (contacts, deals, audit, search, analytics, …): its SDL, its resolvers and its
@@ -31,6 +32,8 @@ export interface GraphqlArea {
   readonly typeDefs: string;
   readonly resolvers: Resolvers;
   readonly loaders?: LoaderFactory;
+  /** Read-your-writes: the read models its types/fields read (query-api/consistency/models.ts). */
+  readonly readModels?: ReadModelMap;
   /**
    * Runs before every execution, after the depth and cost limits, with the parsed document (e.g. the
    * read-your-writes wait of X-Consistent-With); throwing refuses the request with that error.

@@ -1,4 +1,6 @@
 import { analyticsArea } from './analytics/area.js';
+import { asOfArea } from './as-of/area.js';
+import { auditArea } from './audit/area.js';
 import type { GraphqlArea } from './area.js';
 import { budgetsArea } from './budgets/area.js';
 import { commonArea } from './common/area.js';
@@ -20,4 +22,6 @@ export const areas: readonly GraphqlArea[] = [
   consentsArea,
   budgetsArea,
   analyticsArea,
+  auditArea,
+  asOfArea,
 ];
