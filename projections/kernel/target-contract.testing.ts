@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { DLQ } from '../../platform/bus/message.js';
+import type { Bus } from '../../platform/bus/port.js';
+import type { EventStore } from '../../platform/event-store/event-store.js';
+import type { SqlClient } from '../../platform/sql/client.js';
+import { parseEvent } from '../../schemas/events/registry.js';
+import type { LeadRow } from './memory-target.testing.js';
+import { createProjector } from './projector.js';
+import { rebuildProjection, replayProjection } from './replay.js';
+import { projectionStatus } from './status.js';
+import type { ApplyOptions, BatchItem, GenerationRef, ReadModelTarget, TargetBatch } from './target.js';
+import { POISON_SCORE } from './test-projection.js';
+import { batchOf, faultySql, RawHistory, readTopic, sqlError, within, type Call } from './testing.js';
+
+export type { LeadRow } from './memory-target.testing.js';
+
+/**
+ * THE STORE-NEUTRAL CONTRACT of a read-model target (target.ts), as tests any store's target runs: the
+ * guarantees the runtime gives every store, checked through the runtime itself (projector, replay,
+ * rebuild) against a real target. A store plugs in by implementing the kernel's test model
+ * (test-projection.ts: a lead per `LeadCaptured`; `LeadScored` sets `score` and counts `events`; score 13
+ * is poison, failing in the store) and returning it from `open`; then
+ *
+ *   targetContract('elasticsearch', () => deps, async ({ sql, name }) => {
+ *     const model = esTestModel(client, name);           // your ExternalReadModel of the test model
+ *     return { target: controlledTarget(sql, model), rows: (g) => model.leads(g) };
+ *   });
+ *
+ * `sql` is the control database wrapped in a fault injector: the contract breaks it on purpose (a crash
+ * between the data and the checkpoint, the database away). Every test has its own read model name and
+ * tenant, so a shared real server is fine. Runs in a `describe` of the caller's file.
+ */
+export interface ContractSubject {
+  readonly target: ReadModelTarget;
+  /** Leads of the live generation (or of `generation`), every tenant, in any order. */
+  rows(generation?: GenerationRef): Promise<readonly LeadRow[]>;
+  /** Events the store was asked to write so far, if it counts them: then a duplicate must never reach it. */
+  eventsWritten?(): number;
+  /** Removes what the subject created (indices, tables) on a shared server. */
+  close?(): Promise<void>;
+}
+
+export interface ContractDeps {
+  /** The control database (the read database: PGlite or PostgreSQL). */
+  readonly sql: SqlClient;
+  readonly bus: Bus;
+  /** An event store the replay tests append to (each under its own tenant). */
+  readonly store: EventStore;
+}
+
+export interface ContractOpen {
+  /** The control database, through the contract's fault injector: give it to your target. */
+  readonly sql: SqlClient;
+  /** A fresh read model name for this test (consumer group, checkpoint, DLQ topic, physical names). */
+  readonly name: string;
+}
+
+const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const retry = { maxAttempts: 3, backoff: { initialMs: 1, maxMs: 5 } };
+/** A score the contract's wrapper turns into a failure that names no event (the whole batch fails). */
+const OPAQUE_SCORE = 17;
+const TOPIC = 'annals.lead.events';
+
+export function targetContract(title: string, deps: () => ContractDeps, open: (args: ContractOpen) => Promise<ContractSubject>): void {
+  describe(`read-model target contract: ${title}`, { timeout: 120_000 }, () => {
+    let stop = new AbortController();
+    const closers: Array<() => Promise<void>> = [];
+    // Whatever a test's outcome, its projectors stop and its subject is cleaned up: a broken guarantee fails, never hangs.
+    afterEach(async () => {
+      stop.abort();
+      stop = new AbortController();
+      for (const close of closers.splice(0)) await close();
+    });
+
+    async function fresh() {
+      const { sql, bus, store } = deps();
+      const run = randomUUID().replace(/-/g, '').slice(0, 8);
+      let fault: (call: Call) => unknown = () => undefined;
+      const faulty = faultySql(sql, (call) => fault(call));
+      const subject = await open({ sql: faulty, name: `contract-${run}` });
+      if (subject.close) closers.push(subject.close);
+      const target = subject.target;
+      await target.register();
+      const tenant = `tenant-${run}`;
+      const leads = async (generation?: GenerationRef) =>
+        (await subject.rows(generation))
+          .filter((r) => r.tenantId === tenant)
+          .map((r) => ({ leadId: r.leadId, tenantId: r.tenantId, score: r.score, events: r.events }))
+          .sort((a, b) => a.leadId.localeCompare(b.leadId));
+      const projector = (t: ReadModelTarget = target) => createProjector({ target: t, bus, log: silent, retry });
+      const offset = async (partition = 0) => (await target.readOffsets()).get(`${TOPIC}:${partition}`);
+      const dlq = (n: number, ms?: number) => readTopic(bus, `annals.dlq.${target.name}`, n, ms);
+      return { sql, bus, store, subject, target, tenant, leads, projector, offset, dlq, setFault: (f: typeof fault) => (fault = f) };
+    }
+    const lead = (tenantId: string, leadId: string, score: number | null, events: number): LeadRow => ({ leadId, tenantId, score, events });
+    const byId = (rows: readonly LeadRow[]) => [...rows].sort((a, b) => a.leadId.localeCompare(b.leadId));
+
+    test('a batch applies once: the same batch again (offset checkpoint) and a relay republish at later offsets (revision guard) change nothing', async () => {
+      const t = await fresh();
+      const h = new RawHistory();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const records = [h.capture(t.tenant, a), h.capture(t.tenant, b), h.score(t.tenant, a, 40), h.score(t.tenant, b, 50)];
+      const p = t.projector();
+      await within(p.handleBatch(batchOf(records, { partition: 0 }), stop.signal), 10_000, 'the first delivery');
+      const once = byId([lead(t.tenant, a, 40, 2), lead(t.tenant, b, 50, 2)]);
+      assert.deepEqual(await t.leads(), once);
+      const written = t.subject.eventsWritten?.();
+      await within(p.handleBatch(batchOf(records, { partition: 0 }), stop.signal), 10_000, 'the redelivery');
+      await within(p.handleBatch(batchOf(records, { partition: 0, firstOffset: 4n }), stop.signal), 10_000, 'the republish');
+      assert.deepEqual(await t.leads(), once, 'duplicates changed the model');
+      if (written !== undefined) assert.equal(t.subject.eventsWritten?.(), written, 'a duplicate reached the store');
+      assert.equal(await t.offset(), 8n);
+      assert.equal(p.stats.duplicates, 4, 'the republished events were counted as duplicates');
+      // Status reads every store's progress from the control tables.
+      const [s] = await projectionStatus({ sql: t.sql, projections: [t.target] });
+      assert.equal(s!.store, t.target.store);
+      assert.equal(s!.appliedPosition, records[3]!.position);
+      assert.equal(s!.needsRebuild, false);
+    });
+
+    test('a poison event is dead-lettered after its attempts; the events behind it, of its own stream too, apply', async () => {
+      const t = await fresh();
+      const h = new RawHistory();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const records = [h.capture(t.tenant, a), h.capture(t.tenant, b), h.score(t.tenant, a, POISON_SCORE), h.score(t.tenant, b, 50), h.score(t.tenant, a, 60)];
+      const p = t.projector();
+      await within(p.handleBatch(batchOf(records, { partition: 0 }), stop.signal), 10_000, 'the batch with a poison event');
+      assert.deepEqual(await t.leads(), byId([lead(t.tenant, a, 60, 2), lead(t.tenant, b, 50, 2)]));
+      assert.equal(await t.offset(), 5n, 'the checkpoint moved past the poison event');
+      const dead = await t.dlq(1);
+      assert.equal(dead.length, 1);
+      assert.equal(dead[0]!.key, `lead-${a}`);
+      assert.equal(dead[0]!.headers.streamRevision, '1');
+      assert.equal(dead[0]!.headers[DLQ.attempts], String(retry.maxAttempts));
+      assert.equal(p.stats.deadLettered, 1);
+    });
+
+    test('a failure that names no event is bisected with probes (which commit no checkpoint) to its event', async () => {
+      const t = await fresh();
+      // The whole apply fails whenever the opaque event is in it, without saying which event it is.
+      const opaque = (items: readonly BatchItem[]) => items.some((i) => i.event?.type === 'LeadScored' && i.event.data.score === OPAQUE_SCORE);
+      let probes = 0;
+      const wrapped: ReadModelTarget = {
+        ...t.target,
+        apply(batch: TargetBatch, options?: ApplyOptions) {
+          if (options?.probe) probes++;
+          if (opaque(batch.items)) return Promise.reject(new Error('the batch failed as a whole'));
+          return t.target.apply(batch, options);
+        },
+      };
+      const h = new RawHistory();
+      const ids = Array.from({ length: 6 }, () => randomUUID());
+      const records = [...ids.map((id) => h.capture(t.tenant, id)), h.score(t.tenant, ids[2]!, OPAQUE_SCORE), ...ids.map((id, i) => h.score(t.tenant, id, i))];
+      const p = t.projector(wrapped);
+      await within(p.handleBatch(batchOf(records, { partition: 1 }), stop.signal), 15_000, 'the batch with an opaque failure');
+      assert.deepEqual(await t.leads(), byId(ids.map((id, i) => lead(t.tenant, id, i, 2))), 'every other event applied, each once (no probe committed)');
+      assert.equal(await t.offset(1), BigInt(records.length));
+      const dead = await t.dlq(1);
+      assert.equal(dead.length, 1);
+      assert.equal(dead[0]!.headers.eventId, records[6]!.eventId, 'the opaque event, found by bisection');
+      assert.ok(probes > 0 && probes <= 2 * retry.maxAttempts * Math.ceil(Math.log2(records.length) + 2), `O(log n) probes per attempt, was ${probes}`);
+    });
+
+    test('a crash between the data and the checkpoint: the next member resumes from the checkpoint and the model is as if applied once', async () => {
+      const t = await fresh();
+      const h = new RawHistory();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const first = [h.capture(t.tenant, a), h.capture(t.tenant, b)];
+      const p1 = t.projector();
+      await within(p1.handleBatch(batchOf(first, { partition: 0 }), stop.signal), 10_000, 'the first batch');
+      const second = [h.score(t.tenant, a, 70), h.score(t.tenant, b, 80), h.capture(t.tenant, randomUUID())];
+      const third = second[2]!;
+      const thirdId = (third.data as { leadId: string }).leadId;
+      // The member "dies" when it writes the offsets of the second batch: after its data, before its checkpoint.
+      const dying = new AbortController();
+      t.setFault((call) => {
+        if (!/INSERT INTO annals_projection_offsets/.test(call.sql)) return undefined;
+        t.setFault(() => undefined);
+        dying.abort();
+        return sqlError('57P01', 'simulated crash: terminating connection due to administrator command');
+      });
+      // 57P01 is waited out as a lost connection, until the member is stopped: a killed process.
+      await assert.rejects(within(p1.handleBatch(batchOf(second, { partition: 0, firstOffset: 2n }), dying.signal), 10_000, 'the dying member'));
+      assert.equal(await t.offset(), 2n, 'the checkpoint of the second batch was not committed');
+      const partial = await t.leads();
+      // A transactional store shows nothing of it; a store without transactions may show all of it, never more.
+      const done = byId([lead(t.tenant, a, 70, 2), lead(t.tenant, b, 80, 2), lead(t.tenant, thirdId, null, 1)]);
+      assert.ok(
+        JSON.stringify(partial) === JSON.stringify(byId([lead(t.tenant, a, null, 1), lead(t.tenant, b, null, 1)])) || JSON.stringify(partial) === JSON.stringify(done),
+        `after the crash: ${JSON.stringify(partial)}`,
+      );
+      // The next member gets the batch again from the stored offset.
+      const p2 = t.projector();
+      await within(p2.handleBatch(batchOf(second, { partition: 0, firstOffset: 2n }), stop.signal), 10_000, 'the redelivery after the crash');
+      assert.deepEqual(await t.leads(), done);
+      assert.equal(await t.offset(), 5n);
+    });
+
+    test('the control database away (lost connections) is waited out: nothing dead-lettered, everything applied', async () => {
+      const t = await fresh();
+      let failures = 0;
+      t.setFault((call) => (call.sql === 'BEGIN' && failures++ < 3 ? sqlError('08006', 'connection failure') : undefined));
+      const h = new RawHistory();
+      const a = randomUUID();
+      const records = [h.capture(t.tenant, a), h.score(t.tenant, a, 5)];
+      const p = t.projector();
+      await within(p.handleBatch(batchOf(records, { partition: 0 }), stop.signal), 10_000, 'the batch after the outage');
+      assert.equal(failures, 4, 'three transactions failed, the fourth went through');
+      assert.deepEqual(await t.leads(), [lead(t.tenant, a, 5, 2)]);
+      assert.equal(p.stats.deadLettered, 0);
+      assert.deepEqual(await t.dlq(1, 300), []);
+    });
+
+    test('replay from the event store, then blue-green rebuilds: same model in the new generation, previous kept, older dropped; a poison event is reported', async () => {
+      const t = await fresh();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const meta = { tenantId: t.tenant, actor: { userId: 'u1', roles: ['sales' as const] }, correlationId: 'c', causationId: 'c', occurredAt: new Date().toISOString() };
+      const capture = (leadId: string) => ({ type: 'LeadCaptured', data: { leadId, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() }, metadata: meta });
+      const score = (leadId: string, s: number) => ({ type: 'LeadScored', data: { leadId, score: s, factors: [] }, metadata: meta });
+      await t.store.append(`lead-${a}`, [capture(a), score(a, 10), score(a, POISON_SCORE), score(a, 11)]);
+      await t.store.append(`lead-${b}`, [capture(b)]);
+      const mine = (f: { streamId: string }) => f.streamId === `lead-${a}` || f.streamId === `lead-${b}`;
+      const filled = await within(replayProjection({ target: t.target, store: t.store, log: silent, retry }), 20_000, 'the first fill');
+      const expected = byId([lead(t.tenant, a, 11, 3), lead(t.tenant, b, null, 1)]);
+      assert.deepEqual(await t.leads(), expected);
+      assert.deepEqual(filled.failures.filter(mine).map((f) => f.streamRevision), [2n], 'the poison event is reported');
+      const g1 = (await t.target.live())!;
+      const again = await within(replayProjection({ target: t.target, store: t.store, log: silent, retry }), 20_000, 'a replay resumed at its checkpoint');
+      assert.equal(again.applied, 0, 'the replay resumed from its position checkpoint');
+      const r2 = await within(rebuildProjection({ target: t.target, store: t.store, log: silent, retry }), 20_000, 'the first rebuild');
+      const g2 = (await t.target.live())!;
+      assert.equal(g2.generation, r2.generation);
+      assert.notEqual(g2.generation, g1.generation);
+      assert.deepEqual(await t.leads(), expected, 'the rebuilt generation equals the old one');
+      assert.deepEqual(await t.leads(g1), expected, 'the previous generation is kept (rollback, verify)');
+      await within(rebuildProjection({ target: t.target, store: t.store, log: silent, retry }), 20_000, 'the second rebuild');
+      const gens = await t.target.generations();
+      assert.deepEqual(
+        gens.map((g) => [g.generation, g.status]),
+        [
+          [g2.generation, 'retired'],
+          [g2.generation + 1, 'live'],
+        ],
+        'the generation before the previous one is dropped',
+      );
+      assert.deepEqual(await t.leads(), expected);
+      await assert.rejects(t.target.drop((await t.target.live())!), 'the live generation cannot be dropped');
+    });
+
+    test("a swap's catch-up writes the shadow inside the hold: a failed apply leaves no bookkeeping, and the live consumer waits, then writes the new generation", async () => {
+      const t = await fresh();
+      const h = new RawHistory();
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      const p = t.projector();
+      const before = [h.capture(t.tenant, a), h.score(t.tenant, a, 1)];
+      await within(p.handleBatch(batchOf(before, { partition: 0 }), stop.signal), 10_000, 'the live batch');
+      const shadow = await t.target.createShadow();
+      const item = (r: (typeof before)[number]): BatchItem => ({ position: r.position, event: parseEvent(r) });
+      await t.target.apply({ generation: shadow, items: before.map(item) });
+      assert.equal(await t.target.readPosition(shadow), before[1]!.position);
+      const late = [h.capture(t.tenant, b), h.score(t.tenant, b, POISON_SCORE), h.score(t.tenant, b, 3)];
+      let liveDuringSwap: Promise<void> | undefined;
+      await t.target.swap(shadow, {
+        catchUp: async (apply) => {
+          await assert.rejects(apply({ generation: shadow, items: late.map(item) }), 'the poison event fails the attempt');
+          // (Nothing outside the hold may be awaited here: on PGlite it would wait for the hold itself.)
+          const r = await apply({ generation: shadow, items: late.map((x, i) => (i === 1 ? { position: x.position, event: undefined } : item(x))) });
+          assert.deepEqual([r.applied, r.duplicates], [2, 0], 'the failed attempt left no revision guard behind');
+          assert.equal(r.maxPosition, late[2]!.position);
+          // A live batch arriving now must wait for the swap and then write the new generation.
+          liveDuringSwap = p.handleBatch(batchOf([h.capture(t.tenant, c)], { partition: 0, firstOffset: 2n }), stop.signal);
+          await new Promise((r) => setTimeout(r, 50));
+        },
+      });
+      await within(liveDuringSwap!, 10_000, 'the live batch held off by the swap');
+      assert.equal((await t.target.live())!.generation, shadow.generation);
+      assert.equal(await t.target.readPosition(shadow), h.records[h.records.length - 1]!.position);
+      assert.deepEqual(await t.leads(), byId([lead(t.tenant, a, 1, 2), lead(t.tenant, b, 3, 2), lead(t.tenant, c, null, 1)]));
+    });
+  });
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { embeddedBus } from '../../platform/bus/embedded.js';
+import type { Bus } from '../../platform/bus/port.js';
+import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
+import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
+import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
+import { postgresReadModelTarget } from '../postgres/target.js';
+import { controlledTarget } from './controlled.js';
+import { tablesOf } from './generations.js';
+import { memoryReadModel } from './memory-target.testing.js';
+import { createProjector } from './projector.js';
+import { targetContract, type ContractDeps } from './target-contract.testing.js';
+import { kernelTestProjection } from './test-projection.js';
+import { batchOf, RawHistory, readTopic, within } from './testing.js';
+
+/**
+ * The store-neutral contract (target-contract.testing.ts) against the two targets that need no server:
+ * the PostgreSQL target (transactional) and an in-memory store without transactions behind
+ * `controlledTarget` (the path of Elasticsearch and ClickHouse). One PGlite holds the control tables, one
+ * the event store.
+ */
+describe('read-model targets (PGlite control tables, embedded bus)', () => {
+  let sql: SqlClient;
+  let storeSql: SqlClient;
+  let bus: Bus;
+  let store: EventStore;
+  before(async () => {
+    sql = pgliteClient(await openPglite());
+    // A database of its own: a rebuild reads the store while its swap holds a transaction on the read database.
+    storeSql = pgliteClient(await openPglite());
+    bus = embeddedBus({ partitions: 2 });
+    store = createEventStore(await postgresEventStore(storeSql));
+  });
+  after(async () => {
+    await bus.close();
+    await Promise.all([sql.close(), storeSql.close()]);
+  });
+  const deps = (): ContractDeps => ({ sql, bus, store });
+
+  targetContract('postgres (one transaction)', deps, async ({ sql: control, name }) => {
+    const projection = kernelTestProjection({ name, table: name.replace(/-/g, '_') });
+    const table = projection.tables[0]!;
+    return {
+      target: postgresReadModelTarget(control, projection),
+      async rows(generation) {
+        const from = generation ? tablesOf(projection, generation.generation)[table]! : table;
+        const { rows } = await sql.query<{ lead_id: string; tenant_id: string; score: number | null; events: number }>(`SELECT lead_id, tenant_id, score, events FROM ${from}`);
+        return rows.map((r) => ({ leadId: r.lead_id, tenantId: r.tenant_id, score: r.score, events: r.events }));
+      },
+    };
+  });
+
+  targetContract('in-memory store without transactions (controlledTarget: data first, then the checkpoint)', deps, async ({ sql: control, name }) => {
+    const model = memoryReadModel({ name });
+    return { target: controlledTarget(control, model), rows: async (generation) => model.rows(generation?.generation), eventsWritten: () => model.eventsWritten };
+  });
+
+  test("a store's own transient failure (its isTransient) is waited out like a lost connection: nothing dead-lettered", async () => {
+    const model = memoryReadModel({ name: `memory-${randomUUID().slice(0, 8)}` });
+    const target = controlledTarget(sql, model);
+    await target.register();
+    const stop = new AbortController();
+    try {
+      const projector = createProjector({ target, bus, log: pino({ level: 'silent' }), retry: { maxAttempts: 2, backoff: { initialMs: 1, maxMs: 5 } } });
+      model.failWrites(5); // more failures than attempts: counted against the events, they would be dead-lettered
+      const h = new RawHistory();
+      const a = randomUUID();
+      await within(projector.handleBatch(batchOf([h.capture('t1', a), h.score('t1', a, 9)], { partition: 0 }), stop.signal), 10_000, 'the batch after the store came back');
+      assert.deepEqual(model.rows(), [{ leadId: a, tenantId: 't1', score: 9, events: 2 }]);
+      assert.equal(projector.stats.deadLettered, 0);
+      assert.deepEqual(await readTopic(bus, `annals.dlq.${target.name}`, 1, 300), []);
+    } finally {
+      stop.abort();
+    }
+  });
+});
