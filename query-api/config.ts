@@ -21,6 +21,8 @@ export const QueryLimitsEnv = z.object({
   QUERY_MAX_PAGE_SIZE: int(1, 1_000).default(100),
   /** `first` when a connection gets neither `first` nor `last`. */
   QUERY_DEFAULT_PAGE_SIZE: int(1, 1_000).default(20),
+  /** Read-your-writes: longest wait (ms) for the read models to reach X-Consistent-With before answering stale. */
+  QUERY_CONSISTENCY_MAX_WAIT_MS: int(0, 60_000).default(5_000),
   /** GraphiQL at /graphiql. Default: on unless NODE_ENV=production. */
   GRAPHIQL: onOff.optional(),
   /** Schema introspection. Default: on unless NODE_ENV=production. */
@@ -62,6 +64,8 @@ export interface QueryLimits {
   readonly defaultPageSize: number;
   readonly graphiql: boolean;
   readonly introspection: boolean;
+  /** Read-your-writes bound in ms (QUERY_CONSISTENCY_MAX_WAIT_MS, default 5 000). */
+  readonly consistencyMaxWaitMs?: number;
 }
 
 export const DEFAULT_LIMITS: QueryLimits = Object.freeze({
@@ -71,6 +75,7 @@ export const DEFAULT_LIMITS: QueryLimits = Object.freeze({
   defaultPageSize: 20,
   graphiql: true,
   introspection: true,
+  consistencyMaxWaitMs: 5_000,
 });
 
 export function queryLimitsOf(e: QueryLimitsEnv): QueryLimits {
@@ -87,6 +92,7 @@ export function queryLimitsOf(e: QueryLimitsEnv): QueryLimits {
     defaultPageSize: e.QUERY_DEFAULT_PAGE_SIZE,
     graphiql: toggle(e.GRAPHIQL),
     introspection: toggle(e.INTROSPECTION),
+    consistencyMaxWaitMs: e.QUERY_CONSISTENCY_MAX_WAIT_MS,
   });
 }
 
