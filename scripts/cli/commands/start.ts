@@ -27,6 +27,9 @@ import { DEFAULT_RETENTION, retentionCandidates } from '../../../projections/pos
 import { createTokenVerifier } from '../../../platform/auth/verify.js';
 import { QueryLimitsEnv, queryLimitsOf, type QueryLimits } from '../../../query-api/config.js';
 import { registerQueryApi } from '../../../query-api/service.js';
+import { createConsistencyGate, sqlProgress } from '../../../query-api/consistency/gate.js';
+import { createHistoryReader } from '../../../platform/audit/history.js';
+import { auditFolds } from '../../../write-side/audit-folds.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -145,12 +148,17 @@ export async function run(_args: string[]): Promise<number> {
     },
   };
   const writeSide = await createWriteSide({ config, logger, eventStore, gdpr, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
+  // auditTrail / …AsOf fold with the write side's own deciders (the query API may not import them: injected here).
+  const history = createHistoryReader({ store: eventStore, folds: auditFolds });
   // The query API (GraphQL) on the same port: /graphql and /graphiql, reading the read models this process projects.
   await registerQueryApi(writeSide.app, {
     readSql,
     verifier: createTokenVerifier({ keys: config.auth.keys, issuer: config.auth.issuer, audience: config.auth.audience }),
     logger: logger.child({ component: 'query-api' }),
     limits: queryLimits,
+    services: { history },
+    // Read-your-writes: the relay records its offsets beside its checkpoint, here in the read database.
+    consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, postgresProjections.map((p) => p.name))], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
   });
   // An erasure a crash interrupted continues now (in the background: start-up does not wait for it).
   void workflow
