@@ -8,6 +8,7 @@ import type { CliCommand } from '../annals.js';
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   status: { summary: 'checkpoint, head, lag, generation, needs-rebuild and dead letters of every read model [--json]', load: () => import('./replay-status.js') },
   chain: { summary: 'verify [<stream>|--all] | anchor | anchors: the tamper-evident hash chain and its anchors', load: () => import('./replay-chain.js') },
+  history: { summary: '<entity> [--as-of <instant>] [--json]: every event (who, when, why, what changed) or the state as of an instant', load: () => import('./replay-history.js') },
 };
 
 export function usage(): string {
