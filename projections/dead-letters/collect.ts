@@ -63,7 +63,15 @@ export interface CollectResult {
  * transaction per batch, so a crash re-reads a batch and records nothing twice. When nothing is new it does
  * not join a consumer group at all (the usual `dlq list` costs one end-offset request per topic).
  */
-export async function collectDeadLetters(args: { sql: SqlClient; bus: Bus; consumers: readonly string[]; timeoutMs?: number; signal?: AbortSignal }): Promise<CollectResult> {
+export async function collectDeadLetters(args: {
+  sql: SqlClient;
+  bus: Bus;
+  consumers: readonly string[];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Default `annals.dlq.collector`; tests on a shared Kafka give their own. */
+  groupId?: string;
+}): Promise<CollectResult> {
   const { sql, bus } = args;
   await ensureDeadLetterTables(sql);
   const topics = args.consumers.map(deadLetterTopic);
@@ -92,7 +100,7 @@ export async function collectDeadLetters(args: { sql: SqlClient; bus: Bus; consu
   }, timeoutMs);
   try {
     await bus.consume({
-      groupId: DEAD_LETTER_COLLECTOR_GROUP,
+      groupId: args.groupId ?? DEAD_LETTER_COLLECTOR_GROUP,
       topics: [...new Set([...remaining.keys()].map((k) => k.slice(0, k.lastIndexOf(':'))))],
       signal: controller.signal,
       resumeFrom: async (assigned) => {

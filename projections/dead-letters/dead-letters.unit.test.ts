@@ -8,14 +8,13 @@ import type { Bus } from '../../platform/bus/port.js';
 import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
 import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
-import type { EventEnvelope } from '../../schemas/events/registry.js';
-import type { PostgresProjection, Tables } from '../kernel/projection.js';
 import { createProjector, type Projector } from '../kernel/projector.js';
 import { until, within } from '../kernel/testing.js';
 import { postgresReadModelTarget } from '../postgres/target.js';
 import { collectDeadLetters, RELAY_CONSUMER } from './collect.js';
 import { DeadLetterErrorCode, retryDeadLetter, skipDeadLetter } from './retry.js';
 import { getDeadLetter, listDeadLetters, pendingCounts } from './store.js';
+import { fixableProjection, POISON } from './testing.js';
 
 /**
  * `annals dlq`: a poison event is dead-lettered by the real projector runtime (PGlite + embedded bus),
@@ -25,29 +24,7 @@ import { getDeadLetter, listDeadLetters, pendingCounts } from './store.js';
  */
 const log = pino({ level: 'silent' });
 const NAME = 'dlq-test';
-const POISON = 13;
-/** The "bug": a LeadScored with score 13 fails (division by zero) until the projector is fixed. */
-const fixed = { value: false };
-
-/** A state-setting read model (re-applying a tail changes nothing), in which order shows: `score` is the last score applied. */
-const projection: PostgresProjection = {
-  name: NAME,
-  version: 1,
-  tables: ['dlq_t'],
-  eventTypes: ['LeadCaptured', 'LeadScored'],
-  ddl: (t: Tables) => `CREATE TABLE ${t.dlq_t} (lead_id uuid PRIMARY KEY, score integer, saw_poison boolean NOT NULL DEFAULT false, revision bigint NOT NULL)`,
-  project: (e: EventEnvelope, t: Tables) => {
-    if (e.type === 'LeadCaptured') return [{ sql: `INSERT INTO ${t.dlq_t}(lead_id, revision) VALUES ($1, $2) ON CONFLICT DO NOTHING`, params: [e.data.leadId, e.streamRevision.toString()] }];
-    if (e.type !== 'LeadScored') return [];
-    if (e.data.score === POISON && !fixed.value) return [{ sql: `SELECT 1 / 0`, params: [] }];
-    return [
-      {
-        sql: `UPDATE ${t.dlq_t} SET score = $2, saw_poison = saw_poison OR $2 = ${POISON}, revision = $3 WHERE lead_id = $1`,
-        params: [e.data.leadId, e.data.score, e.streamRevision.toString()],
-      },
-    ];
-  },
-};
+const { projection, fixed } = fixableProjection(NAME, 'dlq_t');
 
 const meta = () => ({ tenantId: 't-dlq', actor: { userId: 'u1', roles: ['sales' as const] }, correlationId: 'c', causationId: 'c', occurredAt: new Date().toISOString() });
 const capture = (leadId: string) => ({ type: 'LeadCaptured', data: { leadId, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() }, metadata: meta() });
