@@ -30,6 +30,9 @@ import { registerQueryApi } from '../../../query-api/service.js';
 import { createConsistencyGate, sqlProgress } from '../../../query-api/consistency/gate.js';
 import { createHistoryReader } from '../../../platform/audit/history.js';
 import { auditFolds } from '../../../write-side/audit-folds.js';
+import { ElasticsearchEnv } from '../../../platform/elasticsearch/client.js';
+import { postgresReadModelTargets } from '../../../projections/postgres/target.js';
+import { openSearch } from './start-search.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -45,6 +48,7 @@ export const StartEnv = z.object({
   ...ProjectorRuntimeConfig.shape,
   KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
   KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
+  ...ElasticsearchEnv,
 });
 export type StartEnv = z.output<typeof StartEnv>;
 
@@ -112,6 +116,8 @@ export async function run(_args: string[]): Promise<number> {
     log: logger,
   });
 
+  // Search (issue 12): Elasticsearch when ELASTICSEARCH_URL is set, else full-text + pg_trgm in the read database.
+  const search = openSearch({ readSql, elasticsearchUrl: runtime.ELASTICSEARCH_URL, indexPrefix: runtime.ELASTICSEARCH_INDEX_PREFIX, log: logger });
   // The relay is the only publisher; in one process it and the projectors share this bus instance.
   const relay = startRelay({ store: eventStore, bus, checkpoint: await sqlRelayCheckpoint(readSql), log: logger });
   const projections = await startProjections({
@@ -119,6 +125,7 @@ export async function run(_args: string[]): Promise<number> {
     store: eventStore,
     bus,
     log: logger.child({ component: 'projections' }),
+    targets: [...postgresReadModelTargets(readSql, postgresProjections), search.target],
     retry: retryPolicyOf(runtime),
     stallMs: runtime.PROJECTOR_STALL_MS,
   });
@@ -130,7 +137,7 @@ export async function run(_args: string[]): Promise<number> {
     store: eventStore,
     keyStore,
     records,
-    scanners: [eventStorePiiScanner(eventStore), busPiiScanner(bus), ...postgresPiiScanners(readSql, postgresProjections)],
+    scanners: [eventStorePiiScanner(eventStore), busPiiScanner(bus), ...postgresPiiScanners(readSql, postgresProjections), search.scanner],
     waitForProjectors: projectorErasureWait(() => projections.status()),
     hashKey: deriveSubkey(config.piiMasterKey, GDPR_VALUE_HASH_LABEL),
     clock: () => new Date(),
@@ -156,7 +163,7 @@ export async function run(_args: string[]): Promise<number> {
     verifier: createTokenVerifier({ keys: config.auth.keys, issuer: config.auth.issuer, audience: config.auth.audience }),
     logger: logger.child({ component: 'query-api' }),
     limits: queryLimits,
-    services: { history },
+    services: { search: search.port, history },
     // Read-your-writes: the relay records its offsets beside its checkpoint, here in the read database.
     consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, postgresProjections.map((p) => p.name))], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
   });
@@ -201,6 +208,7 @@ export async function run(_args: string[]): Promise<number> {
       { name: 'write side', run: () => writeSide.stop() },
       { name: 'relay', run: () => relay.stop() },
       { name: 'projections', run: () => projections.stop() },
+      { name: 'search', run: () => search.close() },
       { name: 'bus', run: () => bus.close() },
       { name: 'read database', run: () => readSql.close() },
       ...(keySql !== readSql ? [{ name: 'key store', run: () => keySql.close() }] : []),
