@@ -37,7 +37,7 @@ export function elasticsearchSearch(client: Client, options: ElasticsearchSearch
         size: clampFirst(request.first),
         track_total_hits: false,
         _source: ['kind', 'id'],
-        query: searchQuery(request.tenantId, kinds, text),
+        query: request.matchPersonal === false ? businessQuery(request.tenantId, kinds, text) : searchQuery(request.tenantId, kinds, text),
         sort: [{ _score: { order: 'desc' } }, { id: { order: 'asc' } }],
       });
       return response.hits.hits.flatMap((h) => (h._source ? [{ kind: h._source.kind, id: h._source.id, score: h._score ?? 0 }] : []));
@@ -69,6 +69,30 @@ export function searchQuery(tenantId: string, kinds: readonly SearchKind[], text
         { multi_match: { query: text, fields: ['name^3', 'company^2'], type: 'phrase' as const, boost: 2 } },
         // An email typed from its start.
         { prefix: { 'email.keyword': { value: text, case_insensitive: true, boost: 5 } } },
+      ],
+      minimum_should_match: 1,
+    },
+  };
+}
+
+/**
+ * The query for a caller who may not read personal values: companies, job titles and deal names only
+ * (a lead's or contact's name and every email are never matched), same typo and prefix tolerance.
+ */
+export function businessQuery(tenantId: string, kinds: readonly SearchKind[], text: string) {
+  const fuzzy = (fields: string[]) => ({ multi_match: { query: text, fields, type: 'best_fields' as const, fuzziness: 'AUTO', fuzzy_transpositions: true, prefix_length: 0, max_expansions: 50 } });
+  const prefix = (fields: string[]) => ({ multi_match: { query: text, fields, type: 'bool_prefix' as const } });
+  const phrase = (fields: string[]) => ({ multi_match: { query: text, fields, type: 'phrase' as const, boost: 2 } });
+  const business = ['company^2', 'title'];
+  return {
+    bool: {
+      filter: [{ term: { tenantId } }, { term: { state: 'active' } }, { terms: { kind: [...kinds] } }],
+      should: [
+        fuzzy(business),
+        prefix(['company^2']),
+        phrase(['company^2']),
+        // A deal's name is business text; a contact's or lead's name is not searched here.
+        { bool: { filter: [{ term: { kind: 'deal' } }], should: [fuzzy(['name^3']), prefix(['name^2']), phrase(['name^3'])], minimum_should_match: 1 } },
       ],
       minimum_should_match: 1,
     },

@@ -21,6 +21,13 @@ export interface SearchRequest {
   readonly kinds?: readonly SearchKind[];
   /** How many hits (clamped to 1..MAX_SEARCH_FIRST; default DEFAULT_SEARCH_FIRST). */
   readonly first?: number;
+  /**
+   * Whether personal values (names of people, emails) are matched (default true). False for a caller who
+   * may not read them (an analyst): masking the answer is not enough, because a hit for "jsmith@globex.com"
+   * would confirm the email; such a caller's text is matched against business text only (companies, job
+   * titles, deal names).
+   */
+  readonly matchPersonal?: boolean;
 }
 
 export interface SearchHit {

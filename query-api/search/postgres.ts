@@ -38,18 +38,25 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
         return `$${params.length}`;
       };
       const words = terms.words.map((w) => p(w));
-      const tsq = terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' | ')) : undefined;
+      const personal = request.matchPersonal !== false;
+      // A caller without read:personal is matched against business text only (port.ts: matchPersonal).
+      const text = personal ? 'd.search_text' : 'd.business_text';
+      const tsq = personal && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' | ')) : undefined;
       const candidates = [
-        ...words.map((w) => `d.search_text %> ${w}`),
+        ...words.map((w) => `${text} %> ${w}`),
         ...(tsq ? [`d.tsv @@ to_tsquery('simple', ${tsq})`] : []),
-        `(d.email <> '' AND d.email LIKE $4)`,
+        ...(personal ? [`(d.email <> '' AND d.email LIKE $4)`] : []),
       ];
       const score = [
-        ...words.map((w) => `strict_word_similarity(${w}, d.search_text)`),
+        ...words.map((w) => `strict_word_similarity(${w}, ${text})`),
         ...(tsq ? [`ts_rank(d.tsv, to_tsquery('simple', ${tsq}))`] : []),
-        `CASE WHEN d.email <> '' AND d.email LIKE $4 THEN 2 ELSE 0 END`,
-        `CASE WHEN d.name = $3 OR d.company = $3 THEN 1 ELSE 0 END`,
-        `CASE WHEN d.name LIKE $4 OR d.company LIKE $4 THEN 0.5 ELSE 0 END`,
+        ...(personal
+          ? [
+              `CASE WHEN d.email <> '' AND d.email LIKE $4 THEN 2 ELSE 0 END`,
+              `CASE WHEN d.name = $3 OR d.company = $3 THEN 1 ELSE 0 END`,
+              `CASE WHEN d.name LIKE $4 OR d.company LIKE $4 THEN 0.5 ELSE 0 END`,
+            ]
+          : [`CASE WHEN d.company = $3 OR (d.kind = 'deal' AND d.name = $3) THEN 1 ELSE 0 END`, `CASE WHEN ${text} LIKE $4 THEN 0.5 ELSE 0 END`]),
       ];
       const query = `
         SELECT d.kind, d.id, (${score.join(' + ')})::float8 AS score

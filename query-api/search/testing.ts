@@ -114,8 +114,14 @@ export function searchSuite(name: string, open: () => Promise<LoadedSearch>): vo
       tenant = loaded.tenant;
     });
     after(() => loaded?.close());
-    const search = (text: string, options: { kinds?: SearchKind[]; first?: number; tenantId?: string } = {}): Promise<SearchHit[]> =>
-      loaded.port.search({ tenantId: options.tenantId ?? tenant, text, ...(options.kinds ? { kinds: options.kinds } : {}), ...(options.first ? { first: options.first } : {}) });
+    const search = (text: string, options: { kinds?: SearchKind[]; first?: number; tenantId?: string; matchPersonal?: boolean } = {}): Promise<SearchHit[]> =>
+      loaded.port.search({
+        tenantId: options.tenantId ?? tenant,
+        text,
+        ...(options.kinds ? { kinds: options.kinds } : {}),
+        ...(options.first ? { first: options.first } : {}),
+        ...(options.matchPersonal === false ? { matchPersonal: false } : {}),
+      });
     const top = (hits: SearchHit[], n: number) => new Set(hits.slice(0, n).map((h) => h.id));
     const mine = (hits: SearchHit[]) => {
       for (const h of hits) assert.ok(!h.id.startsWith('x-'), `another tenant's document ${h.id} was returned`);
@@ -176,6 +182,18 @@ export function searchSuite(name: string, open: () => Promise<LoadedSearch>): vo
       const all = await search('john smith globex');
       for (let i = 1; i < all.length; i++) assert.ok(all[i - 1]!.score >= all[i]!.score, 'scores descend');
       for (const kind of searchKinds) assert.ok((await search('a', { kinds: [kind] })).every((h) => h.kind === kind));
+    });
+
+    it('a caller who may not read personal values is matched on business text only: a name or an email confirms nothing', async () => {
+      const business = (text: string) => search(text, { matchPersonal: false });
+      // (An email's domain may name a company: "jsmith@globex…" finds Globex's records, as "globex" does.)
+      for (const q of ['John Smith', 'Jonh Smiht', 'Sarah Connor', 'smi', 'maria.garcia', 'Jane', 'jsmithers', 'jdoe@']) {
+        assert.deepEqual(await business(q), [], q);
+      }
+      assert.deepEqual(top(await business('acme'), 3), new Set([ids.maria, ids.robert, ids.acmeDeal]));
+      assert.equal((await business('Globex renewal'))[0]?.id, ids.globexDeal);
+      assert.equal((await business('Enginer'))[0]?.id, ids.johnSmith, 'a job title, with a typo');
+      assert.equal((await business('cyberdyne'))[0]?.id, ids.sarah, 'a lead found by its company');
     });
 
     it('hostile text never fails and never leaks: NUL, lone surrogates, 10k characters, query-language syntax', async () => {
