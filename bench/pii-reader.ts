@@ -6,7 +6,8 @@
  * so the key-store statement is CPU, not network. Env: BENCH_EVENTS (8000), BENCH_BATCH (500),
  * BENCH_ROUNDS (5), BENCH_ONLY (one case: plain | encrypted warm | codec warm | encrypted cold),
  * BENCH_PROFILE (a file: a CPU profile of the measured rounds only, for `--cpu-prof`-style analysis without
- * the set-up). Median events/s and µs/event per case, and each case's ratio to plain.
+ * the set-up). Median events/s and µs/event per case (wall, and CPU of this process: steadier on a shared
+ * machine), and each case's ratio to plain.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createEventReader } from '../platform/event-store/read-events.js';
@@ -102,12 +103,17 @@ if (session) {
   await post('Profiler.start');
 }
 const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Case, number[]>;
+// CPU µs per event of this process (user + system, all its threads): steadier than wall time on a shared machine.
+const cpu = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Case, number[]>;
 for (let round = 0; round < ROUNDS; round++) {
   for (let j = 0; j < names.length; j++) {
     const name = names[(round + j) % names.length]!;
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await cases[name]();
     samples[name].push(N / ((performance.now() - t0) / 1000));
+    const c = process.cpuUsage(c0);
+    cpu[name].push((c.user + c.system) / N);
   }
 }
 if (session) {
@@ -119,6 +125,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log(`event reader: ${N} LeadCaptured records (4 personal fields, one subject each), batches of ${BATCH}, ${ROUNDS} rounds (median)`);
 for (const n of names) {
   const m = median(samples[n]);
-  console.log(`  ${n.padEnd(15)} ${String(Math.round(m)).padStart(8)} events/s  ${(1e6 / m).toFixed(1).padStart(6)} µs/event${samples.plain ? `  ×${(m / median(samples.plain)).toFixed(3)} of plain` : ''}`);
+  console.log(
+    `  ${n.padEnd(15)} ${String(Math.round(m)).padStart(8)} events/s  ${(1e6 / m).toFixed(1).padStart(6)} µs/event  cpu ${median(cpu[n]).toFixed(1).padStart(6)} µs/event${samples.plain ? `  ×${(m / median(samples.plain)).toFixed(3)} of plain` : ''}`,
+  );
 }
 await db.close();

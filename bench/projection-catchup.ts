@@ -25,13 +25,15 @@
  *    append rate with and without encryption.
  *
  * Env: EVENTSTORE_URL, READ_DB_URL, KAFKA_BROKERS (required); BENCH_EVENTS (20000), BENCH_RATE (200),
- * BENCH_SECONDS (15), BENCH_PII (off | both; default off). Writes bench/results/projection-catchup.json
+ * BENCH_SECONDS (15), BENCH_PII (off | both; default off), BENCH_PROFILE (a file: a CPU profile of this
+ * process during the encrypted catch-up only, for the profile analysis in docs/gdpr.md). Writes bench/results/projection-catchup.json
  * (bench/results/projection-catchup-pii.json when BENCH_PII is set).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { kafkaBus } from '../platform/bus/kafka.js';
 import type { Bus } from '../platform/bus/port.js';
@@ -124,6 +126,44 @@ function tracedBus(bus: Bus, traces: Map<string, Trace>, onFirstBatch: () => voi
   };
 }
 
+/**
+ * The bus with every topic renamed `<prefix><topic>` on the wire and back: the relay, the projectors and
+ * their dead letters use the contract's names, the broker sees this run's own topics.
+ */
+function privateTopics(bus: Bus, prefix: string): Bus {
+  const out = (t: string) => `${prefix}${t}`;
+  const back = (t: string) => (t.startsWith(prefix) ? t.slice(prefix.length) : t);
+  return {
+    ...bus,
+    ensureTopics: (topics) => bus.ensureTopics(topics.map(out)),
+    publish: (messages) => bus.publish(messages.map((m) => ({ ...m, topic: out(m.topic) }))),
+    endOffsets: (topic) => bus.endOffsets(out(topic)),
+    consume: (options) =>
+      bus.consume({
+        ...options,
+        topics: options.topics.map(out),
+        resumeFrom: async (assigned) => {
+          const from = await options.resumeFrom(assigned.map((a) => ({ ...a, topic: back(a.topic) })));
+          // Keys are tpKey(topic, partition): renamed like the topics.
+          return new Map([...from].map(([k, offset]) => [out(k), offset]));
+        },
+        onBatch: (batch) => options.onBatch({ ...batch, topic: back(batch.topic), messages: batch.messages.map((m) => ({ ...m, topic: back(m.topic) })) }),
+      }),
+  };
+}
+
+/** Deletes this run's topics from the shared broker. */
+async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: `bench-admin-${run}`, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** A database of its own on the READ_DB_URL server: the read model's tables and bookkeeping, nothing shared. */
 async function benchDatabase(readUrl: string, suffix = ''): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = pgClient(readUrl, { max: 1 });
@@ -140,15 +180,39 @@ async function benchDatabase(readUrl: string, suffix = ''): Promise<{ url: strin
   };
 }
 
+/** A CPU profile of this process from now until `stop()` (node:inspector), written to `file`. */
+async function startProfile(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
+  if (!file) return undefined;
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  const post = (method: string): Promise<unknown> => new Promise((ok, ko) => session.post(method, (e, r) => (e ? ko(e) : ok(r))));
+  session.connect();
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function main() {
   const brokers = need('KAFKA_BROKERS').split(',');
   const db = await benchDatabase(need('READ_DB_URL'));
-  const storeSql = pgClient(need('EVENTSTORE_URL'), { max: 8 });
-  const relaySql = pgClient(need('EVENTSTORE_URL'), { max: 2 });
+  // The event store and the topics are this run's own too: other people's appends on the shared store
+  // (their keys, or in clear) would otherwise reach this run's projectors and be dead-lettered or retried
+  // there, on the clock of the measurement.
+  const storeDb = await benchDatabase(need('EVENTSTORE_URL'), '_store');
+  const storeSql = pgClient(storeDb.url, { max: 8 });
+  const relaySql = pgClient(storeDb.url, { max: 2 });
   const readSql: SqlClient = pgClient(db.url, { max: 8, applicationName: 'bench-projector' });
   const store = createEventStore(await postgresEventStore(storeSql));
   const relayStore = createEventStore(await postgresEventStore(relaySql));
-  const rawBus = kafkaBus({ brokers, clientId: `bench-${run}`, log });
+  const topicPrefix = `bench-${run}.`;
+  const kafkaOnly = kafkaBus({ brokers, clientId: `bench-${run}`, log });
+  const rawBus = privateTopics(kafkaOnly, topicPrefix);
   const traces = new Map<string, Trace>();
   let firstBatchAt: number | undefined;
   const bus = tracedBus(rawBus, traces, () => (firstBatchAt ??= performance.now()));
@@ -290,6 +354,7 @@ async function main() {
         let first2: number | undefined;
         const bus2 = tracedBus(rawBus, new Map(), () => (first2 ??= performance.now()));
         const projector2 = createProjector({ sql: readSql2, bus: bus2, projection: projection2, log, reader: encStore.reader });
+        const profiling = await startProfile(process.env.BENCH_PROFILE);
         consuming2 = projector2.run(stop2.signal);
         const count2 = async () => Number((await readSql2.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1`, [tenant2])).rows[0]!.n);
         const c0 = performance.now();
@@ -298,6 +363,7 @@ async function main() {
           await sleep(10);
         }
         const done2 = performance.now();
+        await profiling?.stop();
         const projector2Ms = done2 - first2!;
         const rows2 = (await readSql2.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE tenant_id = $1`, [tenant2])).rows;
         if (!rows2.every((r) => typeof r.email === 'string' && /^lead\d+@example\.com$/.test(r.email))) throw new Error('the encrypted read model does not hold the decrypted emails');
@@ -378,9 +444,10 @@ async function main() {
     stopPlain.abort();
     await Promise.allSettled([relay, consuming]);
     await Promise.allSettled([rawBus.close(), readSql.close()]);
-    await storeSql.query(`DELETE FROM annals_relay_checkpoint WHERE name = $1`, [`bench-${run}`]).catch(() => {});
-    await db.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping the bench database failed: ${(e as Error).message}\n`));
+    await deleteTopics(brokers, topicPrefix).catch((e: unknown) => process.stderr.write(`bench:projection: deleting the bench topics failed: ${(e as Error).message}\n`));
     await Promise.allSettled([storeSql.close(), relaySql.close()]);
+    await db.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping the bench database failed: ${(e as Error).message}\n`));
+    await storeDb.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping the bench event store failed: ${(e as Error).message}\n`));
   }
 }
 

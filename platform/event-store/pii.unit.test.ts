@@ -86,7 +86,8 @@ describe('event store facade with the PII codec', { timeout: 60_000 }, () => {
     assertNoPlaintext(rows, 'the stored row');
     const [raw] = await store.readStreamRaw(`lead-${id}`);
     const data = JSON.parse(raw!.data as string) as Record<string, unknown>;
-    for (const k of Object.keys(personal)) assert.match(String(data[k]), /^pii:v1:/, `data.${k} is a ciphertext`);
+    // pii:v2: the event's values sealed together (one IV and tag), each at its own path.
+    for (const k of Object.keys(personal)) assert.match(String(data[k]), /^pii:v2:/, `data.${k} is a ciphertext`);
     assert.equal(data.source, 'web', 'non-personal fields stay in clear');
     assert.equal(data.leadId, id);
 
@@ -161,7 +162,9 @@ describe('event store facade with the PII codec', { timeout: 60_000 }, () => {
       assert.equal(e.code, PiiErrorCode.CiphertextInvalid);
       assert.equal(e.coordinates.streamId, `lead-${id}`);
       assert.equal(e.coordinates.streamRevision, 0n);
+      // One seal per event (pii:v2): the error names the fields sealed together; the coordinate is the first.
       assert.deepEqual(e.coordinates.path, ['email']);
+      assert.deepEqual(e.details.fields, ['data.email', 'data.name', 'data.notes', 'data.phone']);
       assert.match(e.message, new RegExp(`stream lead-${id}, revision 0, .*field data\\.email`));
       return true;
     });

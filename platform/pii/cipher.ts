@@ -7,7 +7,8 @@ import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, type Key
  *
  *     pii:v1:<iv>:<ciphertext>:<tag>        each part base64url without padding
  *
- * - `v1` names everything below; a future format gets `v2` and both stay readable.
+ * - `v1` names everything below; `v2` (below: one operation per event) is what the codec writes now, and
+ *   both stay readable.
  * - iv: 12 fresh random bytes per value (96-bit, GCM's native nonce size). With random nonces the safe
  *   limit is about 2^32 values per key; one key per data subject stays many orders of magnitude below.
  * - plaintext: the UTF-8 bytes of JSON.stringify(value), for strings too. One rule keeps the type of
@@ -73,6 +74,137 @@ export function encryptField(key: KeyObject, prefix: string, path: readonly stri
   return `${V1}${iv.toString('base64url')}:${ct.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}`;
 }
 
+/**
+ * `pii:v2`: ONE AES-256-GCM operation per event instead of one per field (the read side's cost is a count of
+ * node:crypto cipher contexts — set-up plus garbage — not of bytes: bench/pii-reader.ts). Every personal
+ * value still sits at its own path as a string of the v1 shape,
+ *
+ *     pii:v2:<iv>:<segment>:<tag>        each part base64url without padding
+ *
+ * where all the values of one event share the IV and the tag, and each segment is that value's slice of
+ * one GCM ciphertext. The fields are sealed in canonical order (by the JSON text of their concrete path);
+ * the plaintext of field i is JSON.stringify(value_i), followed by "," unless it is the last, so the whole
+ * plaintext is the elements of one JSON array. The associated data is JSON:
+ * ["annals-pii-v2", tenant, subject, stream, event id (lower case), [[path, segment bytes], …]], so a value
+ * moved to another field, array element, event, stream, subject or tenant, dropped, duplicated or swapped
+ * with another, fails authentication — for the event as a whole: one tag cannot say which field was altered.
+ * A value carrying another event's IV or tag, or a malformed one, is still named exactly.
+ */
+const V2 = 'pii:v2:';
+
+export interface SealedField {
+  /** The concrete path the value is stored at. */
+  readonly path: readonly string[];
+  /** JSON.stringify(path): the canonical sort key and the path's form in the associated data. */
+  readonly pathKey: string;
+}
+
+/** What `openEvent` needs per field: where it is, and the stored string. */
+export interface OpenField extends SealedField {
+  readonly text: string;
+}
+
+/** The shared part of an event's v2 associated data (everything but the field list). */
+export function aadPrefixV2(b: Omit<FieldBinding, 'path'>): string {
+  return JSON.stringify(['annals-pii-v2', b.tenantId, b.subjectId, b.streamId, b.eventId.toLowerCase()]).slice(0, -1);
+}
+
+/** Canonical order of an event's sealed fields: by the JSON text of the path (plain code-unit order). */
+export const bySealOrder = (a: SealedField, b: SealedField): number => (a.pathKey < b.pathKey ? -1 : a.pathKey > b.pathKey ? 1 : 0);
+
+function aadV2(prefix: string, fields: readonly SealedField[], lengths: readonly number[]): Buffer {
+  let list = '';
+  for (let i = 0; i < fields.length; i++) list += `${i === 0 ? '' : ','}[${fields[i]!.pathKey},${lengths[i]}]`;
+  return Buffer.from(`${prefix},[${list}]]`, 'utf8');
+}
+
+/** Encrypts the values of one event's fields (given in canonical order) with one GCM operation. */
+export function sealEvent(key: KeyObject, prefix: string, fields: readonly SealedField[], values: readonly unknown[]): string[] {
+  const plain = values.map((v, i) => Buffer.from(i === values.length - 1 ? JSON.stringify(v) : `${JSON.stringify(v)},`, 'utf8'));
+  const iv = freshIv();
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aadV2(prefix, fields, plain.map((p) => p.length)));
+  // GCM is a stream mode: update() returns exactly as many bytes as it was given.
+  const ct = cipher.update(Buffer.concat(plain));
+  cipher.final();
+  const head = `${V2}${iv.toString('base64url')}:`;
+  const tail = `:${cipher.getAuthTag().toString('base64url')}`;
+  let at = 0;
+  return plain.map((p) => `${head}${ct.subarray(at, (at += p.length)).toString('base64url')}${tail}`);
+}
+
+export type OpenOutcome =
+  | { readonly ok: true; readonly values: unknown[] }
+  /**
+   * `field`: the index of the one field to blame (malformed, another version, or another event's seal);
+   * absent when the event's tag fails as a whole.
+   */
+  | { readonly ok: false; readonly reason: 'unsupported' | 'invalid'; readonly field?: number };
+
+/** Decrypts one event's v2 fields (given in canonical order) with one GCM operation. */
+export function openEvent(key: KeyObject, prefix: string, fields: readonly OpenField[]): OpenOutcome {
+  const n = fields.length;
+  const segments: string[] = new Array<string>(n);
+  const seals: string[] = new Array<string>(n);
+  const lengths: number[] = new Array<number>(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const text = fields[i]!.text;
+    if (!text.startsWith(V2)) return { ok: false, reason: text.startsWith(V1) ? 'invalid' : 'unsupported', field: i };
+    const body = text.slice(V2.length);
+    if (!V1_BODY.test(body)) return { ok: false, reason: 'invalid', field: i };
+    const a = body.indexOf(':');
+    const b = body.indexOf(':', a + 1);
+    const segment = body.slice(a + 1, b);
+    // base64url without padding: 4 characters carry 3 bytes; a remainder of 1 character is impossible.
+    const rem = segment.length % 4;
+    if (rem === 1) return { ok: false, reason: 'invalid', field: i };
+    segments[i] = segment;
+    seals[i] = body.slice(0, a) + body.slice(b);
+    lengths[i] = ((segment.length - rem) / 4) * 3 + (rem === 0 ? 0 : rem - 1);
+    total += lengths[i]!;
+  }
+  if (seals.some((x) => x !== seals[0])) {
+    // Two seals in one event: a value pasted from another event. Blame the first field that disagrees with
+    // the seal most of its fields carry (on a tie, with the first field's).
+    const counts = new Map<string, number>();
+    for (const x of seals) counts.set(x, (counts.get(x) ?? 0) + 1);
+    let major = seals[0]!;
+    for (const [x, c] of counts) if (c > counts.get(major)!) major = x;
+    return { ok: false, reason: 'invalid', field: seals.findIndex((x) => x !== major) };
+  }
+  const body0 = fields[0]!.text.slice(V2.length);
+  const ivText = body0.slice(0, body0.indexOf(':'));
+  const tagText = body0.slice(body0.lastIndexOf(':') + 1);
+  const iv = Buffer.from(ivText, 'base64url');
+  const tag = Buffer.from(tagText, 'base64url');
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return { ok: false, reason: 'invalid' };
+  // Every segment decoded straight into one buffer: no buffer per field.
+  const ct = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < n; i++) at += ct.write(segments[i]!, at, lengths[i]!, 'base64url');
+  if (at !== total) return { ok: false, reason: 'invalid' };
+  let plain: string;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aadV2(prefix, fields, lengths));
+    decipher.setAuthTag(tag);
+    const out = decipher.update(ct);
+    decipher.final();
+    plain = out.toString('utf8');
+  } catch {
+    return { ok: false, reason: 'invalid' };
+  }
+  try {
+    const values = JSON.parse(`[${plain}]`) as unknown;
+    // Authentic, so written by sealEvent: one element per field. Anything else is not ours.
+    if (!Array.isArray(values) || values.length !== n) return { ok: false, reason: 'invalid' };
+    return { ok: true, values };
+  } catch {
+    return { ok: false, reason: 'invalid' };
+  }
+}
+
 export type DecryptOutcome =
   | { readonly ok: true; readonly value: unknown }
   /** `unsupported`: a `pii:` string of another version; `invalid`: malformed or not authentic. */
@@ -97,7 +229,8 @@ export function decryptValue(key: KeyObject, binding: FieldBinding, text: string
  * bench/pii-reader.ts; the node:crypto context set-up per value remains the bulk of the cost.
  */
 export function decryptField(key: KeyObject, prefix: string, path: readonly string[], text: string): DecryptOutcome {
-  if (!text.startsWith(V1)) return { ok: false, reason: 'unsupported' };
+  // A v2 value alone is not a v1 value: it is only readable together with its event's other fields.
+  if (!text.startsWith(V1)) return { ok: false, reason: text.startsWith(V2) ? 'invalid' : 'unsupported' };
   const body = text.slice(V1.length);
   if (!V1_BODY.test(body)) return { ok: false, reason: 'invalid' };
   const a = body.indexOf(':');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { decryptValue, encryptValue, unwrapKey, wrapKey, type FieldBinding } from './cipher.js';
+import { aadPrefixV2, bySealOrder, decryptValue, encryptValue, openEvent, sealEvent, unwrapKey, wrapKey, type FieldBinding, type OpenField, type SealedField } from './cipher.js';
 import { PiiError } from './errors.js';
 import { PiiEnv } from './config.js';
 import { PiiMasterKey, parseMasterKey } from './master-key.js';
@@ -87,6 +87,86 @@ describe('field cipher (AES-256-GCM, pii:v1)', () => {
     assert.equal(unwrapKey(kek, 't2', 's', w), undefined);
     assert.equal(unwrapKey(randomBytes(32), 't', 's', w), undefined);
     assert.equal(unwrapKey(kek, 't', 's', w.slice(0, -2)), undefined);
+  });
+});
+
+describe('event seal (AES-256-GCM, pii:v2: one operation per event)', () => {
+  const binding = { tenantId: 't-1', subjectId: 's-1', streamId: 'contact-1', eventId: 'E-1' };
+  const prefix = aadPrefixV2(binding);
+  const field = (...path: string[]): SealedField => ({ path, pathKey: JSON.stringify(path) });
+  const fields = [field('email'), field('firstName'), field('customFields', 'vip'), field('tags', '0')].sort(bySealOrder);
+  const seal = (values: unknown[], f: readonly SealedField[] = fields) => sealEvent(key, prefix, f, values);
+  const open = (texts: readonly string[], f: readonly SealedField[] = fields, p = prefix) => openEvent(key, p, f.map((x, i): OpenField => ({ ...x, text: texts[i]! })));
+
+  it('round-trips hostile strings byte-exact and typed values, every field a v1-shaped string sharing one IV and tag', () => {
+    for (const s of hostileStrings) {
+      const values = [s, `${s}!`, { nested: [s] }, 0];
+      const texts = seal(values);
+      for (const t of texts) assert.match(t, /^pii:v2:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]*:[A-Za-z0-9_-]{22}$/);
+      assert.equal(new Set(texts.map((t) => t.split(':')[2])).size, 1, 'one IV');
+      assert.equal(new Set(texts.map((t) => t.split(':')[4])).size, 1, 'one tag');
+      const out = open(texts);
+      assert.ok(out.ok, JSON.stringify(s).slice(0, 40));
+      assert.deepEqual(out.values, values);
+      assert.deepEqual(Buffer.from(out.values[0] as string, 'utf16le'), Buffer.from(s, 'utf16le'));
+    }
+    // A fresh IV per event: the same values twice give other ciphertexts.
+    assert.notDeepEqual(seal(['a', 'b', 'c', 'd']), seal(['a', 'b', 'c', 'd']));
+  });
+
+  it('binds tenant, subject, stream, event and the list of fields: any other binding fails as a whole', () => {
+    const texts = seal(['a@example.com', 'Ada', 'yes', 'x']);
+    for (const other of [
+      { ...binding, tenantId: 't-2' },
+      { ...binding, subjectId: 's-2' },
+      { ...binding, streamId: 'contact-2' },
+      { ...binding, eventId: 'E-2' },
+      { ...binding, streamId: 'contact-1", "E-1', eventId: '' },
+    ]) {
+      assert.deepEqual(open(texts, fields, aadPrefixV2(other)), { ok: false, reason: 'invalid' }, JSON.stringify(other));
+    }
+    assert.ok(open(texts, fields, aadPrefixV2({ ...binding, eventId: 'e-1' })).ok, 'event ids compare case-insensitively');
+    // A value at another path, swapped with another field's, dropped, duplicated, or an extra field.
+    const [a, b, c, d] = texts as [string, string, string, string];
+    const renamed = fields.map((f, i) => (i === 0 ? field('customFields', 'vip2') : f));
+    assert.equal(open(texts, renamed).ok, false, 'another path');
+    assert.deepEqual(open([b, a, c, d]), { ok: false, reason: 'invalid' }, 'swapped');
+    assert.deepEqual(open([a, b, c], fields.slice(0, 3)), { ok: false, reason: 'invalid' }, 'dropped');
+    assert.deepEqual(open([a, a, c, d]), { ok: false, reason: 'invalid' }, 'duplicated');
+    assert.deepEqual(open([...texts, d], [...fields, field('zz')]), { ok: false, reason: 'invalid' }, 'extra');
+  });
+
+  it('refuses every single bit flip of iv, any segment or tag; names the field holding another seal or a malformed value', () => {
+    const texts = seal(['a@example.com', 'Ada', 'yes', 'x']);
+    for (let f = 0; f < texts.length; f++) {
+      const [, , iv, body, tag] = texts[f]!.split(':') as [string, string, string, string, string];
+      const parts = { iv, body, tag };
+      for (const [name, part] of Object.entries(parts)) {
+        const bytes = Buffer.from(part, 'base64url');
+        for (let bit = 0; bit < bytes.length * 8; bit++) {
+          const flipped = Buffer.from(bytes);
+          flipped[bit >> 3]! ^= 1 << (bit & 7);
+          const forged = texts.map((t, i) => (i === f ? `pii:v2:${Object.entries(parts).map(([n, p]) => (n === name ? flipped.toString('base64url') : p)).join(':')}` : t));
+          assert.equal(open(forged).ok, false, `field ${f} ${name} bit ${bit}`);
+        }
+      }
+    }
+    // A value of another event (its own IV and tag) pasted into field 2: that field is named.
+    const other = seal(['b@example.com', 'Bob', 'no', 'y']);
+    assert.deepEqual(open(texts.map((t, i) => (i === 2 ? other[2]! : t))), { ok: false, reason: 'invalid', field: 2 });
+    assert.deepEqual(open(texts.map((t, i) => (i === 0 ? other[0]! : t))), { ok: false, reason: 'invalid', field: 0 });
+    // Malformed, truncated, a v1 value, another version: named too.
+    for (const bad of [texts[1]!.slice(0, -1), `${texts[1]!}:x`, 'pii:v2:', 'pii:v2:!!:!!:!!', encryptValue(key, at, 'Ada')]) {
+      assert.deepEqual(open(texts.map((t, i) => (i === 1 ? bad : t))), { ok: false, reason: 'invalid', field: 1 }, bad);
+    }
+    assert.deepEqual(open(texts.map((t, i) => (i === 3 ? t.replace('pii:v2:', 'pii:v9:') : t))), { ok: false, reason: 'unsupported', field: 3 });
+    // A v2 value is not a v1 value on its own.
+    assert.deepEqual(decryptValue(key, { ...binding, path: ['email'] }, texts[0]!), { ok: false, reason: 'invalid' });
+  });
+
+  it('does not open under another key', () => {
+    const texts = seal(['a', 'b', 'c', 'd']);
+    assert.equal(openEvent(createSecretKey(randomBytes(32)), prefix, fields.map((f, i) => ({ ...f, text: texts[i]! }))).ok, false);
   });
 });
 

@@ -3,7 +3,7 @@ import { CorruptEventError } from '../../schemas/events/errors.js';
 import { ERASED_MARKER } from '../../schemas/events/opaque-personal.js';
 import type { DataPath } from '../../schemas/events/personal-data.js';
 import { personalPathsOf, type RawStoredEvent } from '../../schemas/events/registry.js';
-import { aadPrefix, decryptField, encryptField, isCiphertext } from './cipher.js';
+import { aadPrefix, aadPrefixV2, bySealOrder, decryptField, encryptField, isCiphertext, openEvent, sealEvent, type FieldBinding } from './cipher.js';
 import { PiiError, PiiErrorCode, fieldName } from './errors.js';
 import { subjectKey, type KeyLookup, type KeyStore, type SubjectRef } from './key-store.js';
 
@@ -13,6 +13,8 @@ import { subjectKey, type KeyLookup, type KeyStore, type SubjectRef } from './ke
  * in between. It changes only the values at the paths `personalPaths(schema)` finds for the event's type
  * at its stored schema version; every other field, and the envelope, pass through untouched.
  */
+
+const V2_PREFIX = 'pii:v2:';
 
 /** What an erased personal value reads as, whatever its type was. */
 export const ERASED = ERASED_MARKER;
@@ -27,7 +29,10 @@ export interface EventToEncode {
   readonly metadata: { readonly tenantId: string; readonly subjectId?: string | undefined };
 }
 
-/** A stored record with its data decoded. `metadata` is left as the adapter gave it. */
+/**
+ * A stored record with its data decoded. `metadata` is parsed when the codec had to read it (an event with a
+ * ciphertext: parseEvent then takes it as it is), else left as the adapter gave it.
+ */
 export type DecodedRecord<R extends RawStoredEvent = RawStoredEvent> = Omit<R, 'data'> & {
   readonly data: unknown;
   /** True when at least one personal value was erased (its subject's key is destroyed). */
@@ -46,6 +51,11 @@ export interface PiiCodecOptions {
    * in `plaintextPaths`, for a migration tool that re-encrypts old stores. Never silently mixed.
    */
   readonly onPlaintext?: 'error' | 'flag';
+  /**
+   * The format new ciphertexts are written in: 'v2' (the default: one AES-GCM operation per event) or
+   * 'v1' (one per field). Both are always readable.
+   */
+  readonly format?: 'v1' | 'v2';
   /** Personal paths of a type at a stored version; defaults to the event registry's. */
   readonly personalPathsOf?: (type: string, schemaVersion: number) => readonly DataPath[];
 }
@@ -75,25 +85,28 @@ interface Slot {
  */
 function slotsOf(root: unknown, patterns: readonly DataPath[]): Slot[] {
   const out: Slot[] = [];
-  const visit = (node: unknown, pattern: DataPath, i: number, path: readonly string[]): void => {
-    if (node === null || typeof node !== 'object') return;
-    const last = i === pattern.length - 1;
-    const at = (parent: Record<string, unknown> | unknown[], key: string | number, child: unknown): void => {
-      const next = [...path, String(key)];
-      if (!last) visit(child, pattern, i + 1, next);
-      else if (child !== undefined && child !== null) out.push({ parent, key, path: next, value: child });
-    };
-    const step = pattern[i]!;
-    if (step === '*') {
-      if (Array.isArray(node)) node.forEach((child, j) => at(node, j, child));
-      else for (const [k, child] of Object.entries(node)) at(node as Record<string, unknown>, k, child);
-    } else if (!Array.isArray(node) && Object.hasOwn(node, step)) {
-      at(node as Record<string, unknown>, step, (node as Record<string, unknown>)[step]);
-    }
-  };
   // An empty pattern would mean "the whole payload is personal": no schema does that, and it has no field to bind to.
-  for (const p of patterns) if (p.length > 0) visit(root, p, 0, []);
+  for (const p of patterns) if (p.length > 0) visit(out, root, p, 0, []);
   return out;
+}
+
+// Module-level functions, not closures made per call: under tsx every function expression also costs a
+// name-defining helper call, and this runs for every personal value a projector reads.
+function visit(out: Slot[], node: unknown, pattern: DataPath, i: number, path: readonly string[]): void {
+  if (node === null || typeof node !== 'object') return;
+  const step = pattern[i]!;
+  if (step === '*') {
+    if (Array.isArray(node)) for (let j = 0; j < node.length; j++) visitChild(out, node, j, node[j], pattern, i, path);
+    else for (const k of Object.keys(node)) visitChild(out, node as Record<string, unknown>, k, (node as Record<string, unknown>)[k], pattern, i, path);
+  } else if (!Array.isArray(node) && Object.hasOwn(node, step)) {
+    visitChild(out, node as Record<string, unknown>, step, (node as Record<string, unknown>)[step], pattern, i, path);
+  }
+}
+
+function visitChild(out: Slot[], parent: Record<string, unknown> | unknown[], key: string | number, child: unknown, pattern: DataPath, i: number, path: readonly string[]): void {
+  const next = path.length === 0 ? [String(key)] : [...path, String(key)];
+  if (i < pattern.length - 1) visit(out, child, pattern, i + 1, next);
+  else if (child !== undefined && child !== null) out.push({ parent, key, path: next, value: child });
 }
 
 // Slots are own properties of a fresh JSON parse, so assignment writes the own property — a record key
@@ -123,8 +136,117 @@ function decodeJson(value: unknown, what: string, r: RawStoredEvent): unknown {
   }
 }
 
+/** One record on its way through decodeAll: its data parsed, its personal slots found, its subject. */
+interface Prepared<R extends RawStoredEvent> {
+  readonly r: R;
+  readonly data: unknown;
+  readonly metadata: unknown;
+  readonly slots: readonly Slot[];
+  readonly ref: SubjectRef | undefined;
+  /** subjectKey(ref), computed once. */
+  readonly subject: string;
+}
+
+const NO_SLOTS: readonly Slot[] = [];
+const NO_PATHS: readonly DataPath[] = [];
+
+function decodeOne<R extends RawStoredEvent>(p: Prepared<R>, keys: ReadonlyMap<string, KeyLookup>, onPlaintext: 'error' | 'flag'): DecodedRecord<R> {
+  const { r, data, slots, ref } = p;
+  let sealed: Slot[] | undefined;
+  let plaintextPaths: DataPath[] | undefined;
+  for (const slot of slots) {
+    if (isCiphertext(slot.value)) {
+      (sealed ??= []).push(slot);
+    } else if (onPlaintext === 'flag') {
+      (plaintextPaths ??= []).push(slot.path);
+    } else {
+      throw new PiiError(PiiErrorCode.PlaintextFound, `a personal value is stored in clear where a ciphertext is expected (a store written before encryption?)`, at(r, slot.path));
+    }
+  }
+  let erasedPaths: DataPath[] | undefined;
+  if (sealed) {
+    const found = ref ? keys.get(p.subject) : undefined;
+    if (!ref || !found) throw new Error('unreachable: a ciphertext without a looked-up subject');
+    if (found.state === 'erased') {
+      erasedPaths = [];
+      for (const slot of sealed) {
+        erasedPaths.push(slot.path);
+        put(slot, ERASED);
+      }
+    } else if (found.state === 'missing') {
+      throw new PiiError(
+        PiiErrorCode.KeyMissing,
+        `subject ${ref.subjectId} has neither a data key nor a destruction record (key table lost or restored from an older backup?)`,
+        at(r, sealed[0]!.path),
+        { tenantId: ref.tenantId, subjectId: ref.subjectId },
+      );
+    } else {
+      const binding = { tenantId: ref.tenantId, subjectId: ref.subjectId, streamId: r.streamId, eventId: r.eventId };
+      if (sealed.some(isV2)) openV2(r, found.key, binding, sealed);
+      else openV1(r, found.key, binding, sealed);
+    }
+  }
+  return {
+    ...r,
+    data,
+    metadata: p.metadata,
+    erased: erasedPaths !== undefined,
+    erasedPaths: erasedPaths ?? NO_PATHS,
+    plaintextPaths: plaintextPaths ?? NO_PATHS,
+  } as DecodedRecord<R>;
+}
+
+const isV2 = (slot: Slot): boolean => (slot.value as string).startsWith(V2_PREFIX);
+
+const at = (r: RawStoredEvent, path: readonly string[]) => ({ streamId: r.streamId, streamRevision: r.streamRevision, eventId: r.eventId, path });
+
+function unsupported(r: RawStoredEvent, path: readonly string[], value: string): PiiError {
+  return new PiiError(PiiErrorCode.CiphertextUnsupported, `a ciphertext of an unknown format version (${value.split(':', 2).join(':')})`, at(r, path));
+}
+
+function invalid(r: RawStoredEvent, path: readonly string[]): PiiError {
+  return new PiiError(PiiErrorCode.CiphertextInvalid, `a ciphertext does not authenticate (tampered, or moved from another field, event, stream or subject)`, at(r, path));
+}
+
+/** Every v1 value on its own (one GCM operation each). */
+function openV1(r: RawStoredEvent, key: KeyObject, binding: Omit<FieldBinding, 'path'>, sealed: readonly Slot[]): void {
+  const prefix = aadPrefix(binding);
+  for (const slot of sealed) {
+    const value = slot.value as string;
+    const d = decryptField(key, prefix, slot.path, value);
+    if (!d.ok) throw d.reason === 'unsupported' ? unsupported(r, slot.path, value) : invalid(r, slot.path);
+    put(slot, d.value);
+  }
+}
+
+/** The event's one v2 seal (cipher.ts): one GCM operation over its values in canonical field order. */
+function openV2(r: RawStoredEvent, key: KeyObject, binding: Omit<FieldBinding, 'path'>, sealed: readonly Slot[]): void {
+  const fields = sealed.map(toOpenField);
+  if (fields.length > 1) fields.sort(bySealOrder);
+  const opened = openEvent(key, aadPrefixV2(binding), fields);
+  if (opened.ok) {
+    for (let i = 0; i < fields.length; i++) put(fields[i]!.slot, opened.values[i]);
+    return;
+  }
+  if (opened.field !== undefined) {
+    const blamed = fields[opened.field]!;
+    throw opened.reason === 'unsupported' ? unsupported(r, blamed.path, blamed.text) : invalid(r, blamed.path);
+  }
+  // One tag for the event: it cannot say which of its fields was altered, so the error names them all.
+  const names = fields.map((f) => fieldName(f.path));
+  throw new PiiError(
+    PiiErrorCode.CiphertextInvalid,
+    `the ciphertexts sealed together in this event (${names.join(', ')}) do not authenticate: one of them was tampered with, or moved, dropped or swapped`,
+    at(r, fields[0]!.path),
+    { fields: names },
+  );
+}
+
+const toOpenField = (slot: Slot) => ({ slot, path: slot.path, pathKey: JSON.stringify(slot.path), text: slot.value as string });
+
 export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
   const { keyStore } = options;
+  const format = options.format ?? 'v2';
   const onPlaintext = options.onPlaintext ?? 'error';
   const pathsOf = options.personalPathsOf ?? personalPathsOf;
   const pathCache = new Map<string, readonly DataPath[]>();
@@ -161,73 +283,46 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
     return prepared.map(({ e, data, slots, ref }) => {
       if (!ref) return data;
       const key = keys.get(subjectKey(ref))!;
-      const prefix = aadPrefix({ tenantId: ref.tenantId, subjectId: ref.subjectId, streamId: e.streamId, eventId: e.eventId });
-      for (const slot of slots) put(slot, encryptField(key, prefix, slot.path, slot.value));
+      const binding = { tenantId: ref.tenantId, subjectId: ref.subjectId, streamId: e.streamId, eventId: e.eventId };
+      if (format === 'v1') {
+        const prefix = aadPrefix(binding);
+        for (const slot of slots) put(slot, encryptField(key, prefix, slot.path, slot.value));
+        return data;
+      }
+      const fields = slots.map((slot) => ({ ...slot, pathKey: JSON.stringify(slot.path) })).sort(bySealOrder);
+      const texts = sealEvent(key, aadPrefixV2(binding), fields, fields.map((f) => f.value));
+      fields.forEach((f, i) => put(f, texts[i]));
       return data;
     });
   };
 
   const decodeAll = async <R extends RawStoredEvent>(records: readonly R[]): Promise<DecodedRecord<R>[]> => {
-    const prepared = records.map((r) => {
+    const prepared: Prepared<R>[] = new Array<Prepared<R>>(records.length);
+    const refs: SubjectRef[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
       const patterns = patternsOf(r.type, r.schemaVersion);
-      if (patterns.length === 0) return { r, data: r.data, slots: [], ref: undefined };
+      if (patterns.length === 0) {
+        prepared[i] = { r, data: r.data, metadata: r.metadata, slots: NO_SLOTS, ref: undefined, subject: '' };
+        continue;
+      }
       const data = decodeJson(r.data, 'data', r);
       const slots = slotsOf(data, patterns);
       const firstCipher = slots.find((p) => isCiphertext(p.value));
-      if (!firstCipher) return { r, data, slots, ref: undefined };
-      const meta = (decodeJson(r.metadata, 'metadata', r) ?? {}) as RecordMeta;
-      return { r, data, slots, ref: subjectOf(meta, r, firstCipher.path) };
-    });
-    const refs = prepared.flatMap((p) => (p.ref ? [p.ref] : []));
-    const keys: ReadonlyMap<string, KeyLookup> = refs.length > 0 ? await keyStore.lookup(refs) : new Map();
-
-    return prepared.map(({ r, data, slots, ref }) => {
-      const erasedPaths: DataPath[] = [];
-      const plaintextPaths: DataPath[] = [];
-      const where = { streamId: r.streamId, streamRevision: r.streamRevision, eventId: r.eventId };
-      const found = ref ? keys.get(subjectKey(ref)) : undefined;
-      const prefix = ref ? aadPrefix({ ...ref, streamId: r.streamId, eventId: r.eventId }) : '';
-      for (const slot of slots) {
-        const { path, value } = slot;
-        if (!isCiphertext(value)) {
-          if (onPlaintext === 'flag') {
-            plaintextPaths.push(path);
-            continue;
-          }
-          throw new PiiError(PiiErrorCode.PlaintextFound, `a personal value is stored in clear where a ciphertext is expected (a store written before encryption?)`, {
-            ...where,
-            path,
-          });
-        }
-        if (!ref || !found) throw new Error('unreachable: a ciphertext without a looked-up subject');
-        if (found.state === 'erased') {
-          erasedPaths.push(path);
-          put(slot, ERASED);
-          continue;
-        }
-        if (found.state === 'missing') {
-          throw new PiiError(
-            PiiErrorCode.KeyMissing,
-            `subject ${ref.subjectId} has neither a data key nor a destruction record (key table lost or restored from an older backup?)`,
-            { ...where, path },
-            { tenantId: ref.tenantId, subjectId: ref.subjectId },
-          );
-        }
-        const d = decryptField(found.key, prefix, path, value);
-        if (d.ok) {
-          put(slot, d.value);
-          continue;
-        }
-        if (d.reason === 'unsupported') {
-          throw new PiiError(PiiErrorCode.CiphertextUnsupported, `a ciphertext of an unknown format version (${value.split(':', 2).join(':')})`, { ...where, path });
-        }
-        throw new PiiError(PiiErrorCode.CiphertextInvalid, `a ciphertext does not authenticate (tampered, or moved from another field, event, stream or subject)`, {
-          ...where,
-          path,
-        });
+      if (!firstCipher) {
+        prepared[i] = { r, data, metadata: r.metadata, slots, ref: undefined, subject: '' };
+        continue;
       }
-      return { ...r, data, erased: erasedPaths.length > 0, erasedPaths, plaintextPaths } as DecodedRecord<R>;
-    });
+      // Parsed once here and handed on parsed: parseEvent takes it as it is instead of parsing it again.
+      const metadata = decodeJson(r.metadata, 'metadata', r);
+      const ref = subjectOf((metadata ?? {}) as RecordMeta, r, firstCipher.path);
+      refs.push(ref);
+      prepared[i] = { r, data, metadata, slots, ref, subject: subjectKey(ref) };
+    }
+    const keys: ReadonlyMap<string, KeyLookup> = refs.length > 0 ? await keyStore.lookup(refs) : new Map();
+    const out: DecodedRecord<R>[] = new Array<DecodedRecord<R>>(prepared.length);
+    for (let i = 0; i < prepared.length; i++) out[i] = decodeOne(prepared[i]!, keys, onPlaintext);
+    return out;
   };
 
   return {

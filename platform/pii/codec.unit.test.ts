@@ -58,148 +58,173 @@ describe('PII codec (encode at append, decode at read) on PGlite', () => {
   });
   after(() => db.close());
 
-  it('encrypts exactly the personal fields and round-trips hostile strings byte-exact', async () => {
-    for (const s of hostileStrings) {
-      const e = leadCaptured({ name: s, notes: s });
-      const original = structuredClone(e.data);
-      const data = (await codec.encode(e)) as Record<string, unknown>;
-      assert.deepEqual(e.data, original, 'the caller\'s event is not mutated');
-      // Personal fields are ciphertext; the rest is untouched.
-      for (const f of ['name', 'email', 'notes']) assert.match(String(data[f]), /^pii:v1:/);
-      assert.equal(data.source, 'web');
-      assert.equal(data.leadId, (e.data as { leadId: string }).leadId);
-      assert.ok(!JSON.stringify(data).includes('ada@example.com'));
-      const out = await codec.decode(stored(e, data));
-      assert.deepEqual(out.data, e.data);
-      assert.equal((out.data as { name: string }).name, s);
-      assert.equal(out.erased, false);
-    }
-  });
+  for (const format of ['v2', 'v1'] as const) {
+    describe(`format ${format}`, () => {
+      let codec: PiiCodec;
+      const sealed = new RegExp(`^pii:${format}:`);
+      before(() => {
+        codec = createPiiCodec({ keyStore: keys, format });
+      });
 
-  it('encrypts record values and array elements one by one, bound to their concrete key or index', async () => {
-    const contactId = randomUUID();
-    const e: EventToEncode = {
-      streamId: `contact-${contactId}`,
-      eventId: randomUUID(),
-      type: 'ContactCreated',
-      schemaVersion: 2,
-      data: { contactId, firstName: 'Grace', lastName: 'Hopper', customFields: { vip: 'yes 👑', 'note.1': '' }, tags: ['navy'] },
-      metadata: { tenantId: 'acme', subjectId: contactId },
-    };
-    const data = (await codec.encode(e)) as { customFields: Record<string, string>; tags: string[] };
-    assert.match(data.customFields.vip!, /^pii:v1:/);
-    assert.deepEqual(data.tags, ['navy'], 'tags are not personal');
-    assert.deepEqual((await codec.decode(stored(e, data))).data, e.data);
-    // Swapping two custom field values breaks both.
-    const swapped = { ...data, customFields: { vip: data.customFields['note.1'], 'note.1': data.customFields.vip } };
-    await assert.rejects(codec.decode(stored(e, swapped)), rejectsWith('PII_ERR_CIPHERTEXT_INVALID'));
-  });
+    it('encrypts exactly the personal fields and round-trips hostile strings byte-exact', async () => {
+      for (const s of hostileStrings) {
+        const e = leadCaptured({ name: s, notes: s });
+        const original = structuredClone(e.data);
+        const data = (await codec.encode(e)) as Record<string, unknown>;
+        assert.deepEqual(e.data, original, 'the caller\'s event is not mutated');
+        // Personal fields are ciphertext; the rest is untouched.
+        for (const f of ['name', 'email', 'notes']) assert.match(String(data[f]), sealed);
+        assert.equal(data.source, 'web');
+        assert.equal(data.leadId, (e.data as { leadId: string }).leadId);
+        assert.ok(!JSON.stringify(data).includes('ada@example.com'));
+        const out = await codec.decode(stored(e, data));
+        assert.deepEqual(out.data, e.data);
+        assert.equal((out.data as { name: string }).name, s);
+        assert.equal(out.erased, false);
+      }
+    });
 
-  it('JSON-encodes non-string personal values and gives them back with their type', async () => {
-    const typed = createPiiCodec({ keyStore: keys, personalPathsOf: () => [['profile'], ['scores', '*']] });
-    const e: EventToEncode = { ...leadCaptured(), data: { profile: { age: 36, langs: ['en', 'fr'], nil: null }, scores: [1, 2.5, -0, true], plain: 7 } };
-    const data = (await typed.encode(e)) as { profile: string; scores: string[]; plain: number };
-    assert.match(data.profile, /^pii:v1:/);
-    assert.equal(data.scores.length, 4);
-    assert.equal(data.plain, 7);
-    assert.deepEqual((await typed.decode(stored(e, data))).data, { profile: { age: 36, langs: ['en', 'fr'], nil: null }, scores: [1, 2.5, 0, true], plain: 7 });
-  });
+    it('encrypts record values and array elements one by one, bound to their concrete key or index', async () => {
+      const contactId = randomUUID();
+      const e: EventToEncode = {
+        streamId: `contact-${contactId}`,
+        eventId: randomUUID(),
+        type: 'ContactCreated',
+        schemaVersion: 2,
+        data: { contactId, firstName: 'Grace', lastName: 'Hopper', customFields: { vip: 'yes 👑', 'note.1': '' }, tags: ['navy'] },
+        metadata: { tenantId: 'acme', subjectId: contactId },
+      };
+      const data = (await codec.encode(e)) as { customFields: Record<string, string>; tags: string[] };
+      assert.match(data.customFields.vip!, sealed);
+      assert.deepEqual(data.tags, ['navy'], 'tags are not personal');
+      assert.deepEqual((await codec.decode(stored(e, data))).data, e.data);
+      // Swapping two custom field values breaks both.
+      const swapped = { ...data, customFields: { vip: data.customFields['note.1'], 'note.1': data.customFields.vip } };
+      await assert.rejects(codec.decode(stored(e, swapped)), rejectsWith('PII_ERR_CIPHERTEXT_INVALID'));
+    });
 
-  it('keeps a record key "__proto__" a plain property through encode and decode', async () => {
-    const typed = createPiiCodec({ keyStore: keys, personalPathsOf: () => [['m', '*']] });
-    const m = JSON.parse('{"__proto__": {"polluted": true}, "a": "y"}') as Record<string, unknown>;
-    const e: EventToEncode = { ...leadCaptured(), data: { m } };
-    const data = (await typed.encode(e)) as { m: Record<string, unknown> };
-    assert.deepEqual(Object.keys(data.m), ['__proto__', 'a']);
-    assert.match(String(Object.getOwnPropertyDescriptor(data.m, '__proto__')?.value), /^pii:v1:/);
-    const out = (await typed.decode(stored(e, data))).data as { m: Record<string, unknown> };
-    assert.deepEqual(Object.getOwnPropertyDescriptor(out.m, '__proto__')?.value, { polluted: true });
-    assert.equal(Object.getPrototypeOf(out.m), Object.prototype);
-    assert.equal((out.m as { polluted?: unknown }).polluted, undefined);
-  });
+    it('JSON-encodes non-string personal values and gives them back with their type', async () => {
+      const typed = createPiiCodec({ keyStore: keys, format, personalPathsOf: () => [['profile'], ['scores', '*']] });
+      const e: EventToEncode = { ...leadCaptured(), data: { profile: { age: 36, langs: ['en', 'fr'], nil: null }, scores: [1, 2.5, -0, true], plain: 7 } };
+      const data = (await typed.encode(e)) as { profile: string; scores: string[]; plain: number };
+      assert.match(data.profile, sealed);
+      assert.equal(data.scores.length, 4);
+      assert.equal(data.plain, 7);
+      assert.deepEqual((await typed.decode(stored(e, data))).data, { profile: { age: 36, langs: ['en', 'fr'], nil: null }, scores: [1, 2.5, 0, true], plain: 7 });
+    });
 
-  it('a ciphertext moved to another field, event, stream or subject fails with a typed error naming stream, revision and field', async () => {
-    const e = leadCaptured();
-    const data = (await codec.encode(e)) as Record<string, string>;
-    const other = leadCaptured();
-    const otherData = (await codec.encode(other)) as Record<string, string>;
-    const cases: [string, RawStoredEvent, string][] = [
-      ['another field', stored(e, { ...data, email: data.name }, { streamRevision: 3n }), 'data.email'],
-      ['another event of the same stream', stored({ ...e, eventId: randomUUID() }, data, { streamRevision: 4n }), 'data.name'],
-      ['another stream (same subject)', stored({ ...e, streamId: `lead-${randomUUID()}` }, data, { streamRevision: 5n }), 'data.name'],
-      ['another subject (same stream)', stored({ ...e, metadata: { ...e.metadata, subjectId: other.metadata.subjectId } }, data, { streamRevision: 6n }), 'data.name'],
-      ["another subject's value pasted in", stored(e, { ...data, name: otherData.name }, { streamRevision: 7n }), 'data.name'],
-    ];
-    for (const [what, record, field] of cases) {
+    it('keeps a record key "__proto__" a plain property through encode and decode', async () => {
+      const typed = createPiiCodec({ keyStore: keys, format, personalPathsOf: () => [['m', '*']] });
+      const m = JSON.parse('{"__proto__": {"polluted": true}, "a": "y"}') as Record<string, unknown>;
+      const e: EventToEncode = { ...leadCaptured(), data: { m } };
+      const data = (await typed.encode(e)) as { m: Record<string, unknown> };
+      assert.deepEqual(Object.keys(data.m), ['__proto__', 'a']);
+      assert.match(String(Object.getOwnPropertyDescriptor(data.m, '__proto__')?.value), sealed);
+      const out = (await typed.decode(stored(e, data))).data as { m: Record<string, unknown> };
+      assert.deepEqual(Object.getOwnPropertyDescriptor(out.m, '__proto__')?.value, { polluted: true });
+      assert.equal(Object.getPrototypeOf(out.m), Object.prototype);
+      assert.equal((out.m as { polluted?: unknown }).polluted, undefined);
+    });
+
+    it('a ciphertext moved to another field, event, stream or subject fails with a typed error naming stream, revision and field', async () => {
+      const e = leadCaptured();
+      const data = (await codec.encode(e)) as Record<string, string>;
+      const other = leadCaptured();
+      const otherData = (await codec.encode(other)) as Record<string, string>;
+      // v1 names the very field; v2 seals an event's fields together (one tag), so when the seal fails as a
+      // whole it names the event's sealed fields (the first, canonical order, as the coordinate), and names
+      // the exact field only when that value carries another event's seal.
+      const group = ['data.email', 'data.name'];
+      const cases: [string, RawStoredEvent, string, string[] | undefined][] = [
+        ['another field', stored(e, { ...data, email: data.name }, { streamRevision: 3n }), 'data.email', format === 'v2' ? group : undefined],
+        ['another event of the same stream', stored({ ...e, eventId: randomUUID() }, data, { streamRevision: 4n }), format === 'v2' ? 'data.email' : 'data.name', format === 'v2' ? group : undefined],
+        ['another stream (same subject)', stored({ ...e, streamId: `lead-${randomUUID()}` }, data, { streamRevision: 5n }), format === 'v2' ? 'data.email' : 'data.name', format === 'v2' ? group : undefined],
+        ['another subject (same stream)', stored({ ...e, metadata: { ...e.metadata, subjectId: other.metadata.subjectId } }, data, { streamRevision: 6n }), format === 'v2' ? 'data.email' : 'data.name', format === 'v2' ? group : undefined],
+        ["another subject's value pasted in", stored(e, { ...data, name: otherData.name }, { streamRevision: 7n }), 'data.name', undefined],
+      ];
+      for (const [what, record, field, fields] of cases) {
+        await assert.rejects(
+          codec.decode(record),
+          rejectsWith('PII_ERR_CIPHERTEXT_INVALID', (err) => {
+            assert.equal(err.coordinates.streamId, record.streamId, what);
+            assert.equal(err.coordinates.streamRevision, record.streamRevision, what);
+            assert.equal(['data', ...err.coordinates.path!].join('.'), field, what);
+            assert.match(err.message, new RegExp(`stream ${record.streamId}.*revision ${record.streamRevision}.*field ${field.replace('.', '\\.')}`), what);
+            assert.deepEqual(err.details.fields, fields, what);
+            for (const f of fields ?? []) assert.ok(err.message.includes(f), `${what}: the message names ${f}`);
+          }),
+          what,
+        );
+      }
+    });
+
+    it('a tampered ciphertext (one bit flipped) throws, naming stream, revision and field; it is never read as erased', async () => {
+      const e = leadCaptured();
+      const data = (await codec.encode(e)) as Record<string, string>;
+      const [, , iv, body, tag] = data.email!.split(':') as string[];
+      const bytes = Buffer.from(body!, 'base64url');
+      bytes[0]! ^= 0x01;
+      const forged = { ...data, email: `pii:${format}:${iv}:${bytes.toString('base64url')}:${tag}` };
       await assert.rejects(
-        codec.decode(record),
+        codec.decode(stored(e, forged, { streamRevision: 12n })),
         rejectsWith('PII_ERR_CIPHERTEXT_INVALID', (err) => {
-          assert.equal(err.coordinates.streamId, record.streamId, what);
-          assert.equal(err.coordinates.streamRevision, record.streamRevision, what);
-          assert.equal(['data', ...err.coordinates.path!].join('.'), field, what);
-          assert.match(err.message, new RegExp(`stream ${record.streamId}.*revision ${record.streamRevision}.*field ${field.replace('.', '\\.')}`), what);
+          // (v2: email is also the first of the event's sealed fields, the coordinate a failed seal reports.)
+          assert.deepEqual(err.coordinates, { streamId: e.streamId, streamRevision: 12n, eventId: e.eventId, path: ['email'] });
+          assert.ok(!err.message.includes('ada@example.com'));
         }),
-        what,
       );
-    }
-  });
+      // A format version this code does not know is its own error (upgrade the reader), not a forgery.
+      const unknown = { ...data, email: 'pii:v9:abc' };
+      await assert.rejects(codec.decode(stored(e, unknown)), rejectsWith('PII_ERR_CIPHERTEXT_UNSUPPORTED'));
+    });
 
-  it('a tampered ciphertext (one bit flipped) throws, naming stream, revision and field; it is never read as erased', async () => {
-    const e = leadCaptured();
-    const data = (await codec.encode(e)) as Record<string, string>;
-    const [, , iv, body, tag] = data.email!.split(':') as string[];
-    const bytes = Buffer.from(body!, 'base64url');
-    bytes[0]! ^= 0x01;
-    const forged = { ...data, email: `pii:v1:${iv}:${bytes.toString('base64url')}:${tag}` };
-    await assert.rejects(
-      codec.decode(stored(e, forged, { streamRevision: 12n })),
-      rejectsWith('PII_ERR_CIPHERTEXT_INVALID', (err) => {
-        assert.deepEqual(err.coordinates, { streamId: e.streamId, streamRevision: 12n, eventId: e.eventId, path: ['email'] });
-        assert.ok(!err.message.includes('ada@example.com'));
-      }),
-    );
-    // A format version this code does not know is its own error (upgrade the reader), not a forgery.
-    const unknown = { ...data, email: 'pii:v2:abc' };
-    await assert.rejects(codec.decode(stored(e, unknown)), rejectsWith('PII_ERR_CIPHERTEXT_UNSUPPORTED'));
-  });
+    it('a destroyed key yields erased markers per field, never an exception; other subjects in the batch decode', async () => {
+      const gone = leadCaptured({ phone: '+44 20 7946 0000', notes: 'met at Bletchley' });
+      const kept = leadCaptured();
+      const goneData = await codec.encode(gone);
+      const keptData = await codec.encode(kept);
+      await keys.destroy({ tenantId: 'acme', subjectId: gone.metadata.subjectId! }, { actor: 'dpo', reason: 'erasure' });
+      const [a, b] = await codec.decodeAll([stored(gone, goneData), stored(kept, keptData)]);
+      assert.equal(a!.erased, true);
+      assert.deepEqual(a!.erasedPaths, [['name'], ['email'], ['phone'], ['notes']]);
+      const d = a!.data as Record<string, unknown>;
+      for (const f of ['name', 'email', 'phone', 'notes']) assert.equal(d[f], ERASED);
+      assert.equal(d.source, 'web', 'non-personal fields survive erasure');
+      assert.deepEqual(b!.data, kept.data);
+      assert.equal(b!.erased, false);
+      // And nothing new may be written for the erased subject (the write side maps this to 410 Gone).
+      await assert.rejects(codec.encode({ ...gone, eventId: randomUUID() }), rejectsWith('PII_ERR_SUBJECT_ERASED'));
+    });
 
-  it('a destroyed key yields erased markers per field, never an exception; other subjects in the batch decode', async () => {
-    const gone = leadCaptured({ phone: '+44 20 7946 0000', notes: 'met at Bletchley' });
-    const kept = leadCaptured();
-    const goneData = await codec.encode(gone);
-    const keptData = await codec.encode(kept);
-    await keys.destroy({ tenantId: 'acme', subjectId: gone.metadata.subjectId! }, { actor: 'dpo', reason: 'erasure' });
-    const [a, b] = await codec.decodeAll([stored(gone, goneData), stored(kept, keptData)]);
-    assert.equal(a!.erased, true);
-    assert.deepEqual(a!.erasedPaths, [['name'], ['email'], ['phone'], ['notes']]);
-    const d = a!.data as Record<string, unknown>;
-    for (const f of ['name', 'email', 'phone', 'notes']) assert.equal(d[f], ERASED);
-    assert.equal(d.source, 'web', 'non-personal fields survive erasure');
-    assert.deepEqual(b!.data, kept.data);
-    assert.equal(b!.erased, false);
-    // And nothing new may be written for the erased subject (the write side maps this to 410 Gone).
-    await assert.rejects(codec.encode({ ...gone, eventId: randomUUID() }), rejectsWith('PII_ERR_SUBJECT_ERASED'));
-  });
-
-  it('reports plaintext where a ciphertext is expected (a store written before encryption): error by default, flag on request', async () => {
-    const e = leadCaptured();
-    const enc = (await codec.encode(e)) as Record<string, string>;
-    const mixed = { ...enc, email: 'ada@example.com' };
-    await assert.rejects(
-      codec.decode(stored(e, mixed, { streamRevision: 2n })),
-      rejectsWith('PII_ERR_PLAINTEXT_FOUND', (err) => {
-        assert.deepEqual(err.coordinates.path, ['email']);
-        assert.ok(!err.message.includes('ada@example.com'), 'the error never carries the personal value');
-      }),
-    );
-    // An old store entirely in clear also fails loudly by default ...
-    await assert.rejects(codec.decode(stored(e, e.data)), rejectsWith('PII_ERR_PLAINTEXT_FOUND'));
-    // ... and a migration tool may ask for a flag instead.
-    const lenient = createPiiCodec({ keyStore: keys, onPlaintext: 'flag' });
-    const out = await lenient.decode(stored(e, mixed));
-    assert.deepEqual(out.plaintextPaths, [['email']]);
-    assert.deepEqual(out.data, e.data);
-  });
+    it('reports plaintext where a ciphertext is expected (a store written before encryption): error by default, flag on request', async () => {
+      const e = leadCaptured();
+      const enc = (await codec.encode(e)) as Record<string, string>;
+      const mixed = { ...enc, email: 'ada@example.com' };
+      await assert.rejects(
+        codec.decode(stored(e, mixed, { streamRevision: 2n })),
+        rejectsWith('PII_ERR_PLAINTEXT_FOUND', (err) => {
+          assert.deepEqual(err.coordinates.path, ['email']);
+          assert.ok(!err.message.includes('ada@example.com'), 'the error never carries the personal value');
+        }),
+      );
+      // An old store entirely in clear also fails loudly by default ...
+      await assert.rejects(codec.decode(stored(e, e.data)), rejectsWith('PII_ERR_PLAINTEXT_FOUND'));
+      // ... and a migration tool may ask for a flag instead.
+      const lenient = createPiiCodec({ keyStore: keys, format, onPlaintext: 'flag' });
+      const clear = await lenient.decode(stored(e, e.data));
+      assert.deepEqual(clear.plaintextPaths, [['name'], ['email']]);
+      assert.deepEqual(clear.data, e.data);
+      if (format === 'v1') {
+        const out = await lenient.decode(stored(e, mixed));
+        assert.deepEqual(out.plaintextPaths, [['email']]);
+        assert.deepEqual(out.data, e.data);
+      } else {
+        // v2: a value missing from an event's seal is a tampered event, whatever replaced it.
+        await assert.rejects(lenient.decode(stored(e, mixed)), rejectsWith('PII_ERR_CIPHERTEXT_INVALID'));
+      }
+    });
+    });
+  }
 
   it('refuses personal data for an event that names no subject, at encode and at decode', async () => {
     const e = leadCaptured();

@@ -109,10 +109,16 @@ export const keyStoreMigrations: readonly Migration[] = [
   },
 ];
 
-/** The cache and lookup-map key of a subject (JSON: unambiguous whatever the ids contain). */
+/**
+ * The cache and lookup-map key of a subject: the tenant's length first, so no pair of ids can meet
+ * whatever characters they hold (and cheaper than JSON, on a path run for every event a projector reads).
+ */
 export function subjectKey(ref: SubjectRef): string {
-  return JSON.stringify([ref.tenantId, ref.subjectId]);
+  return `${ref.tenantId.length}:${ref.tenantId}:${ref.subjectId}`;
 }
+
+/** The advisory-lock name of a subject, shared by every process (so its form never changes). */
+const lockName = (ref: SubjectRef): string => `pii:${JSON.stringify([ref.tenantId, ref.subjectId])}`;
 
 // Larger than any epoch: "no destructions since" on the first lookup, which reads the current epoch.
 const NO_EPOCH = '9223372036854775807';
@@ -161,7 +167,7 @@ const toDestruction = (r: TombstoneRow): Destruction => ({
 
 /** Serialises create and destroy of one subject (advisory locks are 64-bit: a collision only serialises two subjects). */
 const lockSubject = (tx: SqlExecutor, ref: SubjectRef) =>
-  tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`pii:${subjectKey(ref)}`]);
+  tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [lockName(ref)]);
 
 export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions): Promise<KeyStore> {
   if (options.migrate ?? true) await migrate(client, keyStoreMigrations);
@@ -310,7 +316,7 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
     const { inserted, others } = await client.transaction(async (tx) => {
       await tx.query(
         `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(l, 0) AS h FROM unnest($1::text[]) AS l ORDER BY h) AS locks`,
-        [refs.map((r) => `pii:${subjectKey(r)}`)],
+        [refs.map(lockName)],
       );
       const ins = await tx.query<{ tenant_id: string; subject_id: string }>(
         `INSERT INTO pii_data_keys (tenant_id, subject_id, wrapped_key, master_key_id)

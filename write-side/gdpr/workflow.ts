@@ -3,7 +3,7 @@ import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { Logger } from '../../platform/logging/logger.js';
 import type { KeyStore } from '../../platform/pii/key-store.js';
 import { hashMatcher, stringLeaves, valueHash, type PersonalDataScanner } from '../../platform/pii/scanner.js';
-import { PiiError } from '../../platform/pii/errors.js';
+import { PiiError, fieldName } from '../../platform/pii/errors.js';
 import { currentVersion, personalPathsOf, type EventEnvelope } from '../../schemas/events/registry.js';
 import { mapPersonal } from '../../schemas/events/personal-data.js';
 import { ERASED_MARKER } from '../../schemas/events/opaque-personal.js';
@@ -129,11 +129,21 @@ async function readSubjects(store: EventStore, tenantId: string, subjects: reado
         }
         const e = o.error;
         const where = `${raw[i]!.streamId}@${raw[i]!.streamRevision}`;
-        tampered.push(e instanceof PiiError ? `${where} ${e.coordinates.path ? `data.${e.coordinates.path}` : ''} ${e.code}`.replace(/\s+/g, ' ') : `${where} unreadable`);
+        tampered.push(e instanceof PiiError ? `${where} ${tamperedFields(e)} ${e.code}`.replace(/\s+/g, ' ') : `${where} unreadable`);
       });
     }
   }
   return { events, tampered, erased };
+}
+
+/**
+ * The field(s) a reader blamed: one (`data.customFields.vip`), or every field sealed together in the
+ * event (`data.email,data.firstName`) when its one pii:v2 tag failed as a whole.
+ */
+function tamperedFields(e: PiiError): string {
+  const fields = e.details.fields;
+  if (Array.isArray(fields) && fields.every((f) => typeof f === 'string')) return fields.join(',');
+  return e.coordinates.path ? fieldName(e.coordinates.path) : '';
 }
 
 /** The subject and the subjects linked to it by a conversion (one person, two ids). */

@@ -73,7 +73,7 @@ describe('relay with an encrypted store', { timeout: 60_000 }, () => {
     for (const fragment of [...Object.values(personal), 'Zelda', 'zelda.plaintext', '12 34 56', 'Secret notes']) {
       assert.ok(!bytes.includes(fragment), `the bus message holds ${JSON.stringify(fragment)}`);
     }
-    assert.match(got[0]!.value!, /"email":"pii:v1:/);
+    assert.match(got[0]!.value!, /"email":"pii:v2:/);
     const [e] = await store.reader.readOrThrow([decodeEvent(got[0]!)]);
     assert.deepEqual(e?.type === 'LeadCaptured' && { name: e.data.name, email: e.data.email, phone: e.data.phone, notes: e.data.notes }, personal);
   });
