@@ -11,6 +11,8 @@ import { factEventTypes, factRow } from './facts.js';
 export const ANALYTICS_EVENTS_MODEL = 'analytics_events';
 
 export interface AnalyticsEventsOptions {
+  /** The read model's name (default `analytics_events`); tests give each model their own. */
+  readonly name?: string;
   /** Most rows per INSERT (default 50 000): ClickHouse wants few large inserts, each one part on disk. */
   readonly maxRowsPerInsert?: number;
 }
@@ -34,10 +36,11 @@ function transient(error: unknown): boolean {
  */
 export function analyticsEventsModel(engine: AnalyticsEngine, options: AnalyticsEventsOptions = {}): ExternalReadModel {
   const maxRows = options.maxRowsPerInsert ?? 50_000;
+  const name = options.name ?? ANALYTICS_EVENTS_MODEL;
   const tableExists = async (name: string) =>
     (await engine.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${str(name)}`))[0]?.n !== '0';
   return {
-    name: ANALYTICS_EVENTS_MODEL,
+    name,
     version: 1,
     store: 'clickhouse',
     eventTypes: factEventTypes,
@@ -51,7 +54,7 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
           const row = factRow(event);
           if (row) rows.push(row);
         } catch (err) {
-          throw new ProjectionEventError(ANALYTICS_EVENTS_MODEL, event, err, true, index);
+          throw new ProjectionEventError(name, event, err, true, index);
         }
       });
       const table = eventsTable(generation);
@@ -78,7 +81,7 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
     },
     // Nothing personal is stored here (facts.ts); the scanner proves it per erasure.
     redactSubject: async () => ({ redacted: 0 }),
-    scanner: clickhousePiiScanner(engine, ANALYTICS_EVENTS_MODEL),
+    scanner: clickhousePiiScanner(engine, name),
     isTransient: (error) => transient(error) || (error instanceof AnalyticsError && transient(error.cause)),
   };
 }
