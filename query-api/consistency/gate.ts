@@ -56,19 +56,26 @@ export interface ProgressSource {
   topicsOf?(model: string): readonly string[];
 }
 
-/** The PostgreSQL read models' progress, by SQL on the projection runtime's control table (no import of projections/). */
-export function sqlProgress(sql: SqlExecutor, models: Iterable<string>): ProgressSource {
-  const owned = new Set(models);
+/**
+ * The read models' progress, by SQL on the projection runtime's control table (every target of every store
+ * keeps its offsets there; no import of projections/). `models`: the model names, or model → projector name
+ * when they differ (a test's uniquely named projector behind the `contacts` model).
+ */
+export function sqlProgress(sql: SqlExecutor, models: Iterable<string> | Readonly<Record<string, string>>): ProgressSource {
+  const projectorOf = new Map<string, string>(Symbol.iterator in models ? [...(models as Iterable<string>)].map((m) => [m, m]) : Object.entries(models));
   return {
-    owns: (m) => owned.has(m),
+    owns: (m) => projectorOf.has(m),
     async nextOffsets(wanted) {
       const out = new Map<string, Map<string, bigint>>(wanted.map((m) => [m, new Map()]));
       if (wanted.length === 0) return out;
       const { rows } = await sql.query<{ name: string; topic: string; partition: number; o: string }>(
         `SELECT name, topic, partition, next_offset::text AS o FROM annals_projection_offsets WHERE name = ANY($1::text[])`,
-        [wanted],
+        [wanted.map((m) => projectorOf.get(m)!)],
       );
-      for (const r of rows) out.get(r.name)?.set(`${r.topic}:${r.partition}`, BigInt(r.o));
+      for (const m of wanted) {
+        const p = projectorOf.get(m);
+        for (const r of rows) if (r.name === p) out.get(m)!.set(`${r.topic}:${r.partition}`, BigInt(r.o));
+      }
       return out;
     },
   };
