@@ -8,19 +8,26 @@ import { changesOf, fold } from './documents.js';
  * and by `SubjectErased` from the consent stream), leads through the funnel and erased, deals won and lost,
  * in two tenants that reuse the same entity ids (isolation must come from the tenant, not from luck).
  */
-export const searchIds = {
-  john: uuid(1, 'c'),
-  jane: uuid(2, 'c'),
-  duplicate: uuid(3, 'c'),
-  erased: uuid(4, 'c'),
-  lead: uuid(1, 'l'),
-  erasedLead: uuid(2, 'l'),
-  deal: uuid(1, 'd'),
-} as const;
+export const searchIdsFrom = (n: number) =>
+  ({
+    john: uuid(n + 1, 'c'),
+    jane: uuid(n + 2, 'c'),
+    duplicate: uuid(n + 3, 'c'),
+    erased: uuid(n + 4, 'c'),
+    lead: uuid(n + 1, 'l'),
+    erasedLead: uuid(n + 2, 'l'),
+    deal: uuid(n + 1, 'd'),
+  }) as const;
+export type SearchIds = ReturnType<typeof searchIdsFrom>;
+export const searchIds = searchIdsFrom(0);
 
-export function searchHistory(h: History, tenantId: string): void {
+/**
+ * The history of one tenant. `ids` lets a test give another tenant other ids (streams are global in an
+ * event store: the runtime's revision guard is per stream, so two tenants never share a stream id there).
+ */
+export function searchHistory(h: History, tenantId: string, ids: SearchIds = searchIds): void {
   const o = { tenantId };
-  const { john, jane, duplicate, erased, lead, erasedLead, deal } = searchIds;
+  const { john, jane, duplicate, erased, lead, erasedLead, deal } = ids;
   const contact = (id: string, firstName: string, lastName: string, email: string, company: string) =>
     h.append(`contact-${id}`, 'ContactCreated', { contactId: id, firstName, lastName, email, company, customFields: {}, tags: [] }, o);
   h.append(`lead-${lead}`, 'LeadCaptured', { leadId: lead, name: 'Sarah Connor', email: 'sarah@cyberdyne.example', company: 'Cyberdyne', source: 'web', capturedAt: '2025-01-01T08:00:00.000Z' }, o);
