@@ -7,12 +7,15 @@ import type { Bus } from '../../platform/bus/port.js';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { SqlClient } from '../../platform/sql/client.js';
 import { parseEvent } from '../../schemas/events/registry.js';
-import type { LeadRow } from './memory-target.testing.js';
+import { postgresReadModelTarget } from '../postgres/target.js';
+import { controlledTarget } from './controlled.js';
+import { tablesOf } from './generations.js';
+import { memoryReadModel, type LeadRow } from './memory-target.testing.js';
 import { createProjector } from './projector.js';
 import { rebuildProjection, replayProjection } from './replay.js';
 import { projectionStatus } from './status.js';
 import type { ApplyOptions, BatchItem, GenerationRef, ReadModelTarget, TargetBatch } from './target.js';
-import { POISON_SCORE } from './test-projection.js';
+import { kernelTestProjection, POISON_SCORE } from './test-projection.js';
 import { batchOf, faultySql, RawHistory, readTopic, sqlError, within, type Call } from './testing.js';
 
 export type { LeadRow } from './memory-target.testing.js';
@@ -281,4 +284,45 @@ export function targetContract(title: string, deps: () => ContractDeps, open: (a
       assert.deepEqual(await t.leads(), byId([lead(t.tenant, a, 1, 2), lead(t.tenant, b, 3, 2), lead(t.tenant, c, null, 1)]));
     });
   });
+}
+
+/**
+ * The PostgreSQL target of the kernel's test model, as a contract subject. `read` reads the rows back
+ * (unfaulted); `close` drops the tables, views and control rows (for a shared server).
+ */
+export function postgresContractSubject(read: SqlClient, { sql, name }: ContractOpen): ContractSubject {
+  const projection = kernelTestProjection({ name, table: name.replace(/-/g, '_') });
+  const table = projection.tables[0]!;
+  return {
+    target: postgresReadModelTarget(sql, projection),
+    async rows(generation) {
+      const from = generation ? tablesOf(projection, generation.generation)[table]! : table;
+      const { rows } = await read.query<{ lead_id: string; tenant_id: string; score: number | null; events: number }>(`SELECT lead_id, tenant_id, score, events FROM ${from}`);
+      return rows.map((r) => ({ leadId: r.lead_id, tenantId: r.tenant_id, score: r.score, events: r.events }));
+    },
+    async close() {
+      const { rows } = await read.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE tablename LIKE $1`, [`${table}_g%`]);
+      await read.exec(`DROP VIEW IF EXISTS ${table}`);
+      for (const r of rows) await read.exec(`DROP TABLE IF EXISTS ${r.t}`);
+      await deleteControlRows(read, name);
+    },
+  };
+}
+
+/** The in-memory store without transactions behind `controlledTarget`, as a contract subject. */
+export function memoryContractSubject(read: SqlClient, { sql, name }: ContractOpen): ContractSubject {
+  const model = memoryReadModel({ name });
+  return {
+    target: controlledTarget(sql, model),
+    rows: async (generation) => model.rows(generation?.generation),
+    eventsWritten: () => model.eventsWritten,
+    close: () => deleteControlRows(read, name),
+  };
+}
+
+/** A read model's rows in the control tables, removed (a shared server is left as it was found). */
+export async function deleteControlRows(sql: SqlClient, name: string): Promise<void> {
+  for (const t of ['annals_projections', 'annals_projection_generations', 'annals_projection_offsets', 'annals_projection_streams']) {
+    await sql.query(`DELETE FROM ${t} WHERE name = $1`, [name]);
+  }
 }

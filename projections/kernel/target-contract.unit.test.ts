@@ -7,13 +7,10 @@ import type { Bus } from '../../platform/bus/port.js';
 import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
 import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
-import { postgresReadModelTarget } from '../postgres/target.js';
 import { controlledTarget } from './controlled.js';
-import { tablesOf } from './generations.js';
 import { memoryReadModel } from './memory-target.testing.js';
 import { createProjector } from './projector.js';
-import { targetContract, type ContractDeps } from './target-contract.testing.js';
-import { kernelTestProjection } from './test-projection.js';
+import { memoryContractSubject, postgresContractSubject, targetContract, type ContractDeps } from './target-contract.testing.js';
 import { batchOf, RawHistory, readTopic, within } from './testing.js';
 
 /**
@@ -40,23 +37,8 @@ describe('read-model targets (PGlite control tables, embedded bus)', () => {
   });
   const deps = (): ContractDeps => ({ sql, bus, store });
 
-  targetContract('postgres (one transaction)', deps, async ({ sql: control, name }) => {
-    const projection = kernelTestProjection({ name, table: name.replace(/-/g, '_') });
-    const table = projection.tables[0]!;
-    return {
-      target: postgresReadModelTarget(control, projection),
-      async rows(generation) {
-        const from = generation ? tablesOf(projection, generation.generation)[table]! : table;
-        const { rows } = await sql.query<{ lead_id: string; tenant_id: string; score: number | null; events: number }>(`SELECT lead_id, tenant_id, score, events FROM ${from}`);
-        return rows.map((r) => ({ leadId: r.lead_id, tenantId: r.tenant_id, score: r.score, events: r.events }));
-      },
-    };
-  });
-
-  targetContract('in-memory store without transactions (controlledTarget: data first, then the checkpoint)', deps, async ({ sql: control, name }) => {
-    const model = memoryReadModel({ name });
-    return { target: controlledTarget(control, model), rows: async (generation) => model.rows(generation?.generation), eventsWritten: () => model.eventsWritten };
-  });
+  targetContract('postgres (one transaction)', deps, async (open) => postgresContractSubject(sql, open));
+  targetContract('in-memory store without transactions (controlledTarget: data first, then the checkpoint)', deps, async (open) => memoryContractSubject(sql, open));
 
   test("a store's own transient failure (its isTransient) is waited out like a lost connection: nothing dead-lettered", async () => {
     const model = memoryReadModel({ name: `memory-${randomUUID().slice(0, 8)}` });
