@@ -15,6 +15,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     load: () => import('./commands/import.js'),
   },
   token: { summary: '--tenant T --sub U --roles r1,r2 [--ttl 1h]: a development token for the APIs', load: () => import('./commands/token.js') },
+  'query-api': {
+    summary: 'the GraphQL query API as a standalone service, with auditTrail/…AsOf (event store + deciders) and X-Consistent-With',
+    load: () => import('./commands/query-api.js'),
+  },
   gdpr: {
     summary: 'erase|certificate|verify|export <subject>, retention run [--dry-run], rotate-master-key --new-key-env VAR: GDPR erasure with certificate, re-scan, export, retention (running API, dpo/admin token); key rotation (key store)',
     load: () => import('./commands/gdpr.js'),
