@@ -64,6 +64,8 @@ CREATE INDEX ${indexName(t, 'tenant_pipeline_stage_idx')} ON ${t} (tenant_id, pi
 CREATE INDEX ${indexName(t, 'tenant_contact_idx')} ON ${t} (tenant_id, contact_id);
 CREATE INDEX ${indexName(t, 'tenant_owner_idx')} ON ${t} (tenant_id, owner_id, status);
 CREATE INDEX ${indexName(t, 'tenant_status_close_idx')} ON ${t} (tenant_id, status, expected_close_date);
+-- The query API's default order (deals, most recently updated first, id as tie-breaker): a page is an index range scan.
+CREATE INDEX ${indexName(t, 'tenant_updated_idx')} ON ${t} (tenant_id, updated_at DESC, deal_id DESC);
 
 CREATE TABLE ${h} (
   tenant_id   text        NOT NULL,
@@ -197,7 +199,8 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
 
 export const dealsProjection: PostgresReadModel = {
   name: 'deals',
-  version: 1,
+  // 2: the (tenant_id, updated_at DESC, deal_id DESC) index of the query API's default order.
+  version: 2,
   tables: TABLES,
   eventTypes,
   personalColumns,

@@ -101,6 +101,8 @@ CREATE INDEX ${indexName(t, 'tenant_inactive_idx')} ON ${t} (tenant_id, inactive
 CREATE INDEX ${indexName(t, 'tenant_campaign_idx')} ON ${t} (tenant_id, campaign) WHERE campaign IS NOT NULL;
 CREATE INDEX ${indexName(t, 'tenant_email_idx')} ON ${t} (tenant_id, lower(email)) WHERE email IS NOT NULL;
 CREATE INDEX ${indexName(t, 'tenant_converted_contact_idx')} ON ${t} (tenant_id, converted_contact_id) WHERE converted_contact_id IS NOT NULL;
+-- The query API's default order (leads, most recently captured first, id as tie-breaker).
+CREATE INDEX ${indexName(t, 'tenant_captured_idx')} ON ${t} (tenant_id, captured_at DESC, lead_id DESC);
 `;
 }
 
@@ -241,7 +243,8 @@ function project(event: EventEnvelope, tables: Tables): readonly SqlStatement[] 
 
 export const leadsProjection: PostgresReadModel = {
   name: 'leads',
-  version: 1,
+  // 2: the (tenant_id, captured_at DESC, lead_id DESC) index of the query API's default order.
+  version: 2,
   tables: TABLES,
   eventTypes,
   personalColumns,
