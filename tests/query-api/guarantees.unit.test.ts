@@ -141,7 +141,7 @@ describe('query API guarantees', () => {
       refused(await p.gql(Q, { variables: { first: 2, after: Buffer.from('{"v":1}').toString('base64url') } }), 'QUERY_ERR_BAD_CURSOR');
       e = refused(await p.gql(Q, { variables: { first: 2, after: cursor, f: { tags: ['even'] } } }), 'QUERY_ERR_CURSOR_MISMATCH');
       assert.equal(e.extensions.field, 'contacts.after');
-      refused(await p.gql(`query($a: String) { contacts(first: 2, after: $a, orderBy: { field: UPDATED_AT }) { nodes { id } } }`, { variables: { a: cursor } }), 'QUERY_ERR_CURSOR_MISMATCH');
+      refused(await p.gql(`query($a: String) { contacts(first: 2, after: $a, orderBy: { field: CREATED_AT }) { nodes { id } } }`, { variables: { a: cursor } }), 'QUERY_ERR_CURSOR_MISMATCH');
       refused(await p.gql(`query($a: String) { deals(first: 2, after: $a) { nodes { id } } }`, { variables: { a: cursor } }), 'QUERY_ERR_CURSOR_MISMATCH');
       // A forged cursor with the right fingerprint and a key that is not a timestamp.
       const body = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { f: string };

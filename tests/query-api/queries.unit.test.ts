@@ -106,9 +106,9 @@ describe('query API: every query and filter', () => {
     assert.ok(from.includes(ids.alice) && from.length === 7);
   });
 
-  it('contacts: orderBy CREATED_AT ASC is the reverse of the default', T, async () => {
+  it('contacts: orderBy UPDATED_AT ASC is the reverse of the default', T, async () => {
     const desc = idsOf((await data(`{ contacts(first: 100) { nodes { id } } }`)).contacts);
-    const asc = idsOf((await data(`{ contacts(first: 100, orderBy: { field: CREATED_AT, direction: ASC }) { nodes { id } } }`)).contacts);
+    const asc = idsOf((await data(`{ contacts(first: 100, orderBy: { field: UPDATED_AT, direction: ASC }) { nodes { id } } }`)).contacts);
     assert.deepEqual(asc, [...desc].reverse());
   });
 

@@ -60,7 +60,7 @@ export const contactResolvers: Resolvers = {
       return page<ContactRow>(
         ctx,
         { name: 'contacts', view: contactsView.name, idColumn: 'contact_id' },
-        orderOf(ORDERS, args.orderBy, 'CREATED_AT'),
+        orderOf(ORDERS, args.orderBy, 'UPDATED_AT'),
         filter,
         args,
         'contacts',

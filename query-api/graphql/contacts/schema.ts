@@ -3,7 +3,7 @@ export const typeDefs = /* GraphQL */ `
 extend type Query {
   "One contact of the caller's tenant, or null (unknown id, or an id of another tenant)."
   contact(id: ID!): Contact
-  "Contacts of the caller's tenant, filtered and ordered (default: newest first)."
+  "Contacts of the caller's tenant, filtered and ordered (default: most recently updated first)."
   contacts(filter: ContactFilter, orderBy: ContactOrder, first: Int, after: String, last: Int, before: String): ContactConnection!
 }
 
@@ -86,7 +86,7 @@ enum ContactOrderField {
 }
 
 input ContactOrder {
-  field: ContactOrderField! = CREATED_AT
+  field: ContactOrderField! = UPDATED_AT
   direction: SortDirection! = DESC
 }
 
