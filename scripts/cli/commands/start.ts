@@ -33,6 +33,8 @@ import { auditFolds } from '../../../write-side/audit-folds.js';
 import { ElasticsearchEnv } from '../../../platform/elasticsearch/client.js';
 import { postgresReadModelTargets } from '../../../projections/postgres/target.js';
 import { openSearch } from './start-search.js';
+import { AnalyticsEnv } from '../../../platform/analytics/config.js';
+import { openAnalyticsWiring } from './start-analytics.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -49,6 +51,7 @@ export const StartEnv = z.object({
   KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
   KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
   ...ElasticsearchEnv,
+  ...AnalyticsEnv,
 });
 export type StartEnv = z.output<typeof StartEnv>;
 
@@ -118,6 +121,19 @@ export async function run(_args: string[]): Promise<number> {
 
   // Search (issue 12): Elasticsearch when ELASTICSEARCH_URL is set, else full-text + pg_trgm in the read database.
   const search = openSearch({ readSql, elasticsearchUrl: runtime.ELASTICSEARCH_URL, indexPrefix: runtime.ELASTICSEARCH_INDEX_PREFIX, log: logger });
+  // Analytics (issue 12 §4): the ClickHouse server when CLICKHOUSE_URL is set, else chDB under DATA_DIR in
+  // its own child process (it maps ~210 MB; npm start stays within 512 MB); ANALYTICS=off runs neither.
+  let analytics: Awaited<ReturnType<typeof openAnalyticsWiring>>;
+  try {
+    analytics = await openAnalyticsWiring({ readSql, dataDir: config.dataDir, settings: runtime, log: logger.child({ component: 'analytics' }) });
+  } catch (err) {
+    process.stderr.write(`annals start: analytics engine: ${(err as Error).message}\n`);
+    await search.close();
+    await eventStore.close();
+    if (keySql !== readSql) await keySql.close();
+    await readSql.close();
+    return 1;
+  }
   // The relay is the only publisher; in one process it and the projectors share this bus instance.
   const relay = startRelay({ store: eventStore, bus, checkpoint: await sqlRelayCheckpoint(readSql), log: logger });
   const projections = await startProjections({
@@ -125,7 +141,7 @@ export async function run(_args: string[]): Promise<number> {
     store: eventStore,
     bus,
     log: logger.child({ component: 'projections' }),
-    targets: [...postgresReadModelTargets(readSql, postgresProjections), search.target],
+    targets: [...postgresReadModelTargets(readSql, postgresProjections), search.target, ...(analytics ? [analytics.target] : [])],
     retry: retryPolicyOf(runtime),
     stallMs: runtime.PROJECTOR_STALL_MS,
   });
@@ -137,7 +153,7 @@ export async function run(_args: string[]): Promise<number> {
     store: eventStore,
     keyStore,
     records,
-    scanners: [eventStorePiiScanner(eventStore), busPiiScanner(bus), ...postgresPiiScanners(readSql, postgresProjections), search.scanner],
+    scanners: [eventStorePiiScanner(eventStore), busPiiScanner(bus), ...postgresPiiScanners(readSql, postgresProjections), search.scanner, ...(analytics ? [analytics.scanner] : [])],
     waitForProjectors: projectorErasureWait(() => projections.status()),
     hashKey: deriveSubkey(config.piiMasterKey, GDPR_VALUE_HASH_LABEL),
     clock: () => new Date(),
@@ -163,9 +179,9 @@ export async function run(_args: string[]): Promise<number> {
     verifier: createTokenVerifier({ keys: config.auth.keys, issuer: config.auth.issuer, audience: config.auth.audience }),
     logger: logger.child({ component: 'query-api' }),
     limits: queryLimits,
-    services: { search: search.port, history },
+    services: { search: search.port, history, ...(analytics ? { analytics: analytics.engine } : {}) },
     // Read-your-writes: the relay records its offsets beside its checkpoint, here in the read database.
-    consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, postgresProjections.map((p) => p.name))], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
+    consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, [...postgresProjections.map((p) => p.name), ...(analytics?.models ?? [])])], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
   });
   // An erasure a crash interrupted continues now (in the background: start-up does not wait for it).
   void workflow
@@ -209,6 +225,7 @@ export async function run(_args: string[]): Promise<number> {
       { name: 'relay', run: () => relay.stop() },
       { name: 'projections', run: () => projections.stop() },
       { name: 'search', run: () => search.close() },
+      { name: 'analytics', run: async () => analytics?.close() },
       { name: 'bus', run: () => bus.close() },
       { name: 'read database', run: () => readSql.close() },
       ...(keySql !== readSql ? [{ name: 'key store', run: () => keySql.close() }] : []),
