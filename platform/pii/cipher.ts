@@ -277,16 +277,21 @@ export function wrapKey(kek: Buffer, tenantId: string, subjectId: string, dataKe
 
 /** The data key, or undefined when the wrapped form does not authenticate under `kek`. */
 export function unwrapKey(kek: Buffer, tenantId: string, subjectId: string, wrapped: string): Buffer | undefined {
-  const parts = wrapped.split(':');
-  if (parts.length !== 4 || parts[0] !== 'v1') return undefined;
+  // Run once per data subject a reader meets for the first time (a catch-up: once per event): indexOf,
+  // not split, and no concatenation (GCM's final() returns nothing).
+  if (!wrapped.startsWith('v1:')) return undefined;
+  const a = wrapped.indexOf(':', 3);
+  const b = a < 0 ? -1 : wrapped.indexOf(':', a + 1);
+  if (b < 0 || wrapped.indexOf(':', b + 1) >= 0) return undefined;
   try {
-    const iv = Buffer.from(parts[1]!, 'base64url');
-    const tag = Buffer.from(parts[3]!, 'base64url');
+    const iv = Buffer.from(wrapped.slice(3, a), 'base64url');
+    const tag = Buffer.from(wrapped.slice(b + 1), 'base64url');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return undefined;
     const decipher = createDecipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(wrapAad(tenantId, subjectId));
     decipher.setAuthTag(tag);
-    const key = Buffer.concat([decipher.update(Buffer.from(parts[2]!, 'base64url')), decipher.final()]);
+    const key = decipher.update(Buffer.from(wrapped.slice(a + 1, b), 'base64url'));
+    decipher.final();
     return key.length === 32 ? key : undefined;
   } catch {
     return undefined;

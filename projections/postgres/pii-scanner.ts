@@ -15,7 +15,11 @@ export function postgresPiiScanner(sql: SqlClient, projection: Pick<PostgresRead
   return {
     store,
     async scan(target: ScanTarget): Promise<ScanResult> {
-      const live = await readLive(sql, projection.name, false);
+      // A read database the projections service never started on has no control tables: no live generation either.
+      const live = await readLive(sql, projection.name, false).catch((e: unknown) => {
+        if ((e as { code?: unknown }).code === '42P01') return undefined;
+        throw e;
+      });
       const findings: ScanFinding[] = [];
       let examined = 0;
       if (!live) return { store, found: 0, findings, examined, incomplete: 'the read model has no live generation' };

@@ -8,6 +8,10 @@ export interface CliCommand {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   start: { summary: 'the whole product in one process (same as `npm start`); embedded adapters unless configured', load: () => import('./commands/start.js') },
+  'write-side': {
+    summary: 'the command API as a standalone service, with GDPR erasure (projectors and relay run elsewhere; compose runs this)',
+    load: () => import('./commands/write-side.js'),
+  },
   replay: { summary: 'status | chain verify|anchors | … (annals replay --help): read models, hash chain', load: () => import('./commands/replay.js') },
   stack: { summary: 'up|down|status|env: the real servers on this machine (no Docker)', load: () => import('./commands/stack.js') },
   import: {

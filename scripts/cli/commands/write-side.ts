@@ -1,0 +1,201 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { AnalyticsEnv } from '../../../platform/analytics/config.js';
+import { createBus } from '../../../platform/bus/create-bus.js';
+import type { Bus } from '../../../platform/bus/port.js';
+import { ConfigError, EX_CONFIG, parseEnvs, SharedEnv } from '../../../platform/config/env.js';
+import { ElasticsearchEnv } from '../../../platform/elasticsearch/client.js';
+import type { EventStore } from '../../../platform/event-store/event-store.js';
+import { onShutdownSignal } from '../../../platform/lifecycle/shutdown.js';
+import { createLogger } from '../../../platform/logging/logger.js';
+import type { KeyStore } from '../../../platform/pii/key-store.js';
+import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
+import type { PersonalDataScanner } from '../../../platform/pii/scanner.js';
+import { openPglite, pgClient, pgliteClient, type SqlClient } from '../../../platform/sql/client.js';
+import { projectionStatus, type StatusSubject } from '../../../projections/kernel/status.js';
+import { postgresProjections } from '../../../projections/postgres/index.js';
+import { ConfigEnv, loadConfig, type LoadedConfig, type WriteSideConfig } from '../../../write-side/config.js';
+import { openEventStore } from '../../../write-side/event-store.js';
+import { parseRetentionEnv, type RetentionSettings } from '../../../write-side/gdpr/retention.js';
+import { createWriteSide, type WriteSide } from '../../../write-side/service.js';
+import { createGdprWiring, type GdprWiring } from './gdpr-wiring.js';
+import { openAnalyticsWiring } from './start-analytics.js';
+import { openSearch } from './start-search.js';
+
+/**
+ * `annals write-side` / `npm run write-side`: the command API as a service of its own (compose runs it
+ * beside the relay, the projections and the query API), WITH the GDPR erasure workflow.
+ *
+ * write-side/ may not import projections/ or the bus (GUIDE: dependency rules), and its own main.ts only
+ * wires what write-side/ owns — so there erasure answers 501. This root, like `annals start`, may wire
+ * across deployables: it gives the write side the same GDPR wiring (gdpr-wiring.ts) with every store's
+ * scanner and a wait that reads the projectors' durable checkpoints from the read database, since the
+ * projectors run in another process.
+ */
+export const WriteSideServiceEnv = z.object({
+  KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
+  KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
+  ...ElasticsearchEnv,
+  ...AnalyticsEnv,
+});
+export type WriteSideServiceEnv = z.output<typeof WriteSideServiceEnv>;
+
+export interface WriteSideServiceDeps {
+  readonly config: WriteSideConfig;
+  readonly logger: Logger;
+  readonly eventStore: EventStore;
+  readonly keyStore: KeyStore;
+  readonly keySql: SqlClient;
+  /** The read database the projections service writes (read models and their control tables). */
+  readonly readSql: SqlClient;
+  /** The bus the relay publishes to. */
+  readonly bus: Bus;
+  /**
+   * The read models of this deployment beyond the PostgreSQL ones (search, analytics: chosen by
+   * configuration): their projectors are waited for and their stores scanned.
+   */
+  readonly readModels?: { readonly subjects: readonly StatusSubject[]; readonly scanners: readonly PersonalDataScanner[] };
+  readonly retention: RetentionSettings;
+  readonly projectorTimeoutMs?: number;
+}
+
+export interface WriteSideService {
+  readonly writeSide: WriteSide;
+  readonly gdpr: GdprWiring;
+  /** Stops the retention schedule and the write side (the caller closes the clients). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The projectors' status from the read database: checkpoints, offsets, generations (what `annals replay
+ * status` shows), whichever process applies them. A read model no projector has ever registered in this
+ * read database holds nothing yet, so it is not waited for (its store is still scanned).
+ */
+export function durableProjectorStatus(deps: { readSql: SqlClient; eventStore: EventStore; bus: Bus; subjects: readonly StatusSubject[] }) {
+  return async () =>
+    (await projectionStatus({ sql: deps.readSql, projections: deps.subjects, headPosition: () => deps.eventStore.headPosition(), bus: deps.bus })).filter(
+      (s) => s.liveGeneration !== undefined,
+    );
+}
+
+/** The standalone write side with GDPR, built from clients (the process entry `run` opens them; tests pass their own). */
+export async function createWriteSideService(d: WriteSideServiceDeps): Promise<WriteSideService> {
+  const subjects = [...postgresProjections, ...(d.readModels?.subjects ?? [])];
+  const gdpr = await createGdprWiring({
+    config: d.config,
+    logger: d.logger,
+    eventStore: d.eventStore,
+    keyStore: d.keyStore,
+    keySql: d.keySql,
+    readSql: d.readSql,
+    bus: d.bus,
+    extraScanners: d.readModels?.scanners ?? [],
+    projectorStatus: durableProjectorStatus({ readSql: d.readSql, eventStore: d.eventStore, bus: d.bus, subjects }),
+    retention: d.retention,
+    ...(d.projectorTimeoutMs !== undefined ? { projectorTimeoutMs: d.projectorTimeoutMs } : {}),
+  });
+  const writeSide = await createWriteSide({ config: d.config, logger: d.logger, eventStore: d.eventStore, gdpr: gdpr.deps });
+  gdpr.start();
+  return {
+    writeSide,
+    gdpr,
+    async stop() {
+      await gdpr.stop();
+      await writeSide.stop();
+    },
+  };
+}
+
+export async function run(_args: string[]): Promise<number> {
+  let loaded: LoadedConfig;
+  let env: WriteSideServiceEnv;
+  try {
+    [, env] = parseEnvs(process.env, [ConfigEnv, WriteSideServiceEnv]);
+    loaded = await loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`annals write-side: ${err.message}\n`);
+      return EX_CONFIG;
+    }
+    throw err;
+  }
+  const retention = parseRetentionEnv(process.env);
+  if (retention.issues.length > 0) {
+    process.stderr.write(`annals write-side: invalid configuration:\n${retention.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    return EX_CONFIG;
+  }
+  const { config, warnings } = loaded;
+  if (config.pii.encryption && config.eventStore.kind !== 'pglite' && config.pii.keyStoreUrl === undefined) {
+    // Instances must share one key per subject: a local key table would give each its own keys.
+    process.stderr.write('annals write-side: invalid configuration:\n  KEYSTORE_URL: KEYSTORE_URL or READ_DB_URL is required when EVENTSTORE_URL is set (the PII key tables must be shared)\n');
+    return EX_CONFIG;
+  }
+  const logger = createLogger({ level: config.logLevel, name: 'write-side' });
+  for (const w of warnings) logger.warn(w);
+
+  const readDbUrl = config.readDbUrl;
+  if (!readDbUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
+  const readSql = readDbUrl ? pgClient(readDbUrl, { applicationName: 'annals-write-side' }) : pgliteClient(await openPglite(join(config.dataDir, 'read')));
+  const keyStoreUrl = config.pii.keyStoreUrl !== readDbUrl ? config.pii.keyStoreUrl : undefined;
+  const keySql = keyStoreUrl ? await openKeyStoreSql(keyStoreUrl, join(config.dataDir, 'read'), 'annals-write-side-keystore') : readSql;
+  const closeSql = async () => {
+    if (keySql !== readSql) await keySql.close();
+    await readSql.close();
+  };
+  let eventStore: EventStore;
+  let keyStore: KeyStore;
+  try {
+    const pii = await openPii(keySql, {
+      masterKey: config.piiMasterKey,
+      previousMasterKeys: config.pii.previousMasterKeys,
+      cacheTtlMs: config.pii.cacheTtlMs,
+      cacheSize: config.pii.cacheSize,
+    });
+    // Refuses a store holding the other form of personal data (plaintext written before, or ciphertext with PII_ENCRYPTION=off).
+    eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? pii.codec : undefined } });
+    keyStore = pii.keyStore;
+  } catch (err) {
+    process.stderr.write(`annals write-side: ${(err as Error).message}\n`);
+    await closeSql();
+    return EX_CONFIG;
+  }
+  const bus = createBus({ kafkaBrokers: env.KAFKA_BROKERS, sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS, dataDir: config.dataDir, clientId: 'annals-write-side', log: logger });
+  // The stores the projections service writes beside PostgreSQL, chosen by the same variables: scanned, and
+  // their projectors waited for. Analytics only on a ClickHouse server: chDB is embedded in `npm start` alone.
+  const search = openSearch({ readSql, elasticsearchUrl: env.ELASTICSEARCH_URL, indexPrefix: env.ELASTICSEARCH_INDEX_PREFIX, log: logger });
+  const analytics = env.CLICKHOUSE_URL ? await openAnalyticsWiring({ readSql, dataDir: config.dataDir, settings: env, log: logger.child({ component: 'analytics' }) }) : undefined;
+  const service = await createWriteSideService({
+    config,
+    logger,
+    eventStore,
+    keyStore,
+    keySql,
+    readSql,
+    bus,
+    readModels: {
+      subjects: [search.target, ...(analytics ? [analytics.target] : [])],
+      scanners: [search.scanner, ...(analytics ? [analytics.scanner] : [])],
+    },
+    retention: retention.settings,
+  });
+  const stopped = onShutdownSignal({
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    steps: [
+      { name: 'write side', run: () => service.stop() },
+      { name: 'search', run: () => search.close() },
+      { name: 'analytics', run: async () => analytics?.close() },
+      { name: 'bus', run: () => bus.close() },
+      { name: 'event store', run: () => eventStore.close() },
+      { name: 'read database', run: closeSql },
+    ],
+  });
+  const address = await service.writeSide.app.listen({ port: config.port, host: config.host });
+  logger.info(
+    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: env.KAFKA_BROKERS ? 'kafka' : 'embedded', search: search.adapter },
+    'write-side listening (command API with GDPR erasure)',
+  );
+  return stopped;
+}
