@@ -59,7 +59,11 @@ export interface ReadModels {
 }
 
 export async function openReadModels(): Promise<ReadModels> {
-  const sql = pgliteClient(await openPglite());
+  return openReadModelsOn(pgliteClient(await openPglite()));
+}
+
+/** The same on a given database (a PostgreSQL server's, in the int tests); `close` closes `sql`. */
+export async function openReadModelsOn(sql: SqlClient): Promise<ReadModels> {
   const live: { projection: (typeof postgresProjections)[number]; tables: Tables; types: Set<string> }[] = [];
   for (const projection of postgresProjections) {
     const reg = await registerProjection(sql, projection);
