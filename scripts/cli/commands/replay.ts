@@ -7,7 +7,9 @@ import type { CliCommand } from '../annals.js';
  */
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   status: { summary: 'checkpoint, head, lag, generation, needs-rebuild and dead letters of every read model [--json]', load: () => import('./replay-status.js') },
-  chain: { summary: 'verify [<stream>|--all] | anchor | anchors: the tamper-evident hash chain and its anchors', load: () => import('./replay-chain.js') },
+  chain: { summary: 'verify [<stream>|--all] | anchors: the tamper-evident hash chain and its anchors', load: () => import('./replay-chain.js') },
+  rebuild: { summary: '<model…|all>: one read of the event store into shadow generations, then switch them all (resumable)', load: () => import('./replay-rebuild.js') },
+  verify: { summary: '<model…|all>: replay into a temporary generation and list missing/extra/different rows; exit 0 only when none', load: () => import('./replay-verify.js') },
   history: { summary: '<entity> [--as-of <instant>] [--json]: every event (who, when, why, what changed) or the state as of an instant', load: () => import('./replay-history.js') },
 };
 

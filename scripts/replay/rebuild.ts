@@ -1,0 +1,278 @@
+import type { Logger } from 'pino';
+import type { EventStore } from '../../platform/event-store/event-store.js';
+import type { StoredRecord } from '../../platform/event-store/port.js';
+import type { ReadOutcome } from '../../platform/event-store/read-events.js';
+import type { SqlClient } from '../../platform/sql/client.js';
+import type { ProjectionEventError } from '../../projections/kernel/errors.js';
+import { defaultRetryPolicy, runIsolated, type RetryPolicy } from '../../projections/kernel/isolate.js';
+import type { ReplayFailure } from '../../projections/kernel/replay.js';
+import type { ApplyOptions, ApplyResult, BatchItem, GenerationRef, ReadModelTarget, TargetBatch } from '../../projections/kernel/target.js';
+
+/**
+ * `annals replay rebuild <model…|all>`: every chosen read model, of any store, rebuilt from ONE read of the
+ * event store (not Kafka).
+ *
+ * 1. Each model gets a shadow generation (PostgreSQL tables behind the view, an Elasticsearch index behind
+ *    the alias, a ClickHouse table) — or, when a previous run was killed, its unfinished shadow is taken up
+ *    again: the shadow's position in the control tables is the rebuild's own checkpoint, committed with its
+ *    data, so the next run continues from there.
+ * 2. One pass over `$all` in bounded batches: each batch is read once and decoded once (through the GDPR
+ *    seam: erased subjects stay erased, the rebuild never decides that), then applied to every shadow that
+ *    has not got it yet, one short transaction per model and batch. Short matters: positions come from
+ *    `pg_snapshot_xmin`, so a long transaction anywhere holds every reader back, the live pipeline included.
+ *    The live models keep serving and keep consuming meanwhile.
+ * 3. Catch-up passes, outside any hold, until the shadows are within one batch of the head.
+ * 4. The switch, only once every shadow is caught up: each model in turn holds its live consumer off, applies
+ *    the last few events and switches (view / alias / table exchange) — each switch is atomic in its store,
+ *    and they follow one another within milliseconds. There is no transaction across stores, so "together"
+ *    means: all or none of them start switching, after all of them are complete.
+ * 5. The previous generation stays for a grace period (rollback, comparison); retired generations older
+ *    than it are dropped at the next run (`--grace 0`: at once).
+ */
+export interface ShadowProgress {
+  readonly events: number;
+  readonly position: bigint | undefined;
+  readonly from: bigint | undefined;
+  readonly head: bigint | undefined;
+  readonly elapsedMs: number;
+}
+
+export interface ModelRun {
+  readonly target: ReadModelTarget;
+  readonly shadow: GenerationRef;
+  readonly previousGeneration: number | undefined;
+  /** The shadow's checkpoint when this run took it up (a resumed rebuild), undefined for a fresh one. */
+  readonly resumedFrom: bigint | undefined;
+  position: bigint | undefined;
+  applied: number;
+  duplicates: number;
+  readonly failures: ReplayFailure[];
+}
+
+export interface FillOptions {
+  readonly store: EventStore;
+  readonly log: Logger;
+  readonly batchSize?: number;
+  readonly retry?: RetryPolicy;
+  readonly signal?: AbortSignal | undefined;
+  /** Stop once this position is passed (default: the head when the pass starts). */
+  readonly until?: bigint | undefined;
+  readonly onProgress?: ((p: ShadowProgress) => void) | undefined;
+  readonly onFailure?: ((model: string, f: ReplayFailure) => Promise<void>) | undefined;
+}
+
+const handles = (target: ReadModelTarget) => new Set<string>(target.eventTypes);
+
+/**
+ * One pass over the event store feeding every shadow from its own checkpoint: starts at the lowest
+ * checkpoint, skips for each model what it already has. Returns the records read.
+ */
+export async function fillShadows(runs: readonly ModelRun[], options: FillOptions): Promise<{ events: number; position: bigint | undefined; head: bigint | undefined }> {
+  const started = Date.now();
+  const head = options.until ?? (await options.store.headPosition());
+  let cursor = runs.some((r) => r.position === undefined) ? undefined : runs.reduce<bigint | undefined>((m, r) => (m === undefined || r.position! < m ? r.position : m), undefined);
+  const from = cursor;
+  const wanted = new Set(runs.flatMap((r) => [...handles(r.target)]));
+  let events = 0;
+  while (head !== undefined && (cursor === undefined || cursor < head)) {
+    if (options.signal?.aborted) break;
+    const records = await options.store.readAllRaw({ after: cursor, maxCount: options.batchSize ?? 1000 });
+    if (records.length === 0) break;
+    // Decoded once for every model; types no chosen model handles are not decrypted at all.
+    const decode = records.filter((r) => wanted.has(r.type));
+    const outcomes = await options.store.reader.read(decode);
+    const decoded = new Map(decode.map((r, i) => [r.eventId, outcomes[i]!]));
+    for (const run of runs) {
+      if (options.signal?.aborted) break;
+      const mine = run.position === undefined ? records : records.filter((r) => r.position > run.position!);
+      if (mine.length === 0) continue;
+      await applyToShadow(run, mine, decoded, { apply: (b, o) => run.target.apply(b, o), retry: options.retry ?? defaultRetryPolicy, ...options });
+    }
+    events += records.length;
+    cursor = records[records.length - 1]!.position;
+    options.onProgress?.({ events, position: cursor, from, head, elapsedMs: Date.now() - started });
+  }
+  return { events, position: cursor, head };
+}
+
+type Outcome = ReadOutcome;
+
+async function applyToShadow(
+  run: ModelRun,
+  records: readonly StoredRecord[],
+  decoded: ReadonlyMap<string, Outcome>,
+  args: {
+    apply: (batch: TargetBatch, options?: ApplyOptions) => Promise<ApplyResult>;
+    retry: RetryPolicy;
+    waitOutConnectionLoss?: boolean;
+    signal?: AbortSignal | undefined;
+    log: Logger;
+    onFailure?: ((model: string, f: ReplayFailure) => Promise<void>) | undefined;
+  },
+): Promise<void> {
+  const mine = handles(run.target);
+  const fail = async (f: ReplayFailure) => {
+    run.failures.push(f);
+    await args.onFailure?.(run.target.name, f);
+  };
+  // Every record is an item (it moves the checkpoint), handled or not, readable or not.
+  const items: BatchItem[] = [];
+  for (const r of records) {
+    const o = mine.has(r.type) ? decoded.get(r.eventId) : undefined;
+    if (o && !o.ok) await fail({ streamId: r.streamId, streamRevision: r.streamRevision, position: r.position, eventId: r.eventId, type: r.type, error: o.error });
+    items.push({ position: r.position, event: o?.ok ? o.event : undefined });
+  }
+  const events = items.flatMap((i) => (i.event ? [i.event] : []));
+  const result = await runIsolated({
+    name: run.target.name,
+    events,
+    policy: args.retry,
+    waitOutConnectionLoss: args.waitOutConnectionLoss,
+    isTransient: run.target.isTransient?.bind(run.target),
+    signal: args.signal,
+    log: args.log,
+    onPoison: async (error: ProjectionEventError) => {
+      const e = error.event;
+      await fail({ streamId: e.streamId, streamRevision: e.streamRevision, position: e.position, eventId: e.eventId, type: e.type, error });
+    },
+    attempt: (excluded, probe) =>
+      args.apply(
+        { generation: run.shadow, items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)) },
+        { probe, ...(args.signal ? { signal: args.signal } : {}) },
+      ),
+  });
+  run.applied += result.applied;
+  run.duplicates += result.duplicates;
+  run.position = records[records.length - 1]!.position;
+}
+
+/** A shadow for each target: the unfinished one of a killed run at the code's version (resumed), else a fresh one. */
+export async function openShadows(targets: readonly ReadModelTarget[], options: { resume: boolean }): Promise<ModelRun[]> {
+  const runs: ModelRun[] = [];
+  for (const target of targets) {
+    const live = await target.live();
+    const building = options.resume
+      ? (await target.generations()).filter((g) => g.status === 'building' && g.version === target.version).sort((a, b) => b.generation - a.generation)[0]
+      : undefined;
+    const shadow = building ? { name: target.name, generation: building.generation, version: building.version } : await target.createShadow();
+    const position = building ? await target.readPosition(shadow) : undefined;
+    runs.push({ target, shadow, previousGeneration: live?.generation, resumedFrom: position, position, applied: 0, duplicates: 0, failures: [] });
+  }
+  return runs;
+}
+
+export interface RebuildOptions extends Omit<FillOptions, 'until'> {
+  /** The read database's control tables (retired generations' age). */
+  readonly controlSql: SqlClient;
+  /** How long a retired generation is kept before a run drops it (default 10 minutes; 0: at once). */
+  readonly graceMs?: number;
+  /**
+   * Runs once every shadow is caught up, before the first switch (tests append here: events in that window
+   * reach the old generation through the live consumer and must reach the new one through the switch's catch-up).
+   */
+  readonly beforeSwitch?: () => Promise<void>;
+}
+
+export interface RebuildReport {
+  readonly models: ReadonlyArray<{
+    readonly name: string;
+    readonly store: string;
+    readonly previousGeneration: number | undefined;
+    readonly generation: number;
+    readonly resumedFrom: bigint | undefined;
+    readonly applied: number;
+    readonly duplicates: number;
+    readonly failures: readonly ReplayFailure[];
+  }>;
+  /** Records read from the event store (the bulk pass and the catch-ups, not counting the switch). */
+  readonly events: number;
+  readonly position: bigint | undefined;
+  readonly elapsedMs: number;
+  readonly switched: boolean;
+  readonly dropped: ReadonlyArray<{ readonly name: string; readonly generation: number }>;
+}
+
+export async function rebuildModels(targets: readonly ReadModelTarget[], options: RebuildOptions): Promise<RebuildReport> {
+  const started = Date.now();
+  const graceMs = options.graceMs ?? 10 * 60_000;
+  const dropped = await dropExpired(options.controlSql, targets, graceMs);
+  const runs = await openShadows(targets, { resume: true });
+  const batch = options.batchSize ?? 1000;
+  let events = 0;
+  let position: bigint | undefined;
+  // The bulk pass, then catch-up passes until one of them is short: what is left for the switch is small.
+  for (let pass = 0; pass < 20; pass++) {
+    const r = await fillShadows(runs, { ...options, until: undefined });
+    events += r.events;
+    position = r.position ?? position;
+    if (options.signal?.aborted || r.events < batch) break;
+  }
+  const report = (switched: boolean, extra: ReadonlyArray<{ name: string; generation: number }> = []): RebuildReport => ({
+    models: runs.map((r) => ({
+      name: r.target.name,
+      store: r.target.store,
+      previousGeneration: r.previousGeneration,
+      generation: r.shadow.generation,
+      resumedFrom: r.resumedFrom,
+      applied: r.applied,
+      duplicates: r.duplicates,
+      failures: r.failures,
+    })),
+    events,
+    position,
+    elapsedMs: Date.now() - started,
+    switched,
+    dropped: [...dropped, ...extra],
+  });
+  if (options.signal?.aborted) return report(false);
+
+  await options.beforeSwitch?.();
+  const once: RetryPolicy = { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } };
+  for (const run of runs) {
+    await run.target.swap(run.shadow, {
+      // Inside the hold on this model's live consumer: the events appended since the last pass.
+      catchUp: async (apply) => {
+        for (;;) {
+          const records = await options.store.readAllRaw({ after: run.position, maxCount: batch });
+          if (records.length === 0) break;
+          const wanted = records.filter((r) => handles(run.target).has(r.type));
+          const outcomes = await options.store.reader.read(wanted);
+          const decoded = new Map(wanted.map((r, i) => [r.eventId, outcomes[i]!]));
+          await applyToShadow(run, records, decoded, { apply, retry: once, waitOutConnectionLoss: false, log: options.log, onFailure: options.onFailure });
+        }
+      },
+    });
+    if (run.position !== undefined && (position === undefined || run.position > position)) position = run.position;
+  }
+  const droppedNow: Array<{ name: string; generation: number }> = [];
+  if (graceMs === 0) {
+    for (const run of runs) {
+      for (const g of await run.target.generations()) {
+        if (g.status === 'retired') {
+          await run.target.drop(g);
+          droppedNow.push({ name: run.target.name, generation: g.generation });
+        }
+      }
+    }
+  }
+  return report(true, droppedNow);
+}
+
+/** Drops retired generations whose retirement is older than the grace period. */
+async function dropExpired(sql: SqlClient, targets: readonly ReadModelTarget[], graceMs: number): Promise<Array<{ name: string; generation: number }>> {
+  const out: Array<{ name: string; generation: number }> = [];
+  const exists = await sql.query<{ t: string | null }>(`SELECT to_regclass('annals_projection_generations')::text AS t`);
+  if (exists.rows[0]?.t == null) return out;
+  for (const target of targets) {
+    const { rows } = await sql.query<{ generation: number; version: number }>(
+      `SELECT generation, version FROM annals_projection_generations
+        WHERE name = $1 AND status = 'retired' AND updated_at <= now() - ($2::bigint * interval '1 millisecond')`,
+      [target.name, graceMs],
+    );
+    for (const g of rows) {
+      await target.drop({ name: target.name, generation: g.generation, version: g.version });
+      out.push({ name: target.name, generation: g.generation });
+    }
+  }
+  return out;
+}
