@@ -14,7 +14,10 @@ export const contactLoaders = (ctx: QueryContext) => ({
   contact: byIdLoader<ContactRow>(ctx, { entity: 'contact', view: contactsView.name, idColumn: 'contact_id' }),
 });
 
-/** Timelines of many contacts, newest first, `first` per contact: one statement for the whole request. */
+/**
+ * Timelines of many contacts, newest first by when it happened (a back-dated interaction sorts where it
+ * belongs; ties by recording order), `first` per contact: one statement for the whole request.
+ */
 export function timelineLoader(ctx: QueryContext, first: number, types: readonly string[] | null): BatchLoader<string, TimelineRow[]> {
   return ctx.batch(`contact.timeline:${first}:${JSON.stringify(types)}`, async (ids: readonly string[]) => {
     const params: unknown[] = [ctx.tenantId, ids, first];
@@ -22,9 +25,9 @@ export function timelineLoader(ctx: QueryContext, first: number, types: readonly
     if (types) params.push(types);
     const { rows } = await ctx.sql.query<TimelineRow & { rn: number }>(
       `SELECT * FROM (
-         SELECT t.*, row_number() OVER (PARTITION BY t.contact_id ORDER BY t.position DESC) AS rn
+         SELECT t.*, row_number() OVER (PARTITION BY t.contact_id ORDER BY t.occurred_at DESC, t.position DESC) AS rn
          FROM ${timelinesView.name} t WHERE t.tenant_id = $1 AND t.contact_id = ANY($2::uuid[]) ${typeCond}
-       ) x WHERE x.rn <= $3 ORDER BY x.contact_id, x.position DESC`,
+       ) x WHERE x.rn <= $3 ORDER BY x.contact_id, x.rn`,
       params,
     );
     return groupBy<TimelineRow>(ids, rows, (r) => String(r.contact_id));

@@ -44,7 +44,7 @@ type Contact {
   revision: Int!
   "Global position of the last event applied to this row (a decimal string)."
   position: String!
-  "The contact's timeline, newest first."
+  "The contact's timeline, newest first (by occurredAt: a back-dated interaction sorts where it belongs)."
   timeline(first: Int = 20, types: [String!]): [TimelineEntry!]!
 }
 
