@@ -159,7 +159,11 @@ async function main(): Promise<void> {
       }
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  };
   const rows = CLIENTS.flatMap((clients) =>
     (['ours', 'bare-same-json', 'bare-raw-read'] as const).map((system) => {
       const rs = results.filter((x) => x.system === system && x.clients === clients).map((x) => x.r);
