@@ -13,17 +13,10 @@ import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { startRelay } from '../../../write-side/relay/main.js';
 import { ProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
 import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
-import { deriveSubkey } from '../../../platform/pii/master-key.js';
 import type { KeyStore } from '../../../platform/pii/key-store.js';
-import { eventStorePiiScanner } from '../../../platform/event-store/pii-scanner.js';
-import { busPiiScanner } from '../../../platform/bus/pii-scanner.js';
 import { postgresProjections } from '../../../projections/postgres/index.js';
-import { postgresPiiScanners, postgresSubjectRows } from '../../../projections/postgres/pii-scanner.js';
-import { projectorErasureWait } from '../../../projections/erasure-wait.js';
-import { sqlErasureRecords } from '../../../write-side/gdpr/certificates.js';
-import { createErasureWorkflow, GDPR_VALUE_HASH_LABEL } from '../../../write-side/gdpr/workflow.js';
-import { parseRetentionEnv, runRetention } from '../../../write-side/gdpr/retention.js';
-import { DEFAULT_RETENTION, retentionCandidates } from '../../../projections/postgres/retention.js';
+import { parseRetentionEnv } from '../../../write-side/gdpr/retention.js';
+import { createGdprWiring } from './gdpr-wiring.js';
 import { createTokenVerifier } from '../../../platform/auth/verify.js';
 import { QueryLimitsEnv, queryLimitsOf, type QueryLimits } from '../../../query-api/config.js';
 import { registerQueryApi } from '../../../query-api/service.js';
@@ -148,29 +141,20 @@ export async function run(_args: string[]): Promise<number> {
   // The write side cannot import projections/: the stall detector reaches /readyz through this root.
   // GDPR (issue 10): the erasure workflow gets every store's scanner and the projectors' wait from here,
   // so the write side never imports projections/ or the bus.
-  const records = await sqlErasureRecords(keySql);
-  const workflow = createErasureWorkflow({
-    store: eventStore,
+  // One GDPR wiring for both roots that serve erasure (gdpr-wiring.ts; the standalone write side is the other).
+  const gdpr = await createGdprWiring({
+    config,
+    logger,
+    eventStore,
     keyStore,
-    records,
-    scanners: [eventStorePiiScanner(eventStore), busPiiScanner(bus), ...postgresPiiScanners(readSql, postgresProjections), search.scanner, ...(analytics ? [analytics.scanner] : [])],
-    waitForProjectors: projectorErasureWait(() => projections.status()),
-    hashKey: deriveSubkey(config.piiMasterKey, GDPR_VALUE_HASH_LABEL),
-    clock: () => new Date(),
-    log: logger.child({ component: 'gdpr' }),
-    keyCacheTtlMs: config.pii.cacheTtlMs,
+    keySql,
+    readSql,
+    bus,
+    extraScanners: [search.scanner, ...(analytics ? [analytics.scanner] : [])],
+    projectorStatus: () => projections.status(),
+    retention: retention.settings,
   });
-  const gdpr = {
-    workflow,
-    records,
-    subjectRows: postgresSubjectRows(readSql, postgresProjections),
-    // `annals gdpr retention run` (POST /api/v1/gdpr/retention/run): the caller's tenant, the same policies.
-    retention: {
-      due: (tenantId: string, now: Date) => retentionCandidates(readSql, { now, perTenant: retention.settings.perTenant, tenantId }),
-      policyOf: (tenantId: string) => retention.settings.perTenant[tenantId] ?? DEFAULT_RETENTION,
-    },
-  };
-  const writeSide = await createWriteSide({ config, logger, eventStore, gdpr, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
+  const writeSide = await createWriteSide({ config, logger, eventStore, gdpr: gdpr.deps, extraMetrics: () => projections.metrics(), extraReadiness: () => projections.readiness() });
   // auditTrail / …AsOf fold with the write side's own deciders (the query API may not import them: injected here).
   const history = createHistoryReader({ store: eventStore, folds: auditFolds });
   // The query API (GraphQL) on the same port: /graphql and /graphiql, reading the read models this process projects.
@@ -183,44 +167,14 @@ export async function run(_args: string[]): Promise<number> {
     // Read-your-writes: the relay records its offsets beside its checkpoint, here in the read database.
     consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, [...postgresProjections.map((p) => p.name), ...(analytics?.models ?? [])])], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
   });
-  // An erasure a crash interrupted continues now (in the background: start-up does not wait for it).
-  void workflow
-    .resumePending()
-    .then((n) => n > 0 && logger.info({ resumed: n }, 'gdpr: unfinished erasures completed'))
-    .catch((err: unknown) => logger.warn({ err }, 'gdpr: could not resume unfinished erasures; the next start retries'));
-  // Retention policies (SPEC: GDPR): the same erasure, automatically, every GDPR_RETENTION_INTERVAL_MS.
-  let retentionRun: Promise<unknown> = Promise.resolve();
-  let retentionRunning = false;
-  const retentionTimer =
-    retention.settings.intervalMs > 0
-      ? setInterval(() => {
-          if (retentionRunning) return; // a run longer than the interval is not overlapped by the next
-          retentionRunning = true;
-          retentionRun = runRetention({
-            workflow,
-            due: () => retentionCandidates(readSql, { now: new Date(), perTenant: retention.settings.perTenant }),
-            log: logger.child({ component: 'gdpr-retention' }),
-            clock: () => new Date(),
-          })
-            .catch((err: unknown) => logger.warn({ err }, 'gdpr retention: run failed; the next run retries'))
-            .finally(() => {
-              retentionRunning = false;
-            });
-        }, retention.settings.intervalMs)
-      : undefined;
-  retentionTimer?.unref();
+  // Erasures a crash interrupted continue in the background; the retention schedule starts.
+  gdpr.start();
 
   const stopped = onShutdownSignal({
     logger,
     timeoutMs: config.shutdownTimeoutMs,
     steps: [
-      {
-        name: 'gdpr retention',
-        run: async () => {
-          clearInterval(retentionTimer);
-          await retentionRun;
-        },
-      },
+      { name: 'gdpr retention', run: () => gdpr.stop() },
       { name: 'write side', run: () => writeSide.stop() },
       { name: 'relay', run: () => relay.stop() },
       { name: 'projections', run: () => projections.stop() },
