@@ -1,8 +1,8 @@
 import { collectDeadLetters, deadLetterConsumers } from '../../../projections/dead-letters/collect.js';
 import { DeadLetterError, retryDeadLetter, skipDeadLetter } from '../../../projections/dead-letters/retry.js';
 import { getDeadLetter, listDeadLetters, type DeadLetter } from '../../../projections/dead-letters/store.js';
-import { readModelTargets } from '../../replay/read-models.js';
 import { CliFailure, OPS_ENV_HELP, openOps, parseArgs, parseOpsEnv, runCommand } from './ops-env.js';
+import { opsModels, parseOpsModelsEnv } from './ops-models.js';
 
 const USAGE = `usage: annals dlq list [--all] [--consumer NAME] [--json]
        annals dlq show <id> [--json]
@@ -44,9 +44,12 @@ export async function run(args: string[]): Promise<number> {
     const id = sub === 'show' || sub === 'skip' || (sub === 'retry' && !retryAll) ? parseId(arg) : undefined;
 
     const ops = openOps(parseOpsEnv(process.env), 'annals-dlq');
+    const modelsEnv = parseOpsModelsEnv(process.env);
+    let models: ReturnType<typeof opsModels> | undefined;
     try {
       const sql = await ops.readSql();
-      await collectDeadLetters({ sql, bus: ops.bus(), consumers: await deadLetterConsumers(sql, readModelTargets(sql).map((t) => t.name)) });
+      models = opsModels(sql, { ...modelsEnv, DATA_DIR: ops.env.DATA_DIR });
+      await collectDeadLetters({ sql, bus: ops.bus(), consumers: await deadLetterConsumers(sql, models.catalogue.map((t) => t.name)) });
       switch (sub) {
         case 'list': {
           const consumer = flags.get('consumer');
@@ -66,8 +69,12 @@ export async function run(args: string[]): Promise<number> {
           return 0;
         }
         case 'retry': {
-          const deps = { sql, store: await ops.decodingStore(), bus: ops.bus(), targets: new Map(readModelTargets(sql).map((t) => [t.name, t])), actor: actor! };
-          const ids = retryAll ? (await listDeadLetters(sql)).map((l) => l.id) : [id!];
+          const letters = retryAll ? await listDeadLetters(sql) : [await getDeadLetter(sql, id!)].filter((l) => l !== undefined);
+          const ids = retryAll ? letters.map((l) => l.id) : [id!];
+          // A relay letter goes to every model; a model's letter to that model (only then is an engine opened).
+          const needed = letters.some((l) => l.consumer === 'relay') ? ['all'] : letters.map((l) => l.consumer);
+          const targets = await models.targets(needed);
+          const deps = { sql, store: await ops.decodingStore(), bus: ops.bus(), targets: new Map(targets.map((t) => [t.name, t])), actor: actor! };
           let failed = 0;
           for (const next of ids) {
             // A letter resolved by an earlier retry of the same stream (applied in its tail) is passed over.
@@ -89,6 +96,7 @@ export async function run(args: string[]): Promise<number> {
       }
       return 2;
     } finally {
+      await models?.close();
       await ops.close();
     }
   });

@@ -3,10 +3,10 @@ import { deadLetter, encodeEvent } from '../../../platform/bus/message.js';
 import { deadLetterTopic } from '../../../platform/bus/topics.js';
 import type { ReadModelTarget } from '../../../projections/kernel/target.js';
 import type { ReplayFailure } from '../../../projections/kernel/replay.js';
-import { readModelTargets } from '../../replay/read-models.js';
 import { rebuildModels, type RebuildReport, type ShadowProgress } from '../../replay/rebuild.js';
 import { verifyModels, type VerifyReport } from '../../replay/verify.js';
 import { CliFailure, OPS_ENV_HELP, openOps, parseArgs, parseOpsEnv, runCommand, type OpsHandles } from './ops-env.js';
+import { opsModels, parseOpsModelsEnv } from './ops-models.js';
 
 const REBUILD_USAGE = `usage: annals replay rebuild (<model>… | all) [--batch N] [--grace DURATION]
   Rebuilds the chosen read models from ONE read of the event store (not Kafka) into shadow generations
@@ -34,12 +34,16 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
 }
 
-function chooseTargets(all: readonly ReadModelTarget[], names: readonly string[]): ReadModelTarget[] {
+function checkNames(known: readonly string[], names: readonly string[]): void {
   if (names.length === 0) throw new CliFailure('name the read models to act on, or all', 2);
+  if (names.includes('all')) return;
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) throw new CliFailure(`unknown read model ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known: ${known.join(', ')}`, 2);
+}
+
+function chooseTargets(all: readonly ReadModelTarget[], names: readonly string[]): ReadModelTarget[] {
   if (names.includes('all')) return [...all];
   const byName = new Map(all.map((t) => [t.name, t]));
-  const unknown = names.filter((n) => !byName.has(n));
-  if (unknown.length > 0) throw new CliFailure(`unknown read model ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known: ${[...byName.keys()].join(', ')}`, 2);
   return [...new Set(names)].map((n) => byName.get(n)!);
 }
 
@@ -130,6 +134,8 @@ export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'
     const maxListed = typeof maxRaw === 'string' ? Number(maxRaw) : undefined;
     if (maxListed !== undefined && (!Number.isInteger(maxListed) || maxListed < 0 || maxListed > 1_000_000)) throw new CliFailure('--max must be an integer from 0 to 1000000', 2);
     const ops = openOps(parseOpsEnv(process.env), `annals-${mode}`);
+    const modelsEnv = parseOpsModelsEnv(process.env);
+    let models: ReturnType<typeof opsModels> | undefined;
     const controller = new AbortController();
     // Ctrl-C stops after the batch in flight: everything committed so far is the next run's starting point.
     const stop = () => controller.abort();
@@ -137,7 +143,9 @@ export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'
     process.once('SIGTERM', stop);
     try {
       const readSql = await ops.readSql();
-      const targets = chooseTargets(readModelTargets(readSql), positional);
+      models = opsModels(readSql, { ...modelsEnv, DATA_DIR: ops.env.DATA_DIR });
+      checkNames(models.catalogue.map((m) => m.name), positional);
+      const targets = chooseTargets(await models.targets(positional), positional);
       for (const t of targets) await t.register();
       const store = await ops.decodingStore();
       const progress = progressPrinter(process.stderr, mode);
@@ -160,6 +168,7 @@ export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      await models?.close();
       await ops.close();
     }
   });

@@ -1,6 +1,6 @@
-import { readModelTargets } from '../../replay/read-models.js';
 import { formatStatus, replayStatus, statusJson } from '../../replay/status.js';
 import { OPS_ENV_HELP, openOps, parseArgs, parseOpsEnv, runCommand } from './ops-env.js';
+import { opsModels, parseOpsModelsEnv } from './ops-models.js';
 
 const USAGE = `usage: annals replay status [--json [--partitions]]
   every read model of every store: store, version (code/live: different = needs rebuild), generation in
@@ -22,7 +22,8 @@ export async function run(args: string[]): Promise<number> {
     const ops = openOps(parseOpsEnv(process.env), 'annals-replay');
     try {
       const readSql = await ops.readSql();
-      const report = await replayStatus({ readSql, store: await ops.store(), bus: ops.bus(), models: readModelTargets(readSql) });
+      const models = opsModels(readSql, { ...parseOpsModelsEnv(process.env), DATA_DIR: ops.env.DATA_DIR });
+      const report = await replayStatus({ readSql, store: await ops.store(), bus: ops.bus(), models: models.catalogue }).finally(() => models.close());
       process.stdout.write(`${flags.has('json') ? statusJson(report, flags.has('partitions')) : formatStatus(report)}\n`);
       return 0;
     } finally {
