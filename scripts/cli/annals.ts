@@ -28,7 +28,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     load: () => import('./commands/gdpr.js'),
   },
   dlq: { summary: 'list | show <id> | retry <id|--all> | skip <id>: dead letters of every read model and of the relay', load: () => import('./commands/dlq.js') },
-  // Planned, one module each: seed; replay rebuild/verify/history.
+  // Planned, one module each: seed.
 };
 
 function usage(): string {
