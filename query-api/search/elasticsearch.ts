@@ -55,7 +55,9 @@ export function searchQuery(tenantId: string, kinds: readonly SearchKind[], text
         {
           multi_match: {
             query: text,
-            fields: ['name^3', 'company^2', 'email^2', 'title'],
+            // Not the email: its terms are unique per document (a million of them at a million contacts), so a
+            // fuzzy expansion there is costly and finds nothing a prefix does not; emails are found by prefix.
+            fields: ['name^3', 'company^2', 'title'],
             type: 'best_fields' as const,
             fuzziness: 'AUTO',
             fuzzy_transpositions: true,
@@ -68,7 +70,9 @@ export function searchQuery(tenantId: string, kinds: readonly SearchKind[], text
         // The words in order: the exact name or company outranks a fuzzy neighbour.
         { multi_match: { query: text, fields: ['name^3', 'company^2'], type: 'phrase' as const, boost: 2 } },
         // An email typed from its start.
-        { prefix: { 'email.keyword': { value: text, case_insensitive: true, boost: 5 } } },
+        // An email typed from its start. The text is lower-cased already (text.ts) and so is the keyword
+        // (normalizer): a plain prefix, a seek in the term dictionary (case_insensitive would walk it all).
+        { prefix: { 'email.keyword': { value: text, boost: 5 } } },
       ],
       minimum_should_match: 1,
     },

@@ -13,18 +13,33 @@ import { escapeLike, searchTerms } from './text.js';
  * - partial words: `word:*` prefix lexemes on the `simple` tsvector (GIN index);
  * - an email prefix: `email LIKE 'x%'` (btree, text_pattern_ops) with a strong boost;
  * - the exact full name or company adds a bonus.
- * Tenant, kinds and `state = 'active'` are in the WHERE clause of the one query.
+ * Tenant, kinds and `state = 'active'` are in the WHERE clause of every candidate query.
+ *
+ * BOUNDED WORK. Elasticsearch ranks only the best documents (block-max WAND); PostgreSQL would score every
+ * candidate, and "smi" or "acme" has tens of thousands at a million contacts. So candidates come from
+ * index-driven layers, each capped at CANDIDATES_PER_LAYER, and only their union is scored:
+ *   exact: every word as a prefix lexeme (AND: "john:* & smith:*", the tsvector index), and the text as
+ *          an email prefix (the btree);
+ *   fuzzy: every word by trigram word similarity (AND: a bitmap AND of the words on the trigram index),
+ *          and any word (OR), run only when the exact layers found fewer than `first` documents.
+ * The cap makes a very common term return SOME of its equally good matches, not a scan: an exact or
+ * prefix match of every word outranks any fuzzy one, so fuzzy work is spent only where it can matter.
  */
 export interface PostgresSearchOptions {
   /** pg_trgm word-similarity threshold for candidates (default 0.3: one typo in a four-letter word is 0.4). */
   readonly wordThreshold?: number;
+  /** Candidates per layer before scoring (default 200). */
+  readonly candidatesPerLayer?: number;
 }
 
 const WORD_THRESHOLD = 0.3;
+const CANDIDATES_PER_LAYER = 200;
 
 export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = {}): SearchPort {
   const threshold = options.wordThreshold ?? WORD_THRESHOLD;
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError('wordThreshold must be in (0, 1]');
+  const cap = options.candidatesPerLayer ?? CANDIDATES_PER_LAYER;
+  if (!Number.isInteger(cap) || cap < 1) throw new RangeError('candidatesPerLayer must be a positive integer');
   const view = searchDocumentsView.name;
   return {
     adapter: 'postgres',
@@ -41,15 +56,21 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
       const personal = request.matchPersonal !== false;
       // A caller without read:personal is matched against business text only (port.ts: matchPersonal).
       const text = personal ? 'd.search_text' : 'd.business_text';
-      const tsq = personal && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' | ')) : undefined;
-      const candidates = [
-        ...words.map((w) => `${text} %> ${w}`),
-        ...(tsq ? [`d.tsv @@ to_tsquery('simple', ${tsq})`] : []),
-        ...(personal ? [`(d.email <> '' AND d.email LIKE $4)`] : []),
+      const and = personal && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' & ')) : undefined;
+      const or = personal && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' | ')) : undefined;
+
+      const scope = `d.tenant_id = $1 AND d.state = 'active' AND d.kind = ANY($2::text[])`;
+      const layer = (condition: string, limit = cap) => `(SELECT d.tenant_id, d.kind, d.id FROM ${view} d WHERE ${scope} AND ${condition} LIMIT ${limit})`;
+      // Exact words, prefixes and the email prefix: cheap (tsvector and btree lookups, no similarity computed).
+      const exact = [...(and ? [layer(`d.tsv @@ to_tsquery('simple', ${and})`)] : []), ...(personal ? [layer(`d.email LIKE $4`, 50)] : [])];
+      // Typos: trigram word similarity (costly per row): only when the exact layers do not fill the answer.
+      const fuzzy = [
+        layer(words.map((w) => `${text} %> ${w}`).join(' AND ')),
+        ...(words.length > 1 ? [layer(`(${words.map((w) => `${text} %> ${w}`).join(' OR ')})`)] : []),
       ];
       const score = [
         ...words.map((w) => `strict_word_similarity(${w}, ${text})`),
-        ...(tsq ? [`ts_rank(d.tsv, to_tsquery('simple', ${tsq}))`] : []),
+        ...(or ? [`ts_rank(d.tsv, to_tsquery('simple', ${or}))`] : []),
         ...(personal
           ? [
               `CASE WHEN d.email <> '' AND d.email LIKE $4 THEN 2 ELSE 0 END`,
@@ -58,11 +79,14 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
             ]
           : [`CASE WHEN d.company = $3 OR (d.kind = 'deal' AND d.name = $3) THEN 1 ELSE 0 END`, `CASE WHEN ${text} LIKE $4 THEN 0.5 ELSE 0 END`]),
       ];
+      // The fuzzy layers sit under a one-time filter: PostgreSQL does not run them at all when the exact
+      // layers already found `first` documents (which outrank any fuzzy match by their score).
       const query = `
+        WITH a AS MATERIALIZED (${exact.length > 0 ? exact.join('\n UNION ') : `SELECT NULL::text AS tenant_id, NULL::text AS kind, NULL::text AS id WHERE false`}),
+        b AS (SELECT * FROM (${fuzzy.join('\n UNION ')}) f WHERE (SELECT count(*) FROM a) < $5),
+        c AS (SELECT * FROM a UNION SELECT * FROM b)
         SELECT d.kind, d.id, (${score.join(' + ')})::float8 AS score
-          FROM ${view} d
-         WHERE d.tenant_id = $1 AND d.state = 'active' AND d.kind = ANY($2::text[])
-           AND (${candidates.join(' OR ')})
+          FROM c JOIN ${view} d ON d.tenant_id = c.tenant_id AND d.kind = c.kind AND d.id = c.id
          ORDER BY score DESC, d.id
          LIMIT $5`;
       // SET LOCAL: the lowered threshold lives and dies with this transaction, never leaks to a pooled connection.

@@ -61,6 +61,6 @@ CREATE TABLE ${table} (
 CREATE INDEX ${indexName('trgm_idx')} ON ${table} USING gin (search_text gin_trgm_ops);
 CREATE INDEX ${indexName('tsv_idx')} ON ${table} USING gin (tsv);
 CREATE INDEX ${indexName('business_trgm_idx')} ON ${table} USING gin (business_text gin_trgm_ops);
-CREATE INDEX ${indexName('email_idx')} ON ${table} (tenant_id, email text_pattern_ops) WHERE email <> '';
+CREATE INDEX ${indexName('email_idx')} ON ${table} (tenant_id, email text_pattern_ops);
 `;
 }
