@@ -1,6 +1,6 @@
 import type { AnalyticsEngine } from '../../platform/analytics/port.js';
 import { matchLeaves, type PersonalDataScanner, type ScanFinding, type ScanResult, type ScanTarget } from '../../platform/pii/scanner.js';
-import { EVENTS_VIEW, stringColumns } from '../../schemas/read-models/clickhouse/events.js';
+import { EVENTS_ALL_VIEW, stringColumns } from '../../schemas/read-models/clickhouse/events.js';
 import { str, strArray } from '../../schemas/read-models/clickhouse/sql.js';
 
 /** Label columns a user types (a campaign, a category, a channel …): where a personal value could be pasted. */
@@ -14,7 +14,9 @@ const LABEL_COLUMNS = ['source', 'campaign', 'category', 'channel', 'pipeline', 
  *     row naming it, a deal or conversion pointing to it), value by value;
  *  2. every distinct value of the columns a user types a label into, over the WHOLE tenant: a name typed
  *     as a campaign would be found here even on another entity's row.
- * Matching is the certificate's keyed hash (no plaintext reaches this code).
+ * Matching is the certificate's keyed hash (no plaintext reaches this code). It reads the live generation
+ * without FINAL (`events_all`): a duplicate row is only scanned twice, and FINAL over many unmerged parts
+ * and every string column costs memory (18.16 refused it at its 2 GB per-query limit in a test).
  */
 export function clickhousePiiScanner(engine: AnalyticsEngine, modelName: string): PersonalDataScanner {
   const store = `clickhouse:${modelName}`;
@@ -22,26 +24,26 @@ export function clickhousePiiScanner(engine: AnalyticsEngine, modelName: string)
     store,
     async scan(target: ScanTarget): Promise<ScanResult> {
       const findings: ScanFinding[] = [];
-      const exists = await engine.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${str(EVENTS_VIEW)}`);
+      const exists = await engine.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${str(EVENTS_ALL_VIEW)}`);
       if (exists[0]?.n === '0') return { store, found: 0, findings, examined: 0 };
       const ids = strArray(target.subjectIds);
       const rows = await engine.query<Record<string, unknown>>(
-        `SELECT position, ${stringColumns.join(', ')} FROM ${EVENTS_VIEW}
+        `SELECT position, ${stringColumns.join(', ')} FROM ${EVENTS_ALL_VIEW}
           WHERE tenant_id = ${str(target.tenantId)}
             AND (has(${ids}, aggregate_id) OR has(${ids}, ifNull(subject_id, '')) OR has(${ids}, ifNull(related_id, '')))`,
       );
       let examined = rows.length;
       for (const row of rows) {
         for (const column of stringColumns) {
-          matchLeaves(target.matcher, row[column], (h) => findings.push({ location: `${EVENTS_VIEW}.${column}@${String(row.position)}`, valueHash: h }));
+          matchLeaves(target.matcher, row[column], (h) => findings.push({ location: `${EVENTS_ALL_VIEW}.${column}@${String(row.position)}`, valueHash: h }));
         }
       }
       for (const column of LABEL_COLUMNS) {
         const values = await engine.query<{ v: string }>(
-          `SELECT DISTINCT ifNull(${column}, '') AS v FROM ${EVENTS_VIEW} WHERE tenant_id = ${str(target.tenantId)}`,
+          `SELECT DISTINCT ifNull(${column}, '') AS v FROM ${EVENTS_ALL_VIEW} WHERE tenant_id = ${str(target.tenantId)}`,
         );
         examined += values.length;
-        for (const { v } of values) matchLeaves(target.matcher, v, (h) => findings.push({ location: `${EVENTS_VIEW}.${column}`, valueHash: h }));
+        for (const { v } of values) matchLeaves(target.matcher, v, (h) => findings.push({ location: `${EVENTS_ALL_VIEW}.${column}`, valueHash: h }));
       }
       return { store, found: findings.length, findings, examined };
     },

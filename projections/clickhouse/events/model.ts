@@ -1,7 +1,7 @@
 import type { AnalyticsEngine } from '../../../platform/analytics/port.js';
 import { AnalyticsError } from '../../../platform/analytics/port.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
-import { EVENTS_VIEW, eventsTable, eventsTableDdl, eventsViewDdl, type EventFactRow } from '../../../schemas/read-models/clickhouse/events.js';
+import { EVENTS_ALL_VIEW, EVENTS_VIEW, eventsAllViewDdl, eventsTable, eventsTableDdl, eventsViewDdl, type EventFactRow } from '../../../schemas/read-models/clickhouse/events.js';
 import { str } from '../../../schemas/read-models/clickhouse/sql.js';
 import { ProjectionEventError } from '../../kernel/errors.js';
 import type { ExternalReadModel } from '../../kernel/target.js';
@@ -63,18 +63,28 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
       }
     },
     async swap(generation) {
-      // No CREATE OR REPLACE VIEW on 18.16: build the new view beside, then RENAME both in one statement.
-      const next = `${EVENTS_VIEW}__next`;
-      const prev = `${EVENTS_VIEW}__prev`;
-      await engine.command(`DROP TABLE IF EXISTS ${next}`);
-      await engine.command(`DROP TABLE IF EXISTS ${prev}`);
-      await engine.command(eventsViewDdl(next, eventsTable(generation)));
-      if (await tableExists(EVENTS_VIEW)) {
-        await engine.command(`RENAME TABLE ${EVENTS_VIEW} TO ${prev}, ${next} TO ${EVENTS_VIEW}`);
+      // No CREATE OR REPLACE VIEW on 18.16: build the new views beside, then RENAME all of them in ONE
+      // statement, so a reader sees the old pair or the new pair.
+      const views = [
+        { name: EVENTS_VIEW, ddl: eventsViewDdl },
+        { name: EVENTS_ALL_VIEW, ddl: eventsAllViewDdl },
+      ];
+      const renames: string[] = [];
+      const drops: string[] = [];
+      for (const v of views) {
+        const next = `${v.name}__next`;
+        const prev = `${v.name}__prev`;
+        await engine.command(`DROP TABLE IF EXISTS ${next}`);
         await engine.command(`DROP TABLE IF EXISTS ${prev}`);
-      } else {
-        await engine.command(`RENAME TABLE ${next} TO ${EVENTS_VIEW}`);
+        await engine.command(v.ddl(next, eventsTable(generation)));
+        if (await tableExists(v.name)) {
+          renames.push(`${v.name} TO ${prev}`);
+          drops.push(prev);
+        }
+        renames.push(`${next} TO ${v.name}`);
       }
+      await engine.command(`RENAME TABLE ${renames.join(', ')}`);
+      for (const d of drops) await engine.command(`DROP TABLE IF EXISTS ${d}`);
     },
     async dropGeneration(generation) {
       await engine.command(`DROP TABLE IF EXISTS ${eventsTable(generation)}`);

@@ -1,11 +1,16 @@
-import { EVENTS_VIEW } from './events.js';
+import { EVENTS_ALL_VIEW, EVENTS_VIEW } from './events.js';
 import { bucketOf, LiteralError, monthsBetween, str, strArray, type Granularity } from './sql.js';
 
 /**
  * The ready aggregates over the fact table (SPEC: analytics → leadFunnel, pipelineByStage,
  * dealVelocity, spendByMonth): one SQL builder each, run unchanged by ClickHouse 18.16 and chDB, read
  * by the query API and documented in docs/analytics.md. Every statement names its tenant in the query
- * itself (never a filter applied afterwards), and reads the `events` view, which deduplicates (FINAL).
+ * itself (never a filter applied afterwards).
+ *
+ * Duplicates: a redelivered event is the same row at the same position. The funnel, the pipeline and
+ * deal velocity are written so a duplicate cannot change them (max / any / argMax per entity, the last
+ * element of a history, a set of (revision, …) tuples), and read `events_all`, skipping the cost of FINAL
+ * (2–3× on 18.16, benchmarked); the spend report SUMS amounts, so it reads `events` (FINAL).
  *
  * Money is in minor units per currency, never summed across currencies; sums come back as decimal
  * strings (Int64), exact beyond 2^53.
@@ -65,8 +70,8 @@ FROM (
          anyIf(effective_month, event_type = 'LeadCaptured') AS captured_month,
          max(event_type = 'LeadQualified' OR event_type = 'LeadConverted' OR (event_type = 'LeadStatusChanged' AND status = 'Qualified')) AS qualified,
          max(event_type = 'LeadConverted') AS converted,
-         countIf(event_type = 'LeadCaptured') AS captures
-  FROM ${EVENTS_VIEW}
+         max(event_type = 'LeadCaptured') AS captures
+  FROM ${EVENTS_ALL_VIEW}
   WHERE ${tenant(f)} AND aggregate = 'lead'
   GROUP BY stream_id
 )
@@ -101,25 +106,37 @@ export interface PipelineByStageRow {
  */
 export function pipelineByStageSql(f: PipelineFilter): string {
   const months = monthsBetween(f.from, f.to);
-  // evs: (revision, month, stage, probability, status, amount, currency); -1 / '' = "not set by this event".
-  return `SELECT period, pipeline, tupleElement(st, 3) AS stage, tupleElement(va, 7) AS currency,
-       count() AS deals, sum(tupleElement(va, 6)) AS value_minor,
-       intDiv(sum(tupleElement(va, 6) * tupleElement(st, 4)), 100) AS weighted_minor
+  // Per deal, two histories sorted by revision: its stage events (stage, probability, status) and its value
+  // events (amount, currency), each with the event's month. A stream's events are in time order, so the
+  // state at a month's end is element i = (how many of them fall in months <= that month): no filtering of
+  // arrays per month (4× faster on 18.16 than arrayFilter). A duplicate is a copy of its neighbour in the
+  // sorted history, so element i is still the right event.
+  const hist = (cond: string, revs: string, expr: string) => `arraySort((x, k) -> k, groupArrayIf(${expr}, ${cond}), ${revs})`;
+  const staged = 'isNotNull(stage)';
+  const valued = 'isNotNull(amount_minor)';
+  return `SELECT period, pipeline, ss[i] AS stage, vc[j] AS currency, count() AS deals,
+       sum(vv[j]) AS value_minor, intDiv(sum(vv[j] * sp[i]), 100) AS weighted_minor
 FROM (
-  SELECT period, pipeline,
-         arrayElement(arrayFilter(x -> tupleElement(x, 2) <= period AND tupleElement(x, 5) != '', evs), -1) AS st,
-         arrayElement(arrayFilter(x -> tupleElement(x, 2) <= period AND tupleElement(x, 6) >= 0, evs), -1) AS va
+  SELECT pipeline, ss, sp, st, vv, vc, period, arrayCount(x -> x <= period, sm) AS i, arrayCount(x -> x <= period, vm) AS j
   FROM (
     SELECT stream_id,
            anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
-           arraySort(x -> tupleElement(x, 1), groupArray((stream_revision, effective_month, ifNull(stage, ''), toInt64(ifNull(probability, -1)), ifNull(status, ''), ifNull(amount_minor, toInt64(-1)), ifNull(currency, '')))) AS evs
-    FROM ${EVENTS_VIEW}
+           groupArrayIf(stream_revision, ${staged}) AS sr,
+           ${hist(staged, 'sr', 'effective_month')} AS sm,
+           ${hist(staged, 'sr', "ifNull(stage, '')")} AS ss,
+           ${hist(staged, 'sr', 'toInt64(ifNull(probability, 0))')} AS sp,
+           ${hist(staged, 'sr', "ifNull(status, '')")} AS st,
+           groupArrayIf(stream_revision, ${valued}) AS vr,
+           ${hist(valued, 'vr', 'effective_month')} AS vm,
+           ${hist(valued, 'vr', 'ifNull(amount_minor, toInt64(0))')} AS vv,
+           ${hist(valued, 'vr', "ifNull(currency, '')")} AS vc
+    FROM ${EVENTS_ALL_VIEW}
     WHERE ${tenant(f)} AND aggregate = 'deal'
     GROUP BY stream_id
   )
   ARRAY JOIN ${strArray(months)} AS period
 )
-WHERE tupleElement(st, 5) = 'open'${inList('pipeline', f.pipelines)}
+WHERE i > 0 AND j > 0 AND st[i] = 'open'${inList('pipeline', f.pipelines)}
 GROUP BY period, pipeline, stage, currency
 ORDER BY period, pipeline, stage, currency`;
 }
@@ -153,8 +170,8 @@ FROM (
   FROM (
     SELECT stream_id,
            anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
-           arraySort(x -> tupleElement(x, 1), groupArrayIf((stream_revision, effective_at_ms, ifNull(stage, ''), ifNull(status, ''), effective_month), isNotNull(stage))) AS s
-    FROM ${EVENTS_VIEW}
+           arraySort(x -> tupleElement(x, 1), groupUniqArrayIf((stream_revision, effective_at_ms, ifNull(stage, ''), ifNull(status, ''), effective_month), isNotNull(stage))) AS s
+    FROM ${EVENTS_ALL_VIEW}
     WHERE ${tenant(f)} AND aggregate = 'deal'
     GROUP BY stream_id
   )
@@ -177,7 +194,7 @@ FROM (
          anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
          argMaxIf(ifNull(status, ''), stream_revision, has(['DealWon', 'DealLost', 'DealReopened'], event_type)) AS outcome,
          argMaxIf(effective_month, stream_revision, has(['DealWon', 'DealLost', 'DealReopened'], event_type)) AS closed_month
-  FROM ${EVENTS_VIEW}
+  FROM ${EVENTS_ALL_VIEW}
   WHERE ${tenant(f)} AND aggregate = 'deal'
   GROUP BY stream_id
 )

@@ -16,6 +16,12 @@
 
 /** The view analysts and the query API read; always deduplicated (FINAL inside). */
 export const EVENTS_VIEW = 'events';
+/**
+ * The live generation WITHOUT `FINAL`: a redelivered event may show twice until the parts merge. Only
+ * for queries written so a duplicate cannot change their answer (max, any, argMax, a set of tuples, the
+ * last element of a history), which skip the cost of FINAL: the ready aggregates (aggregates.ts) use it.
+ */
+export const EVENTS_ALL_VIEW = 'events_all';
 /** Physical table of one generation. */
 export const eventsTable = (generation: number): string => `events_g${generation}`;
 
@@ -148,4 +154,9 @@ export function eventsTableDdl(table: string): string {
 /** The public view over one generation (deduplicated). */
 export function eventsViewDdl(view: string, table: string): string {
   return `CREATE VIEW ${view} AS SELECT * FROM ${table} FINAL`;
+}
+
+/** The view over one generation without FINAL (see EVENTS_ALL_VIEW). */
+export function eventsAllViewDdl(view: string, table: string): string {
+  return `CREATE VIEW ${view} AS SELECT * FROM ${table}`;
 }
