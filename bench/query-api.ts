@@ -154,7 +154,7 @@ async function serve(system: 'bare' | 'ours', server: string, secret: string): P
     const verifier = createTokenVerifier({ keys: { kind: 'secret', secret }, ...AUTH });
     // The real service's logging: an info line per request, to /dev/null.
     const logger = pino({ level: 'info', name: 'query-api' }, pino.destination('/dev/null'));
-    app = (await createQueryApi({ readSql: sql, verifier, logger, limits: { ...DEFAULT_LIMITS, graphiql: false }, ownsReadSql: true })).app;
+    app = (await createQueryApi({ readSql: sql, verifier, logger, limits: { ...DEFAULT_LIMITS, graphiql: false, rateLimit: { maxPerWindow: 100_000_000, windowMs: 60_000 } }, ownsReadSql: true })).app;
   }
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

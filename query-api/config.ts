@@ -23,6 +23,9 @@ export const QueryLimitsEnv = z.object({
   QUERY_DEFAULT_PAGE_SIZE: int(1, 1_000).default(20),
   /** Read-your-writes: longest wait (ms) for the read models to reach X-Consistent-With before answering stale. */
   QUERY_CONSISTENCY_MAX_WAIT_MS: int(0, 60_000).default(5_000),
+  /** Queries one user of one tenant may send per window (429 with Retry-After beyond). */
+  QUERY_RATE_LIMIT_MAX_PER_WINDOW: int(1, 10_000_000).default(1_200),
+  QUERY_RATE_LIMIT_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
   /** GraphiQL at /graphiql. Default: on unless NODE_ENV=production. */
   GRAPHIQL: onOff.optional(),
   /** Schema introspection. Default: on unless NODE_ENV=production. */
@@ -64,6 +67,8 @@ export interface QueryLimits {
   readonly defaultPageSize: number;
   readonly graphiql: boolean;
   readonly introspection: boolean;
+  /** Queries per user of a tenant per window (QUERY_RATE_LIMIT_MAX_PER_WINDOW / _WINDOW_MS). */
+  readonly rateLimit?: { readonly maxPerWindow: number; readonly windowMs: number };
   /** Read-your-writes bound in ms (QUERY_CONSISTENCY_MAX_WAIT_MS, default 5 000). */
   readonly consistencyMaxWaitMs?: number;
 }
@@ -75,6 +80,7 @@ export const DEFAULT_LIMITS: QueryLimits = Object.freeze({
   defaultPageSize: 20,
   graphiql: true,
   introspection: true,
+  rateLimit: { maxPerWindow: 1_200, windowMs: 60_000 },
   consistencyMaxWaitMs: 5_000,
 });
 
@@ -92,6 +98,7 @@ export function queryLimitsOf(e: QueryLimitsEnv): QueryLimits {
     defaultPageSize: e.QUERY_DEFAULT_PAGE_SIZE,
     graphiql: toggle(e.GRAPHIQL),
     introspection: toggle(e.INTROSPECTION),
+    rateLimit: { maxPerWindow: e.QUERY_RATE_LIMIT_MAX_PER_WINDOW, windowMs: e.QUERY_RATE_LIMIT_WINDOW_MS },
     consistencyMaxWaitMs: e.QUERY_CONSISTENCY_MAX_WAIT_MS,
   });
 }

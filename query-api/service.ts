@@ -1,13 +1,14 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchemaCompiler } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import mercurius from 'mercurius';
 import { NoSchemaIntrospectionCustomRule, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { TokenVerifier } from '../platform/auth/verify.js';
 import { authenticate, frameworkErrorsTo, registerCorrelationId } from '../platform/http/shell.js';
 import { createErrorHandler, problem, PROBLEM_CONTENT_TYPE } from '../platform/http/problem.js';
-import { HttpErrorCode } from '../platform/http/errors.js';
+import { HttpError, HttpErrorCode } from '../platform/http/errors.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { SqlClient } from '../platform/sql/client.js';
-import type { QueryLimits } from './config.js';
+import { DEFAULT_LIMITS, type QueryLimits } from './config.js';
 import { createContext, type QueryContext, type QueryServices } from './context.js';
 import { createErrorFormatter } from './format-error.js';
 import { assembleSchema, type GraphqlArea } from './graphql/area.js';
@@ -80,6 +81,15 @@ export async function registerQueryApi(app: FastifyInstance, deps: QueryApiDeps)
     scope.addHook('onRequest', async (request, reply) => {
       // GraphiQL's page and assets are public (they hold no data); every query needs a token.
       if (request.routeOptions.url === GRAPHQL_PATH) await auth.call(scope, request, reply);
+    });
+    // Per user of a tenant, after authentication and before the body is parsed (like the command API).
+    await scope.register(rateLimit, {
+      max: (deps.limits.rateLimit ?? DEFAULT_LIMITS.rateLimit!).maxPerWindow,
+      timeWindow: (deps.limits.rateLimit ?? DEFAULT_LIMITS.rateLimit!).windowMs,
+      hook: 'preParsing',
+      keyGenerator: (request) => (request.principal ? `${request.principal.tenantId}\u0000${request.principal.userId}` : request.ip),
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(429, HttpErrorCode.RateLimited, `at most ${context.max} queries per ${context.after} per user; retry after the Retry-After seconds`),
     });
     await scope.register(mercurius, {
       schema,

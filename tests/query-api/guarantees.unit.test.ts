@@ -396,6 +396,22 @@ describe('query API deployment switches', () => {
     await rm?.close();
   });
 
+  it('rate limit: past QUERY_RATE_LIMIT_MAX_PER_WINDOW a user gets 429 with Retry-After and HTTP_ERR_RATE_LIMITED; another user does not', T, async () => {
+    const api = await openTestApi(rm.sql, { limits: { rateLimit: { maxPerWindow: 2, windowMs: 60_000 } } });
+    try {
+      const u1 = await api.token({ sub: 'u1' });
+      assert.equal((await api.gql(`{ me { userId } }`, { token: u1 })).status, 200);
+      assert.equal((await api.gql(`{ me { userId } }`, { token: u1 })).status, 200);
+      const r = await api.gql(`{ me { userId } }`, { token: u1 });
+      assert.equal(r.status, 429);
+      assert.equal(r.body.errors?.[0]?.extensions.code, 'HTTP_ERR_RATE_LIMITED');
+      assert.match(String(r.headers['retry-after']), /^\d+$/);
+      assert.equal((await api.gql(`{ me { userId } }`, { token: await api.token({ sub: 'u2' }) })).status, 200);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('introspection and GraphiQL off (production): refused with QUERY_ERR_INTROSPECTION_DISABLED, /graphiql 404; on: served', T, async () => {
     const off = await openTestApi(rm.sql, { limits: { introspection: false, graphiql: false } });
     const on = await openTestApi(rm.sql, { limits: { introspection: true, graphiql: true } });
