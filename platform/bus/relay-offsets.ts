@@ -47,17 +47,18 @@ export function decodeOffsets(json: unknown): Map<string, bigint> {
 }
 
 /**
- * Folds the end offsets after a publish into the cumulative map (kept in the relay's memory): for each
- * partition the last written offset is `end - 1`; a partition never moves back (a second relay by mistake,
- * a stale read) so the larger value wins.
+ * Folds the end offsets read after a publish into the cumulative map (kept in the relay's memory): for each
+ * partition of the topic the last written offset is `end - 1`. The end offset read after the ack is the
+ * truth for that partition (it covers every message acknowledged so far, a second relay's included), so it
+ * replaces the remembered value rather than being maxed with it: a bus whose log was reset (a deleted
+ * embedded DATA_DIR/bus) must not leave offsets behind that no consumer can ever pass.
  */
 export function advanceOffsets(current: PartitionOffsets, topic: string, ends: ReadonlyMap<number, bigint>): Map<string, bigint> {
   const next = new Map(current);
   for (const [partition, end] of ends) {
-    if (end <= 0n) continue;
     const k = tpKey(topic, partition);
-    const last = end - 1n;
-    if ((next.get(k) ?? -1n) < last) next.set(k, last);
+    if (end <= 0n) next.delete(k);
+    else next.set(k, end - 1n);
   }
   return next;
 }
