@@ -202,6 +202,28 @@ export function targetContract(title: string, deps: () => ContractDeps, open: (a
       assert.equal(await t.offset(), 5n);
     });
 
+    test('hostile envelopes (NUL in a tenant and in a stream id, a lone surrogate, positions next to 2^63) are applied or dead-lettered, never a stall', async () => {
+      const t = await fresh();
+      const h = new RawHistory(9_223_372_036_854_775_000n);
+      const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const records = [
+        h.capture(t.tenant, a),
+        h.add(`lead-${b}`, 'LeadCaptured', { leadId: b, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() }, `${t.tenant}\u0000evil`),
+        h.add(`lead-${c}`, 'LeadCaptured', { leadId: c, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() }, `${t.tenant}\uD800`),
+        h.add(`lead-${d}\u0000`, 'LeadCaptured', { leadId: d, name: 'Ada', source: 'web', capturedAt: new Date().toISOString() }, t.tenant),
+        h.score(t.tenant, a, 5),
+      ];
+      const p = t.projector();
+      await within(p.handleBatch(batchOf(records, { partition: 0 }), stop.signal), 20_000, 'the batch with hostile envelopes');
+      assert.deepEqual((await t.leads()).filter((r) => r.leadId === a), [lead(t.tenant, a, 5, 2)], 'the ordinary events around them applied');
+      // The NUL and surrogate tenants are other tenants: their leads never show under this one.
+      assert.ok((await t.leads()).every((r) => r.leadId === a || r.leadId === d), `only this tenant's leads: ${JSON.stringify(await t.leads())}`);
+      assert.equal(await t.offset(), 5n, 'the checkpoint moved past every one of them');
+      const [s] = await projectionStatus({ sql: t.sql, projections: [t.target] });
+      assert.equal(s!.appliedPosition, records[4]!.position, 'a position next to 2^63 is stored exactly');
+      assert.ok(p.stats.deadLettered <= 3, `at most the three hostile events dead-lettered, was ${p.stats.deadLettered}`);
+    });
+
     test('the control database away (lost connections) is waited out: nothing dead-lettered, everything applied', async () => {
       const t = await fresh();
       let failures = 0;
