@@ -6,6 +6,7 @@ import { HttpErrorCode } from '../platform/http/errors.js';
 import { PiiErrorCode } from '../platform/pii/errors.js';
 import { QueryErrorCode } from './errors.js';
 import { ConsistencyErrorCode } from './consistency/gate.js';
+import { SearchErrorCode } from './search/errors.js';
 
 /**
  * Every code the query API answers with (`extensions.code`), registered in one place like the command
@@ -21,4 +22,5 @@ export const queryApiErrorCodes = registerCatalogues({
   ANALYTICS: AnalyticsErrorCode,
   AUDIT: AuditErrorCode,
   CONSISTENCY: ConsistencyErrorCode,
+  SEARCH: SearchErrorCode,
 });

@@ -8,6 +8,7 @@ import { consentsArea } from './consents/area.js';
 import { contactsArea } from './contacts/area.js';
 import { dealsArea } from './deals/area.js';
 import { leadsArea } from './leads/area.js';
+import { searchArea } from './search/area.js';
 
 /**
  * Every area of the schema, in the order their SDL is concatenated. To add an area (audit, search,
@@ -24,4 +25,5 @@ export const areas: readonly GraphqlArea[] = [
   analyticsArea,
   auditArea,
   asOfArea,
+  searchArea,
 ];

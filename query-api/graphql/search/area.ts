@@ -3,9 +3,14 @@ import { searchResolvers } from './resolvers.js';
 import { typeDefs } from './schema.js';
 
 /**
- * Read models a search reads (read-your-writes): the search model of either store (`search_es` on
- * Elasticsearch, `search` embedded) and the entity models its hits are loaded from.
+ * `search`: ids from the search port, entities from the PostgreSQL read models. Read-your-writes waits for
+ * the search model of whichever store this deployment runs (`search_es` on Elasticsearch, `search`
+ * embedded: the gate ignores the one it does not know) and, through the union's member types, for
+ * contacts, leads and deals.
  */
-export const SEARCH_MODELS = ['search', 'search_es', 'contacts', 'leads', 'deals'] as const;
-
-export const searchArea: GraphqlArea = { name: 'search', typeDefs, resolvers: searchResolvers };
+export const searchArea: GraphqlArea = {
+  name: 'search',
+  typeDefs,
+  resolvers: searchResolvers,
+  readModels: { fields: { 'Query.search': ['search', 'search_es'] } },
+};

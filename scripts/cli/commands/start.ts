@@ -165,7 +165,7 @@ export async function run(_args: string[]): Promise<number> {
     limits: queryLimits,
     services: { search: search.port, history, ...(analytics ? { analytics: analytics.engine } : {}) },
     // Read-your-writes: the relay records its offsets beside its checkpoint, here in the read database.
-    consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, [...postgresProjections.map((p) => p.name), ...(analytics?.models ?? [])])], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
+    consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, [...postgresProjections.map((p) => p.name), search.target.name, ...(analytics?.models ?? [])])], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
   });
   // Erasures a crash interrupted continue in the background; the retention schedule starts.
   gdpr.start();
