@@ -98,7 +98,8 @@ export function openOps(env: OpsEnv, applicationName: string): OpsHandles {
         dataDir: env.DATA_DIR,
         sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
         clientId: applicationName,
-        log: createLogger({ level: 'warn', name: applicationName }),
+        // kafkajs reports transient broker states (a new topic's leader) at error level; what matters is thrown.
+        log: createLogger({ level: 'fatal', name: applicationName }),
       })),
     async close() {
       await bus?.close().catch(() => undefined);
