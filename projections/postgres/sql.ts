@@ -16,6 +16,11 @@ export type PersonalColumns = Readonly<Record<string, readonly string[]>>;
 /** A PostgreSQL read model that also says where its personal data is. */
 export interface PostgresReadModel extends PostgresProjection {
   readonly personalColumns: PersonalColumns;
+  /**
+   * Where each personal field of the handled events is kept (`<EventType>.<path>` → `table.column`, or
+   * null): the six entity models derive `personalColumns` from it (personal-columns.ts).
+   */
+  readonly personalSources?: Readonly<Record<string, `${string}.${string}` | null>>;
 }
 
 // A plain (optionally schema-qualified) lower-case identifier: the runtime passes names like

@@ -11,6 +11,7 @@ import {
   streamEntityId,
   type PostgresReadModel,
 } from '../sql.js';
+import { personalColumnsOf, type PersonalSources } from '../personal-columns.js';
 
 /**
  * Read model `budgets`: one row per budget with its running figures, `budget_allocations` (current
@@ -33,7 +34,9 @@ const TABLES = [budgetsView.name, budgetAllocationsView.name, budgetSpendView.na
 const eventTypes = ['BudgetCreated', 'BudgetAllocated', 'BudgetSpendRecorded', 'BudgetThresholdReached', 'BudgetClosed'] as const;
 const isHandled = handles(eventTypes);
 
-const personalColumns = { budgets: [], budget_allocations: [], budget_spend: [] } as const;
+/** Where each personal field of the handled events is kept (personal-columns.ts): the personal columns derive from it. */
+const personalSources: PersonalSources = {};
+const personalColumns = personalColumnsOf(TABLES, personalSources);
 
 function ddl(tables: Tables): string {
   const { budgets: t, budget_allocations: a, budget_spend: s } = physicalNames(tables, TABLES);
@@ -219,6 +222,7 @@ export const budgetsProjection: PostgresReadModel = {
   tables: TABLES,
   eventTypes,
   personalColumns,
+  personalSources,
   ddl,
   project,
 };

@@ -11,6 +11,7 @@ import {
   statement,
   type PostgresReadModel,
 } from '../sql.js';
+import { personalColumnsOf, type PersonalSources } from '../personal-columns.js';
 
 /**
  * Read model `consents`: the current consent of each data subject (contact or lead) per purpose, and
@@ -30,7 +31,12 @@ const TABLES = [consentsView.name, erasedSubjectsView.name] as const;
 const eventTypes = ['ConsentGranted', 'ConsentWithdrawn', 'SubjectErasureRequested', 'SubjectErased'] as const;
 const isHandled = handles(eventTypes);
 
-const personalColumns = { consents: ['source'], erased_subjects: [] } as const;
+/** Where each personal field of the handled events is kept (personal-columns.ts): the personal columns derive from it. */
+const personalSources: PersonalSources = {
+  'ConsentGranted.source': 'consents.source',
+  'ConsentWithdrawn.source': 'consents.source',
+};
+const personalColumns = personalColumnsOf(TABLES, personalSources);
 
 function ddl(tables: Tables): string {
   const { consents: t, erased_subjects: e } = physicalNames(tables, TABLES);
@@ -152,6 +158,7 @@ export const consentsProjection: PostgresReadModel = {
   tables: TABLES,
   eventTypes,
   personalColumns,
+  personalSources,
   ddl,
   project,
 };

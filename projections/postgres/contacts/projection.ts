@@ -11,6 +11,7 @@ import {
   statement,
   type PostgresReadModel,
 } from '../sql.js';
+import { personalColumnsOf, type PersonalSources } from '../personal-columns.js';
 
 /**
  * Read model `contacts`: one row per contact, current state.
@@ -29,9 +30,23 @@ const TABLES = [contactsView.name] as const;
 const eventTypes = ['ContactCreated', 'ContactUpdated', 'ContactInteractionLogged', 'ContactMerged', 'ContactErased', 'SubjectErased'] as const;
 const isHandled = handles(eventTypes);
 
-const personalColumns = {
-  contacts: ['first_name', 'last_name', 'email', 'phone', 'custom_fields'],
-} as const;
+/** Where each personal field of the handled events is kept (personal-columns.ts): the personal columns derive from it. */
+const personalSources: PersonalSources = {
+  'ContactCreated.firstName': 'contacts.first_name',
+  'ContactCreated.lastName': 'contacts.last_name',
+  'ContactCreated.email': 'contacts.email',
+  'ContactCreated.phone': 'contacts.phone',
+  'ContactCreated.customFields.*': 'contacts.custom_fields',
+  'ContactUpdated.firstName': 'contacts.first_name',
+  'ContactUpdated.lastName': 'contacts.last_name',
+  'ContactUpdated.email': 'contacts.email',
+  'ContactUpdated.phone': 'contacts.phone',
+  'ContactUpdated.customFields.*': 'contacts.custom_fields',
+  // An interaction moves last_interaction_at only: its text stays in the event (and the timeline).
+  'ContactInteractionLogged.summary': null,
+  'ContactInteractionLogged.outcome': null,
+};
+const personalColumns = personalColumnsOf(TABLES, personalSources);
 
 function ddl(tables: Tables): string {
   const { contacts: t } = physicalNames(tables, TABLES);
@@ -181,6 +196,7 @@ export const contactsProjection: PostgresReadModel = {
   tables: TABLES,
   eventTypes,
   personalColumns,
+  personalSources,
   ddl,
   project,
 };

@@ -11,6 +11,7 @@ import {
   streamEntityId,
   type PostgresReadModel,
 } from '../sql.js';
+import { personalColumnsOf, type PersonalSources } from '../personal-columns.js';
 
 /**
  * Read model `deals`: one row per deal (current state) plus `deal_stage_history`, one row per stage
@@ -31,7 +32,9 @@ const TABLES = [dealsView.name, dealStageHistoryView.name] as const;
 const eventTypes = ['DealOpened', 'DealStageMoved', 'DealValueChanged', 'DealWon', 'DealLost', 'DealReopened'] as const;
 const isHandled = handles(eventTypes);
 
-const personalColumns = { deals: [], deal_stage_history: [] } as const;
+/** Where each personal field of the handled events is kept (personal-columns.ts): the personal columns derive from it. */
+const personalSources: PersonalSources = {};
+const personalColumns = personalColumnsOf(TABLES, personalSources);
 
 function ddl(tables: Tables): string {
   const { deals: t, deal_stage_history: h } = physicalNames(tables, TABLES);
@@ -204,6 +207,7 @@ export const dealsProjection: PostgresReadModel = {
   tables: TABLES,
   eventTypes,
   personalColumns,
+  personalSources,
   ddl,
   project,
 };

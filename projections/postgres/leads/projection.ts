@@ -11,6 +11,7 @@ import {
   statement,
   type PostgresReadModel,
 } from '../sql.js';
+import { personalColumnsOf, type PersonalSources } from '../personal-columns.js';
 
 /**
  * Read model `leads`: one row per lead, current state.
@@ -50,9 +51,18 @@ const eventTypes = [
 ] as const;
 const isHandled = handles(eventTypes);
 
-const personalColumns = {
-  leads: ['name', 'email', 'phone', 'notes', 'bant_need', 'lost_reason'],
-} as const;
+/** Where each personal field of the handled events is kept (personal-columns.ts): the personal columns derive from it. */
+const personalSources: PersonalSources = {
+  'LeadCaptured.name': 'leads.name',
+  'LeadCaptured.email': 'leads.email',
+  'LeadCaptured.phone': 'leads.phone',
+  'LeadCaptured.notes': 'leads.notes',
+  'LeadQualified.need': 'leads.bant_need',
+  'LeadStatusChanged.reason': 'leads.lost_reason',
+  // The summary stays in the event (audit trail): the row keeps no more personal text than it needs.
+  'LeadActivityLogged.summary': null,
+};
+const personalColumns = personalColumnsOf(TABLES, personalSources);
 
 function ddl(tables: Tables): string {
   const { leads: t } = physicalNames(tables, TABLES);
@@ -248,6 +258,7 @@ export const leadsProjection: PostgresReadModel = {
   tables: TABLES,
   eventTypes,
   personalColumns,
+  personalSources,
   ddl,
   project,
 };

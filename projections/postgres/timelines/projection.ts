@@ -12,6 +12,7 @@ import {
   streamEntityId,
   type PostgresReadModel,
 } from '../sql.js';
+import { personalColumnsOf, type PersonalSources } from '../personal-columns.js';
 
 /**
  * Read model `timelines`: per contact, one row per meaningful event touching it, newest first by
@@ -57,7 +58,16 @@ const eventTypes = [
 ] as const;
 const isHandled = handles(eventTypes);
 
-const personalColumns = { timelines: ['summary', 'outcome'], timeline_links: [] } as const;
+/** Where each personal field of the handled events is kept (personal-columns.ts): the personal columns derive from it. */
+const personalSources: PersonalSources = {
+  // Entries name what changed, never the values.
+  ...Object.fromEntries(['firstName', 'lastName', 'email', 'phone', 'customFields.*'].flatMap((f) => [[`ContactCreated.${f}`, null], [`ContactUpdated.${f}`, null]])),
+  'ContactInteractionLogged.summary': 'timelines.summary',
+  'ContactInteractionLogged.outcome': 'timelines.outcome',
+  'ConsentGranted.source': 'timelines.summary',
+  'ConsentWithdrawn.source': 'timelines.summary',
+};
+const personalColumns = personalColumnsOf(TABLES, personalSources);
 
 function ddl(tables: Tables): string {
   const { timelines: t, timeline_links: l } = physicalNames(tables, TABLES);
@@ -342,6 +352,7 @@ export const timelinesProjection: PostgresReadModel = {
   tables: TABLES,
   eventTypes,
   personalColumns,
+  personalSources,
   ddl,
   project,
 };
