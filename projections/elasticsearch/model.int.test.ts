@@ -73,6 +73,25 @@ describe('Elasticsearch search model', () => {
     assert.deepEqual(await stored(client, model.prefix), before);
   });
 
+  it('a writer folding from a stale read (a concurrent member, a crash-restarted batch) never overwrites newer data: external versions refuse it', async () => {
+    const prefix = fresh();
+    const model = elasticsearchModel({ client, prefix });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    await model.write(1, events);
+    const before = await stored(client, prefix);
+    // This member's reads see nothing yet (as if it read before the other member wrote): it folds the old
+    // events into "new" documents and writes them, each at its old position.
+    const stale = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'mget') return Reflect.get(target, prop, receiver);
+        return async (params: { docs: unknown[] }) => ({ docs: params.docs.map(() => ({ found: false })) });
+      },
+    });
+    await elasticsearchModel({ client: stale, prefix }).write(1, events.slice(0, 12));
+    assert.deepEqual(await stored(client, prefix), before);
+  });
+
   it('a batch split anywhere gives the same documents as one batch', async () => {
     const model = elasticsearchModel({ client, prefix: fresh() });
     await model.createGeneration(1);
