@@ -59,10 +59,12 @@ export interface ResolvedBatch {
  * stored offsets of the batch's partitions read FOR UPDATE (a concurrent member of a stale consumer
  * generation waits, then skips what this one applied), the items below them dropped.
  */
-export async function resolveBatch(tx: SqlExecutor, name: string, batch: TargetBatch): Promise<ResolvedBatch> {
+export async function resolveBatch(tx: SqlExecutor, name: string, batch: TargetBatch, options: { rowLocks?: boolean } = {}): Promise<ResolvedBatch> {
+  // rowLocks false: the caller serialises with advisory locks instead (controlled.ts), which take no transaction id.
+  const rowLocks = options.rowLocks ?? true;
   let generation: number;
   if (batch.generation === 'live') {
-    const live = await readLive(tx, name);
+    const live = await readLive(tx, name, rowLocks);
     if (!live) throw Object.assign(new Error(`read model ${name} is not registered (call register first)`), { code: ProjectionErrorCode.NotRegistered });
     generation = live.generation;
   } else generation = batch.generation.generation;
@@ -71,7 +73,7 @@ export async function resolveBatch(tx: SqlExecutor, name: string, batch: TargetB
   if (offsets.length > 0) {
     const { rows } = await tx.query<{ topic: string; partition: number; o: string }>(
       `SELECT topic, partition, next_offset::text AS o FROM annals_projection_offsets
-        WHERE name = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])) FOR UPDATE`,
+        WHERE name = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))${rowLocks ? ' FOR UPDATE' : ''}`,
       [name, offsets.map((p) => p.topic), offsets.map((p) => p.partition)],
     );
     stored = new Map(rows.map((r) => [tpKey(r.topic, r.partition), BigInt(r.o)]));

@@ -15,13 +15,14 @@ import type { ApplyOptions, ApplyResult, ExternalReadModel, GenerationRef, ReadM
  * checkpoint in the control tables of the read database (`sql`).
  *
  * Each apply is one transaction on `sql` around the store's write:
- *   live generation FOR SHARE → stored offsets FOR UPDATE (skip what was consumed) → revision guard
- *   (skip duplicates) → `model.write(generation, events)` → guard, offsets, position → commit.
+ *   hold (advisory locks, see applyIn) → live generation → stored offsets (skip what was consumed) →
+ *   revision guard (skip duplicates) → `model.write(generation, events)` → guard, offsets, position → commit.
  * A crash (or a failure) after the write and before the commit leaves the written data and the old
  * checkpoint: the batch comes again and its second write changes nothing, because the store's write is
  * idempotent by position. So the model sees each event at least once, and the READ MODEL is as if once.
- * Holding the live row FOR SHARE during the write makes a swap wait for the batch (and a batch for a swap),
- * as on PostgreSQL, so no batch writes a generation that stopped being live under it.
+ * The hold during the write makes a swap wait for the batch (and a batch for a swap), as on PostgreSQL,
+ * so no batch writes a generation that stopped being live under it; it takes no transaction id, so a slow
+ * bulk request does not hold back the event store's readers (issue 13: rebuilds must not stall the pipeline).
  *
  * Generations: `model.createGeneration(n)` makes the store objects, the control tables record them
  * (`annals_projection_generations`, status building → live → retired), and `model.swap(n)` points the
@@ -37,7 +38,16 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
   const generationRow = (generation: number) => ({ name, generation, tables: {} });
 
   const applyIn = async (tx: SqlExecutor, batch: TargetBatch, probe: boolean): Promise<ApplyResult> => {
-    const { generation, events: resolved, position } = await resolveBatch(tx, name, batch);
+    if (batch.generation === 'live') {
+      // The hold, without row locks: a row lock takes a transaction id for as long as the store's write
+      // runs, and an open transaction id anywhere in the cluster holds back every event-store reader
+      // (positions are visible below pg_snapshot_xmin). Advisory locks take none: shared against a swap
+      // (which takes the model's lock exclusively), exclusive against a concurrent batch of the same
+      // model (a stale consumer member), so the offsets read next are the committed ones. The
+      // transaction gets its id only at the bookkeeping writes, after the store's write.
+      await tx.query(`SELECT pg_advisory_xact_lock_shared(hashtext('annals_projection:' || $1)), pg_advisory_xact_lock(hashtext('annals_projection_batch:' || $1))`, [name]);
+    }
+    const { generation, events: resolved, position } = await resolveBatch(tx, name, batch, { rowLocks: false });
     const result: ApplyResult = { applied: 0, duplicates: 0, ignored: 0, maxPosition: position };
     const relevant = resolved.filter((e) => handled.has(e.type));
     result.ignored = resolved.length - relevant.length;

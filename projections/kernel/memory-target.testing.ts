@@ -43,7 +43,7 @@ export const MEMORY_UNAVAILABLE = 'MEMORY_ERR_UNAVAILABLE';
  * never overwrites newer data. A bulk write applies its items in order and reports the first failing one
  * by name (`ProjectionEventError`) after keeping the items before it, as `_bulk` does.
  */
-export function memoryReadModel(options: { name: string; version?: number }): MemoryReadModel {
+export function memoryReadModel(options: { name: string; version?: number; /** Runs at the start of every write (a test looks at the database meanwhile). */ onWrite?: () => Promise<void> }): MemoryReadModel {
   const generations = new Map<number, Map<string, Doc>>();
   let alias: number | undefined;
   let eventsWritten = 0;
@@ -73,6 +73,7 @@ export function memoryReadModel(options: { name: string; version?: number }): Me
       if (!generations.has(generation)) generations.set(generation, new Map());
     },
     async write(generation, events) {
+      await options.onWrite?.();
       if (unavailable > 0) {
         unavailable--;
         throw Object.assign(new Error('memory store: unavailable'), { code: MEMORY_UNAVAILABLE });
