@@ -202,8 +202,9 @@ export interface SwapOptions {
  * What a store WITHOUT transactions in the read database implements; `controlledTarget(sql, model)`
  * (controlled.ts) turns it into a `ReadModelTarget` whose bookkeeping (guard, offsets, position,
  * generations) lives in the control tables, by the rule in the header: data first, idempotently, then the
- * checkpoint. The control transaction is open while `write` runs (it holds off a swap and a stale member),
- * so keep `write` bounded (one bulk request per batch).
+ * checkpoint. The control transaction is open while `write` runs: it holds off a swap and a stale member
+ * with advisory locks (no transaction id yet, so the event store's readers are not held back), and a swap
+ * waits for it, so keep `write` bounded (one bulk request per batch).
  */
 export interface ExternalReadModel {
   readonly name: string;
