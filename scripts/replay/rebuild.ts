@@ -74,24 +74,39 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
   const from = cursor;
   const wanted = new Set(runs.flatMap((r) => [...handles(r.target)]));
   let events = 0;
-  while (head !== undefined && (cursor === undefined || cursor < head)) {
-    if (options.signal?.aborted) break;
-    const records = await options.store.readAllRaw({ after: cursor, maxCount: options.batchSize ?? 1000 });
-    if (records.length === 0) break;
+  // Read and decode batch n+1 while batch n is applied: the store and the read database work in parallel.
+  const fetch = async (after: bigint | undefined) => {
+    const records = await options.store.readAllRaw({ after, maxCount: options.batchSize ?? 1000 });
     // Decoded once for every model; types no chosen model handles are not decrypted at all.
     const decode = records.filter((r) => wanted.has(r.type));
     const outcomes = await options.store.reader.read(decode);
-    const decoded = new Map(decode.map((r, i) => [r.eventId, outcomes[i]!]));
-    for (const run of runs) {
-      if (options.signal?.aborted) break;
-      const mine = run.position === undefined ? records : records.filter((r) => r.position > run.position!);
-      if (mine.length === 0) continue;
-      await applyToShadow(run, mine, decoded, { apply: (b, o) => run.target.apply(b, o), retry: options.retry ?? defaultRetryPolicy, ...options });
+    return { records, decoded: new Map(decode.map((r, i) => [r.eventId, outcomes[i]!])) };
+  };
+  let next = head !== undefined && (cursor === undefined || cursor < head) ? fetch(cursor) : undefined;
+  while (next) {
+    if (options.signal?.aborted) break;
+    const { records, decoded } = await next;
+    next = undefined;
+    if (records.length === 0) break;
+    const last = records[records.length - 1]!.position;
+    if (last < head!) {
+      next = fetch(last);
+      next.catch(() => undefined);
     }
+    // The models are independent (each its own transaction, each store its own): applied side by side.
+    await Promise.all(
+      runs.map(async (run) => {
+        const mine = run.position === undefined ? records : records.filter((r) => r.position > run.position!);
+        if (mine.length === 0 || options.signal?.aborted) return;
+        await applyToShadow(run, mine, decoded, { apply: (b, o) => run.target.apply(b, o), retry: options.retry ?? defaultRetryPolicy, ...options });
+      }),
+    );
     events += records.length;
-    cursor = records[records.length - 1]!.position;
+    cursor = last;
     options.onProgress?.({ events, position: cursor, from, head, elapsedMs: Date.now() - started });
   }
+  // An abandoned prefetch must not reject unobserved.
+  await next?.catch(() => undefined);
   return { events, position: cursor, head };
 }
 
