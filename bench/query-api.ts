@@ -23,6 +23,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -302,14 +303,14 @@ async function main(): Promise<void> {
     await new Promise((r) => s.child.once('exit', r));
   }
 
-  const med = (xs: LoadResult[], f: (x: LoadResult) => number) => summarize(xs.map(f))!.median;
+  const med = (xs: LoadResult[], f: (x: LoadResult) => number) => Math.round(summarize(xs.map(f))!.median * 10) / 10;
   const rows = Object.entries(results).map(([key, r]) => ({
     workload: key,
     ours: { p50Ms: med(r.ours, (x) => x.p50Ms), p95Ms: med(r.ours, (x) => x.p95Ms), p99Ms: med(r.ours, (x) => x.p99Ms), reqPerSec: Math.round(med(r.ours, (x) => x.commandsPerSec)) },
     bare: { p50Ms: med(r.bare, (x) => x.p50Ms), p95Ms: med(r.bare, (x) => x.p95Ms), p99Ms: med(r.bare, (x) => x.p99Ms), reqPerSec: Math.round(med(r.bare, (x) => x.commandsPerSec)) },
     p95Ratio: Math.round(summarize(r.ratios)!.median * 100) / 100,
   }));
-  const out = { when: new Date().toISOString(), rounds, contacts, deals, quick, rssPeakBytes: rss, rows };
+  const out = { when: new Date().toISOString(), rounds, contacts, deals, quick, loadAverage: loadavg(), rssPeakBytes: rss, rows };
   await mkdir(join(here, 'results'), { recursive: true });
   await writeFile(join(here, 'results', 'query-api.json'), `${JSON.stringify(out, null, 2)}\n`);
   const mb = (b: number | undefined) => `${Math.round((b ?? 0) / 1024 / 1024)} MB`;
@@ -318,7 +319,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     console.log(`| ${r.workload} | ${r.ours.p50Ms} / ${r.ours.p95Ms} / ${r.ours.p99Ms} | ${r.ours.reqPerSec} | ${r.bare.p50Ms} / ${r.bare.p95Ms} / ${r.bare.p99Ms} | ${r.bare.reqPerSec} | ${r.p95Ratio}× |`);
   }
-  console.log(`\npeak RSS: query API ${mb(rss.ours)}, bare route ${mb(rss.bare)} (${rounds} round(s), ${contacts} contacts, ${deals} deals)`);
+  console.log(`\npeak RSS: query API ${mb(rss.ours)}, bare route ${mb(rss.bare)} (${rounds} round(s), ${contacts} contacts, ${deals} deals, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 }
 
 if (process.argv[2] === 'serve') await serve(process.argv[3] as 'bare' | 'ours', process.argv[4]!, process.env.BENCH_QUERY_SECRET ?? '');
