@@ -114,9 +114,10 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     generations: () => readGenerations(sql, name),
     async swap(generation, options = {}) {
       await sql.transaction(async (tx) => {
+        // Holds the live consumer off: its apply takes this lock in shared mode (applyIn). No row lock: the
+        // transaction takes an id only when the catch-up or the switch writes bookkeeping.
         await lock(tx);
-        // Holds the live consumer off: its apply reads this row FOR SHARE.
-        const { rows } = await tx.query<{ live_generation: number }>(`SELECT live_generation FROM annals_projections WHERE name = $1 FOR UPDATE`, [name]);
+        const { rows } = await tx.query<{ live_generation: number }>(`SELECT live_generation FROM annals_projections WHERE name = $1`, [name]);
         const previous = rows[0]?.live_generation;
         if (options.catchUp) {
           await options.catchUp(async (batch, opts = {}) => {
