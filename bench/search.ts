@@ -16,8 +16,7 @@
  *    contacts) through `elasticsearchModel.write` in batches of `BENCH_BATCH` (default 2 000; what one
  *    runtime batch is), i.e. mget + fold + versioned bulk with the retry bookkeeping; the raw side bulk-indexes
  *    exactly the documents each batch produced (same batches, same external versions), with no read and no
- *    fold. Target: projector within 3× of raw. Then once more with `refresh: wait_for`, as npm start runs it
- *    (a batch's checkpoint waits until its documents are searchable: read-your-writes on search).
+ *    fold. Target: projector within 3× of raw.
  *
  * `BENCH_TARGET` = es | embedded | both (default both). Env: ELASTICSEARCH_URL
  * (`eval "$(node scripts/cli/annals.mjs stack env)"`). Indices are created under a fresh prefix and deleted
@@ -326,9 +325,9 @@ async function projectorBench(client: Client): Promise<Record<string, unknown>> 
     return [...touched.values()];
   });
   const docs = rawBatches.reduce((s, b) => s + b.length, 0);
-  const runProjector = async (refresh?: 'wait_for') => {
+  const runProjector = async () => {
     const prefix = `bench_${randomUUID().slice(0, 8)}_`;
-    const model = elasticsearchModel({ client, prefix, ...(refresh ? { refresh } : {}) });
+    const model = elasticsearchModel({ client, prefix });
     await model.createGeneration(1);
     await model.swap(1, undefined);
     const t0 = performance.now();
@@ -357,9 +356,6 @@ async function projectorBench(client: Client): Promise<Record<string, unknown>> 
     rounds.push(r % 2 === 0 ? { raw: a, projector: b } : { projector: a, raw: b });
     say(`  projector round ${r + 1}: projector ${(EVENTS / rounds[r]!.projector).toFixed(0)} events/s, raw _bulk ${(docs / rounds[r]!.raw).toFixed(0)} docs/s`);
   }
-  // As npm start runs it: each bulk returns once its documents are searchable (read-your-writes on search).
-  const waitFor = await runProjector('wait_for');
-  say(`  projector with refresh=wait_for (as npm start runs it): ${(EVENTS / waitFor).toFixed(0)} events/s`);
   const ratios = rounds.map((r) => r.projector / r.raw).sort((a, b) => a - b);
   const best = (k: 'projector' | 'raw') => Math.min(...rounds.map((r) => r[k]));
   return {
@@ -369,7 +365,6 @@ async function projectorBench(client: Client): Promise<Record<string, unknown>> 
     projectorEventsPerSecond: Math.round(EVENTS / best('projector')),
     rawDocumentsPerSecond: Math.round(docs / best('raw')),
     projectorSecondsPerRawSecond: Math.round(ratios[Math.floor(ratios.length / 2)]! * 100) / 100,
-    projectorWaitForEventsPerSecond: Math.round(EVENTS / waitFor),
     rounds,
   };
 }

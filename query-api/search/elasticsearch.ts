@@ -29,8 +29,10 @@ export function elasticsearchSearch(client: Client, options: ElasticsearchSearch
       const { text } = searchTerms(request.text);
       const kinds = request.kinds && request.kinds.length > 0 ? [...new Set(request.kinds)] : [...searchKinds];
       if (text === '' || !tenantCanOwnDocuments(request.tenantId)) return [];
+      const index = kinds.map((k) => aliasOf(k, prefix)).join(',');
+      if (request.fresh) await client.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true });
       const response = await client.search<{ kind: SearchKind; id: string }>({
-        index: kinds.map((k) => aliasOf(k, prefix)).join(','),
+        index,
         // A kind whose alias does not exist yet (nothing projected) is no hits, not an error.
         ignore_unavailable: true,
         allow_no_indices: true,

@@ -28,6 +28,12 @@ export interface SearchRequest {
    * titles, deal names).
    */
   readonly matchPersonal?: boolean;
+  /**
+   * Read-your-writes (X-Consistent-With): everything the search model has checkpointed must be visible.
+   * Elasticsearch makes writes searchable at its next refresh (1 s); with `fresh` the adapter refreshes the
+   * aliases first. PostgreSQL is visible at commit already.
+   */
+  readonly fresh?: boolean;
 }
 
 export interface SearchHit {

@@ -39,7 +39,10 @@ async function search(_parent: unknown, args: SearchArgs, ctx: QueryContext): Pr
   if (kinds && kinds.length === 0) return [];
   let hits: SearchHit[];
   try {
-    hits = await port.search({ tenantId: ctx.tenantId, text: args.text, first, matchPersonal: ctx.seesPersonal, ...(kinds ? { kinds } : {}) });
+    // With X-Consistent-With the gate has waited for the search model's checkpoint; `fresh` makes what it
+    // checkpointed searchable (Elasticsearch refreshes on its own only every second).
+    const fresh = ctx.request.headers['x-consistent-with'] !== undefined;
+    hits = await port.search({ tenantId: ctx.tenantId, text: args.text, first, matchPersonal: ctx.seesPersonal, fresh, ...(kinds ? { kinds } : {}) });
   } catch (err) {
     ctx.log.warn({ err, adapter: port.adapter }, 'search: the search store failed');
     throw new SearchError(SearchErrorCode.Unavailable, 'search is temporarily unavailable; retry', 503);

@@ -35,10 +35,10 @@ export interface SearchWiring {
 export function openSearch(options: { readSql: SqlClient; elasticsearchUrl?: string | undefined; indexPrefix?: string | undefined; log: Logger }): SearchWiring {
   if (options.elasticsearchUrl) {
     const client = openElasticsearch(options.elasticsearchUrl);
-    // refresh: wait_for: a batch's checkpoint commits only once its documents are searchable, so
-    // X-Consistent-With (which waits for the checkpoint) is honest on Elasticsearch too; it costs up to one
-    // refresh interval (1 s) per batch, and a batch carries up to thousands of events when catching up.
-    const model = elasticsearchModel({ client, prefix: options.indexPrefix ?? '', log: options.log.child({ component: 'search' }), refresh: 'wait_for' });
+    // No refresh=wait_for on the writes: the controlled target holds its control transaction while a batch
+    // is written (with an embedded read database, the only connection), and wait_for would hold it up to a
+    // refresh interval. Read-your-writes refreshes at read time instead (SearchRequest.fresh).
+    const model = elasticsearchModel({ client, prefix: options.indexPrefix ?? '', log: options.log.child({ component: 'search' }) });
     const target = controlledTarget(options.readSql, model);
     return {
       adapter: 'elasticsearch',
