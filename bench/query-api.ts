@@ -322,5 +322,8 @@ async function main(): Promise<void> {
   console.log(`\npeak RSS: query API ${mb(rss.ours)}, bare route ${mb(rss.bare)} (${rounds} round(s), ${contacts} contacts, ${deals} deals, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 }
 
-if (process.argv[2] === 'serve') await serve(process.argv[3] as 'bare' | 'ours', process.argv[4]!, process.env.BENCH_QUERY_SECRET ?? '');
-else await main();
+// Run only as a script (`tsx bench/query-api.ts`), never when imported (a profile script takes the queries).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv[2] === 'serve') await serve(process.argv[3] as 'bare' | 'ours', process.argv[4]!, process.env.BENCH_QUERY_SECRET ?? '');
+  else await main();
+}

@@ -15,6 +15,7 @@ import { assembleSchema, type GraphqlArea } from './graphql/area.js';
 import { areas as defaultAreas } from './graphql/index.js';
 import { enforceLimits } from './limits.js';
 import { registerReadDb } from './plugins/read-db.js';
+import { cachingVerifier } from './token-cache.js';
 import { noConsistencyGate, type ConsistencyGate } from './consistency/gate.js';
 import { mergeReadModelMaps, postgresReadModelMap } from './consistency/models.js';
 import { registerConsistency } from './consistency/plugin.js';
@@ -77,7 +78,8 @@ export async function registerQueryApi(app: FastifyInstance, deps: QueryApiDeps)
     scope.setValidatorCompiler(jsonRequestValidator);
     scope.setSerializerCompiler(() => (data) => JSON.stringify(data));
     registerReadDb(scope, deps.readSql, { owned: deps.ownsReadSql ?? false });
-    const auth = authenticate({ verifier: deps.verifier, permissionOf: () => 'read', action: 'this query' });
+    // Each token's signature is checked once until it expires (token-cache.ts), not on every query.
+    const auth = authenticate({ verifier: cachingVerifier(deps.verifier), permissionOf: () => 'read', action: 'this query' });
     scope.addHook('onRequest', async (request, reply) => {
       // GraphiQL's page and assets are public (they hold no data); every query needs a token.
       if (request.routeOptions.url === GRAPHQL_PATH) await auth.call(scope, request, reply);
