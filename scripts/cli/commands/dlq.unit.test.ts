@@ -81,19 +81,19 @@ describe('annals dlq (embedded data directory)', { timeout: 180_000 }, () => {
     } finally {
       await readSql.close();
     }
-    const all = await annals(['dlq', 'list', '--all', '--json'], env);
-    const letters = JSON.parse(all.out) as Array<{ status: string; resolvedBy: string }>;
-    assert.deepEqual(letters.map((l) => [l.status, l.resolvedBy]), [['retried', 'carol']], 'the actor defaults to $USER');
+    const after = await annals(['dlq', 'show', '1', '--json'], env);
+    const letter = JSON.parse(after.out) as { status: string; resolvedBy: string };
+    assert.deepEqual([letter.status, letter.resolvedBy], ['retried', 'carol'], 'the actor defaults to $USER');
 
     const again = await annals(['dlq', 'skip', '1', '--actor', 'dave'], env);
     assert.equal(again.code, 1);
     assert.equal(again.err, 'annals dlq: dead letter #1 is retried already (by carol)\n');
   });
 
+  // Refused before any database is opened (a missing letter is refused by the library: projections/dead-letters).
   it('bad input: one line on stderr and a non-zero exit', async () => {
     for (const [args, code, line] of [
       [['dlq', 'show', 'abc'], 2, /a dead-letter id is a positive integer/],
-      [['dlq', 'show', '99'], 1, /no dead letter #99/],
       [['dlq', 'retry'], 2, /a dead-letter id is a positive integer/],
       [['dlq', 'frobnicate'], 2, /usage: annals dlq list/],
     ] as const) {
