@@ -24,6 +24,8 @@ import { projectionGauges, projectionStatus, renderPrometheus, type ProjectionSt
 import type { ReadModelTarget } from './kernel/target.js';
 import { postgresProjections } from './postgres/index.js';
 import { postgresReadModelTargets } from './postgres/target.js';
+import { ElasticsearchEnv } from '../platform/elasticsearch/client.js';
+import { searchTarget } from './search/target.js';
 
 /** The PostgreSQL read models this service keeps up to date (one consumer group each). */
 export const postgresReadModels: readonly PostgresProjection[] = postgresProjections;
@@ -195,6 +197,8 @@ export const ProjectionsConfig = z.object({
   ...PiiEnvShape,
   /** Must match the write side's: `on` decrypts personal fields; a store holding the other form refuses to start. */
   PII_ENCRYPTION: z.enum(['on', 'off']).default('on'),
+  /** Search: Elasticsearch when ELASTICSEARCH_URL is set, else the embedded `search` table (issue 12). */
+  ...ElasticsearchEnv,
 });
 export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
 
@@ -243,11 +247,13 @@ async function main(): Promise<void> {
   });
 
   const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, dataDir: config.DATA_DIR, clientId: 'annals-projections', sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, log });
+  const search = searchTarget(readSql, { elasticsearchUrl: config.ELASTICSEARCH_URL, indexPrefix: config.ELASTICSEARCH_INDEX_PREFIX, log });
   const handle = await startProjections({
     readSql,
     store,
     bus,
     log,
+    targets: [...postgresReadModelTargets(readSql, postgresReadModels), search.target],
     retry: retryPolicyOf(config),
     stallMs: config.PROJECTOR_STALL_MS,
   });
@@ -269,6 +275,7 @@ async function main(): Promise<void> {
             }),
         },
         { name: 'projectors', run: () => handle.stop() },
+        { name: 'search', run: () => search.close() },
         { name: 'bus', run: () => bus.close() },
         { name: 'event store', run: () => store.close() },
         { name: 'read database', run: () => readSql.close() },

@@ -2,11 +2,8 @@ import type { Logger } from 'pino';
 import { openElasticsearch } from '../../../platform/elasticsearch/client.js';
 import type { PersonalDataScanner } from '../../../platform/pii/scanner.js';
 import type { SqlClient } from '../../../platform/sql/client.js';
-import { controlledTarget } from '../../../projections/kernel/controlled.js';
 import type { ReadModelTarget } from '../../../projections/kernel/target.js';
-import { elasticsearchModel } from '../../../projections/elasticsearch/model.js';
-import { pgSearchProjection } from '../../../projections/postgres/search/projection.js';
-import { postgresReadModelTarget } from '../../../projections/postgres/target.js';
+import { searchTarget } from '../../../projections/search/target.js';
 import { elasticsearchSearch } from '../../../query-api/search/elasticsearch.js';
 import type { SearchPort } from '../../../query-api/search/port.js';
 import { postgresSearch } from '../../../query-api/search/postgres.js';
@@ -33,29 +30,19 @@ export interface SearchWiring {
 }
 
 export function openSearch(options: { readSql: SqlClient; elasticsearchUrl?: string | undefined; indexPrefix?: string | undefined; log: Logger }): SearchWiring {
+  const models = (name: string) => [name, 'contacts', 'leads', 'deals'];
   if (options.elasticsearchUrl) {
     const client = openElasticsearch(options.elasticsearchUrl);
-    // No refresh=wait_for on the writes: the controlled target holds its control transaction while a batch
-    // is written (with an embedded read database, the only connection), and wait_for would hold it up to a
-    // refresh interval. Read-your-writes refreshes at read time instead (SearchRequest.fresh).
-    const model = elasticsearchModel({ client, prefix: options.indexPrefix ?? '', log: options.log.child({ component: 'search' }) });
-    const target = controlledTarget(options.readSql, model);
+    const { target } = searchTarget(options.readSql, { ...options, client });
     return {
       adapter: 'elasticsearch',
       target,
       scanner: target.scanner,
       port: elasticsearchSearch(client, { prefix: options.indexPrefix ?? '' }),
-      models: [model.name, 'contacts', 'leads', 'deals'],
+      models: models(target.name),
       close: () => client.close(),
     };
   }
-  const target = postgresReadModelTarget(options.readSql, pgSearchProjection);
-  return {
-    adapter: 'postgres',
-    target,
-    scanner: target.scanner,
-    port: postgresSearch(options.readSql),
-    models: [pgSearchProjection.name, 'contacts', 'leads', 'deals'],
-    close: async () => undefined,
-  };
+  const { target } = searchTarget(options.readSql, options);
+  return { adapter: 'postgres', target, scanner: target.scanner, port: postgresSearch(options.readSql), models: models(target.name), close: async () => undefined };
 }
