@@ -8,6 +8,10 @@ export interface CliCommand {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   start: { summary: 'the whole product in one process (same as `npm start`); embedded adapters unless configured', load: () => import('./commands/start.js') },
+  seed: {
+    summary: '[--contacts N] [--tenant T] [--seed S]: deterministic demo data through the write side (contacts, leads, deals, interactions, consents, budgets)',
+    load: () => import('./commands/seed.js'),
+  },
   'write-side': {
     summary: 'the command API as a standalone service, with GDPR erasure (projectors and relay run elsewhere; compose runs this)',
     load: () => import('./commands/write-side.js'),

@@ -101,7 +101,8 @@ export async function readCheckpoint(store: EventStore): Promise<bigint | undefi
   return last?.type === 'ProcessorCheckpointed' ? BigInt(last.data.position) : undefined;
 }
 
-async function writeCheckpoint(store: EventStore, position: bigint, now: Date): Promise<void> {
+/** Records that every LeadConverted up to `position` is handled (also used by `annals seed`, which runs the conversions itself). */
+export async function writeCheckpoint(store: EventStore, position: bigint, now: Date): Promise<void> {
   await store.append(CHECKPOINT_STREAM, [
     {
       type: 'ProcessorCheckpointed',
