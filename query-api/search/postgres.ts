@@ -21,7 +21,7 @@ import { escapeLike, searchTerms } from './text.js';
  *   exact: every word as a prefix lexeme (AND: "john:* & smith:*", the tsvector index), and the text as
  *          an email prefix (the btree);
  *   fuzzy: every word by trigram word similarity (AND: a bitmap AND of the words on the trigram index),
- *          and any word (OR), run only when the exact layers found fewer than `first` documents.
+ *          and any word (OR), run only when the exact layers found nothing (a typo).
  * The cap makes a very common term return SOME of its equally good matches, not a scan: an exact or
  * prefix match of every word outranks any fuzzy one, so fuzzy work is spent only where it can matter.
  */
@@ -56,7 +56,10 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
       const personal = request.matchPersonal !== false;
       // A caller without read:personal is matched against business text only (port.ts: matchPersonal).
       const text = personal ? 'd.search_text' : 'd.business_text';
-      const and = personal && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' & ')) : undefined;
+      // A text with an "@" is an email being typed: the email prefix alone finds it exactly (its prefix
+      // lexemes, "ac:*", would each match a large share of every email's domain part).
+      const typingEmail = personal && terms.text.includes('@');
+      const and = personal && !typingEmail && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' & ')) : undefined;
       const or = personal && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' | ')) : undefined;
 
       const scope = `d.tenant_id = $1 AND d.state = 'active' AND d.kind = ANY($2::text[])`;
@@ -79,11 +82,12 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
             ]
           : [`CASE WHEN d.company = $3 OR (d.kind = 'deal' AND d.name = $3) THEN 1 ELSE 0 END`, `CASE WHEN ${text} LIKE $4 THEN 0.5 ELSE 0 END`]),
       ];
-      // The fuzzy layers sit under a one-time filter: PostgreSQL does not run them at all when the exact
-      // layers already found `first` documents (which outrank any fuzzy match by their score).
+      // The fuzzy layers sit under a one-time filter: PostgreSQL does not run them at all when an exact or
+      // prefix match exists (which would outrank any fuzzy one). Trigram candidates are the costly part at
+      // scale (short trigrams such as " jo" are in a large share of all names), so they are for typos only.
       const query = `
         WITH a AS MATERIALIZED (${exact.length > 0 ? exact.join('\n UNION ') : `SELECT NULL::text AS tenant_id, NULL::text AS kind, NULL::text AS id WHERE false`}),
-        b AS (SELECT * FROM (${fuzzy.join('\n UNION ')}) f WHERE (SELECT count(*) FROM a) < $5),
+        b AS (SELECT * FROM (${fuzzy.join('\n UNION ')}) f WHERE NOT EXISTS (SELECT 1 FROM a)),
         c AS (SELECT * FROM a UNION SELECT * FROM b)
         SELECT d.kind, d.id, (${score.join(' + ')})::float8 AS score
           FROM c JOIN ${view} d ON d.tenant_id = c.tenant_id AND d.kind = c.kind AND d.id = c.id
