@@ -49,6 +49,9 @@ export interface QueryApiDeps {
   readonly ownsReadSql?: boolean;
 }
 
+/** Largest document, in GraphQL tokens (QUERY_ERR_SYNTAX beyond). */
+export const MAX_QUERY_TOKENS = 10_000;
+
 export const GRAPHQL_PATH = '/graphql';
 export const GRAPHIQL_PATH = '/graphiql';
 
@@ -102,6 +105,9 @@ export async function registerQueryApi(app: FastifyInstance, deps: QueryApiDeps)
       // A query seen twice is compiled with graphql-jit (mercurius): resolvers of a 50-row page run as straight-line code.
       jit: 1,
       validationRules: deps.limits.introspection ? [] : [NoSchemaIntrospectionCustomRule],
+      // A document is refused while parsing past this many tokens (GraphiQL's introspection query is ~300): the cost limit
+      // runs after parsing, so a megabyte of fields would otherwise cost its parse and validation first.
+      graphql: { parseOptions: { maxTokens: MAX_QUERY_TOKENS } },
       errorFormatter: createErrorFormatter(deps.logger),
       context: (request: FastifyRequest, reply: FastifyReply) => {
         // The error handler asks for a context even when authentication refused the request: no principal, no data access.

@@ -367,6 +367,12 @@ describe('query API guarantees', () => {
       assert.equal(viaGet.statusCode, 200, viaGet.body);
     });
 
+    it('a huge document is refused while parsing (more than 10000 tokens)', T, async () => {
+      const huge = `{ ${Array.from({ length: 6_000 }, (_, i) => `a${i}: me { userId }`).join(' ')} }`;
+      const e = refused(await t.gql(huge), 'QUERY_ERR_SYNTAX');
+      assert.match(e.message, /10000 tokens/);
+    });
+
     it('depth and cost limits: refused before any statement, naming the limit', T, async () => {
       t.sql.reset();
       const deep = `{ contacts { nodes { mergedInto { mergedInto { mergedInto { mergedInto { mergedInto { mergedInto { mergedInto { id } } } } } } } } } }`;
