@@ -6,6 +6,7 @@ import { embeddedBus } from '../../../platform/bus/embedded.js';
 import { kafkaBus } from '../../../platform/bus/kafka.js';
 import { encodeEvent } from '../../../platform/bus/message.js';
 import { busPiiScanner } from '../../../platform/bus/pii-scanner.js';
+import { readTopic } from '../../../platform/bus/testing.js';
 import type { Bus } from '../../../platform/bus/port.js';
 import { topicOfStream } from '../../../platform/bus/topics.js';
 import { createEventStore, type EventStore } from '../../../platform/event-store/event-store.js';
@@ -123,6 +124,15 @@ describe('GDPR erasure on real PostgreSQL and Kafka', { timeout: 180_000 }, () =
       await kafka.ensureTopics([topicOfStream(s)!]);
       await kafka.publish(recs.map((r) => ({ topic: topicOfStream(r.streamId)!, ...encodeEvent(r) })));
     }
+
+    // The raw topic bytes of the subject's messages (value and every header) hold no personal value in clear.
+    const published = streams.length;
+    const onTopics = (await Promise.all(['annals.contact.events', 'annals.lead.events', 'annals.consent.events'].map((t) => readTopic(kafka, t, 1_000_000, 10_000)))).flat();
+    const mine = onTopics.filter((m) => m.key !== null && streams.includes(m.key));
+    assert.ok(mine.length >= published, `the subject's messages are on Kafka (${mine.length})`);
+    const bytes = JSON.stringify(mine.map((m) => [m.value, m.headers]));
+    for (const plain of ['Ada Lovelace', `ada-${run}@example.com`, `pricing call ${run}`, `signed form ${run}`]) assert.ok(!bytes.includes(plain), `Kafka holds ${plain} in clear`);
+    assert.match(bytes, /pii:v2:/);
 
     const res = await send(writeSide.app, 'POST', `/api/v1/subjects/${contactId}/erase`, {}, dpo);
     assert.equal(res.statusCode, 200, res.body);
