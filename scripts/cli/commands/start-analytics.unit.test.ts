@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { AnalyticsEnv } from '../../../platform/analytics/config.js';
 import { parseEnv } from '../../../platform/config/env.js';
-import { openPglite, pgliteClient } from '../../../platform/sql/client.js';
+import { openPglite, pgliteClient, type SqlClient } from '../../../platform/sql/client.js';
 import { buildScenario, History } from '../../../projections/clickhouse/testing.js';
 import { leadFunnelSql } from '../../../schemas/read-models/clickhouse/aggregates.js';
 import { z } from 'zod';
@@ -16,16 +16,13 @@ const silent = pino({ level: 'silent' });
 
 describe("npm start's analytics wiring", () => {
   it('ANALYTICS=off runs no engine; bad variables are named', async () => {
-    const sql = pgliteClient(await openPglite());
-    try {
-      const settings = parseEnv(z.object(AnalyticsEnv), { ANALYTICS: 'off' });
-      assert.equal(await openAnalyticsWiring({ readSql: sql, dataDir: '/nonexistent', settings, log: silent }), undefined);
-      assert.throws(() => parseEnv(z.object(AnalyticsEnv), { CLICKHOUSE_URL: 'clickhouse:8123', CLICKHOUSE_DATABASE: 'a-b', ANALYTICS: 'maybe' }), (e: Error) =>
-        ['CLICKHOUSE_URL', 'CLICKHOUSE_DATABASE', 'ANALYTICS'].every((v) => e.message.includes(v)),
-      );
-    } finally {
-      await sql.close();
-    }
+    // No database is touched when analytics is off: a client that fails on use proves it.
+    const untouched = new Proxy({}, { get: () => () => Promise.reject(new Error('the read database was used')) }) as SqlClient;
+    const settings = parseEnv(z.object(AnalyticsEnv), { ANALYTICS: 'off' });
+    assert.equal(await openAnalyticsWiring({ readSql: untouched, dataDir: '/nonexistent', settings, log: silent }), undefined);
+    assert.throws(() => parseEnv(z.object(AnalyticsEnv), { CLICKHOUSE_URL: 'clickhouse:8123', CLICKHOUSE_DATABASE: 'a-b', ANALYTICS: 'maybe' }), (e: Error) =>
+      ['CLICKHOUSE_URL', 'CLICKHOUSE_DATABASE', 'ANALYTICS'].every((v) => e.message.includes(v)),
+    );
   });
 
   it('embedded: chDB in a child process under DATA_DIR/analytics; the target projects, the engine answers, close ends the child', async () => {
