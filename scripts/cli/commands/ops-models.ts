@@ -7,6 +7,9 @@ import type { SqlClient } from '../../../platform/sql/client.js';
 import type { ReadModelTarget } from '../../../projections/kernel/target.js';
 import { analyticsEventsModel } from '../../../projections/clickhouse/events/model.js';
 import { readModelTargets } from '../../replay/read-models.js';
+import { elasticsearchComparator } from '../../replay/verify-elasticsearch.js';
+import type { Comparator } from '../../replay/verify.js';
+import { openElasticsearch } from '../../../platform/elasticsearch/client.js';
 import { CliFailure } from './ops-env.js';
 import { openAnalyticsWiring } from './start-analytics.js';
 import { openSearch } from './start-search.js';
@@ -27,6 +30,8 @@ export type OpsModelsEnv = z.output<typeof OpsModelsEnv>;
 export interface OpsModels {
   /** Every target; opening the analytics engine if `names` asks for it (or is `all`). */
   targets(names?: readonly string[]): Promise<ReadModelTarget[]>;
+  /** `replay verify` comparators of the models whose rows are not PostgreSQL tables (Elasticsearch). */
+  readonly comparators: ReadonlyMap<string, Comparator>;
   /** Names and versions of every model, without opening any store. */
   readonly catalogue: ReadonlyArray<{ readonly name: string; readonly version: number; readonly store: ReadModelTarget['store'] }>;
   close(): Promise<void>;
@@ -57,8 +62,12 @@ export function opsModels(readSql: SqlClient, env: OpsModelsEnv & { readonly DAT
   let analytics: Awaited<ReturnType<typeof openAnalyticsWiring>> | undefined;
   const analyticsInfo = analyticsModelInfo();
   const catalogue = [...postgres, search.target, ...(env.ANALYTICS === 'on' ? [analyticsInfo] : [])].map((t) => ({ name: t.name, version: t.version, store: t.store }));
+  // Its own client: the search wiring keeps its client to itself.
+  const esClient = env.ELASTICSEARCH_URL ? openElasticsearch(env.ELASTICSEARCH_URL) : undefined;
+  const comparators = new Map<string, Comparator>(esClient ? [[search.target.name, elasticsearchComparator(esClient, env.ELASTICSEARCH_INDEX_PREFIX ?? '')]] : []);
   return {
     catalogue,
+    comparators,
     async targets(names) {
       const wantsAnalytics = env.ANALYTICS === 'on' && (names === undefined || names.includes('all') || names.includes(analyticsInfo.name));
       if (wantsAnalytics && !analytics) {
@@ -74,6 +83,7 @@ export function opsModels(readSql: SqlClient, env: OpsModelsEnv & { readonly DAT
     async close() {
       await analytics?.close().catch(() => undefined);
       await search.close().catch(() => undefined);
+      await esClient?.close().catch(() => undefined);
     },
   };
 }

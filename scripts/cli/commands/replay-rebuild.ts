@@ -22,7 +22,8 @@ const REBUILD_USAGE = `usage: annals replay rebuild (<model>… | all) [--batch 
 const VERIFY_USAGE = `usage: annals replay verify (<model>… | all) [--batch N] [--max N] [--json]
   Replays the whole history into a temporary generation of each chosen model and lists the differences
   from the live model with their keys: missing (replay has it, live does not), extra, different (columns).
-  The temporary generation is dropped afterwards. Exit 0 only when there are none.
+  The temporary generation is dropped afterwards. Exit 0 only when there are none. PostgreSQL models are
+  compared row by row, Elasticsearch documents by id; the ClickHouse fact table is not comparable yet.
   --max N   differences listed per table (default 100; the rest are counted)
   ${OPS_ENV_HELP}`;
 
@@ -158,7 +159,7 @@ export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'
         if (!report.switched) throw new CliFailure('interrupted before the switch; run the same command again to resume');
         return 0;
       }
-      const report = await verifyModels(targets, { ...common, ...(maxListed !== undefined ? { maxListed } : {}) });
+      const report = await verifyModels(targets, { ...common, comparators: models.comparators, ...(maxListed !== undefined ? { maxListed } : {}) });
       progress.done();
       process.stdout.write(flags.has('json') ? `${jsonOf(report)}\n` : formatVerify(report));
       const total = report.models.reduce((n, m) => n + m.differences.length + m.unlisted, 0);
