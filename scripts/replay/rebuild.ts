@@ -59,6 +59,14 @@ export interface FillOptions {
   readonly until?: bigint | undefined;
   readonly onProgress?: ((p: ShadowProgress) => void) | undefined;
   readonly onFailure?: ((model: string, f: ReplayFailure) => Promise<void>) | undefined;
+  /**
+   * A ceiling on the events read per second (`--rate`), for a cluster with no headroom: the rebuild then
+   * leaves CPU and I/O to the live pipeline. Unset: as fast as the stores allow.
+   */
+  readonly maxEventsPerSecond?: number | undefined;
+  /** Clock and sleep of the rate ceiling (tests count the waits instead of waiting). */
+  readonly clock?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const handles = (target: ReadModelTarget) => new Set<string>(target.eventTypes);
@@ -74,6 +82,8 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
   const from = cursor;
   const wanted = new Set(runs.flatMap((r) => [...handles(r.target)]));
   let events = 0;
+  const clock = options.clock ?? Date.now;
+  const throttleStart = clock();
   // Read and decode batch n+1 while batch n is applied: the store and the read database work in parallel.
   const fetch = async (after: bigint | undefined) => {
     const records = await options.store.readAllRaw({ after, maxCount: options.batchSize ?? 1000 });
@@ -104,6 +114,11 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
     events += records.length;
     cursor = last;
     options.onProgress?.({ events, position: cursor, from, head, elapsedMs: Date.now() - started });
+    if (options.maxEventsPerSecond !== undefined) {
+      // Where the ceiling says this many events may be done, against where the clock is: wait the difference.
+      const ahead = (events * 1000) / options.maxEventsPerSecond - (clock() - throttleStart);
+      if (ahead > 0) await (options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(ahead);
+    }
   }
   // An abandoned prefetch must not reject unobserved.
   await next?.catch(() => undefined);

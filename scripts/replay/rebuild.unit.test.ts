@@ -172,6 +172,24 @@ describe('replay rebuild and verify', { timeout: 240_000 }, () => {
     await verifyClean();
   });
 
+  it('--rate: the ceiling makes the pass wait for the time its events are allowed (a counted clock, no real waiting)', async () => {
+    const waits: number[] = [];
+    const report = await rebuildModels(targets, {
+      store,
+      log,
+      controlSql: readSql,
+      batchSize: 50,
+      graceMs: 0,
+      maxEventsPerSecond: 100,
+      clock: () => 0,
+      sleep: async (ms) => void waits.push(ms),
+    });
+    assert.equal(report.switched, true);
+    // With the clock standing still, each batch waits until its events are allowed: 50 events at 100/s = 500 ms.
+    assert.ok(waits.length >= 2, `${waits.length} waits`);
+    assert.deepEqual(waits.slice(0, 2), [500, 1000]);
+  });
+
   it('verify lists a row altered, a row deleted and a row added by hand, with their keys', async () => {
     const [altered, deleted] = [leads[1]!, leads[2]!];
     const live = (await targets[0]!.live())!;

@@ -14,6 +14,7 @@ const REBUILD_USAGE = `usage: annals replay rebuild (<model>… | all) [--batch 
   each atomically in its store, only once every shadow is complete. Resumable: killed, the next run
   continues from the shadows' own checkpoints. Short transactions (one batch each).
   --batch N         events per read and per transaction (default 1000)
+  --rate N          read at most N events per second (default: no ceiling), to leave the live pipeline room
   --grace DURATION  keep the previous generations this long (default 10m; 0 drops them at once; older
                     retired generations are dropped by the next run): 30s, 10m, 2h
   Events a model cannot apply go to its dead letters (annals dlq list). Exit 0: switched.
@@ -124,13 +125,16 @@ export function formatVerify(r: VerifyReport): string {
 
 export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'): Promise<number> {
   return runCommand(`replay ${mode}`, async () => {
-    const { flags, positional } = parseArgs(args, ['batch', 'grace', 'max']);
+    const { flags, positional } = parseArgs(args, ['batch', 'grace', 'max', 'rate']);
     if (flags.has('help')) {
       process.stdout.write(`${mode === 'rebuild' ? REBUILD_USAGE : VERIFY_USAGE}\n`);
       return 0;
     }
     const batchSize = batchOf(flags);
     const graceMs = mode === 'rebuild' && typeof flags.get('grace') === 'string' ? parseDuration(flags.get('grace') as string) : undefined;
+    const rateRaw = flags.get('rate');
+    const rate = typeof rateRaw === 'string' ? Number(rateRaw) : undefined;
+    if (rate !== undefined && (!Number.isFinite(rate) || rate < 1 || rate > 10_000_000)) throw new CliFailure('--rate must be a number of events per second from 1 to 10000000', 2);
     const maxRaw = flags.get('max');
     const maxListed = typeof maxRaw === 'string' ? Number(maxRaw) : undefined;
     if (maxListed !== undefined && (!Number.isInteger(maxListed) || maxListed < 0 || maxListed > 1_000_000)) throw new CliFailure('--max must be an integer from 0 to 1000000', 2);
@@ -151,7 +155,7 @@ export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'
       const store = await ops.decodingStore();
       const progress = progressPrinter(process.stderr, mode);
       const log = createLogger({ level: 'warn', name: `annals-${mode}` });
-      const common = { store, log, controlSql: readSql, signal: controller.signal, onProgress: progress.update, onFailure: deadLettering(ops), ...(batchSize ? { batchSize } : {}) };
+      const common = { store, log, controlSql: readSql, signal: controller.signal, onProgress: progress.update, onFailure: deadLettering(ops), ...(batchSize ? { batchSize } : {}), ...(rate !== undefined ? { maxEventsPerSecond: rate } : {}) };
       if (mode === 'rebuild') {
         const report = await rebuildModels(targets, { ...common, ...(graceMs !== undefined ? { graceMs } : {}) });
         progress.done();
