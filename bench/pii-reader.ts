@@ -4,7 +4,7 @@
  * plain vs encrypted, the worst case of catch-up (one new subject per event, so every key is fetched
  * and unwrapped once: an empty key cache per batch) and the warm case (keys cached). PGlite in memory,
  * so the key-store statement is CPU, not network. Env: BENCH_EVENTS (8000), BENCH_BATCH (500),
- * BENCH_ROUNDS (5), BENCH_ONLY (one case: plain | encrypted warm | codec warm | encrypted cold),
+ * BENCH_ROUNDS (5), BENCH_FORMAT (v2 | v1: the stored ciphertext format), BENCH_ONLY (one case: plain | encrypted warm | codec warm | encrypted cold),
  * BENCH_PROFILE (a file: a CPU profile of the measured rounds only, for `--cpu-prof`-style analysis without
  * the set-up). Median events/s and µs/event per case (wall, and CPU of this process: steadier on a shared
  * machine), and each case's ratio to plain.
@@ -24,7 +24,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const db = pgliteClient(await openPglite());
 const masterKey = parseMasterKey(randomBytes(32).toString('base64url'));
 const writerKeys = await sqlKeyStore(db, { masterKey, cacheSize: N * 2, cacheTtlMs: 60_000 });
-const writer = createPiiCodec({ keyStore: writerKeys });
+// BENCH_FORMAT=v1: the records written in the per-field format (v2, one seal per event, is the default).
+const writer = createPiiCodec({ keyStore: writerKeys, format: process.env.BENCH_FORMAT === 'v1' ? 'v1' : 'v2' });
 
 const events: EventToEncode[] = Array.from({ length: N }, (_, i) => {
   const leadId = randomUUID();
