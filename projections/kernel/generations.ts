@@ -1,5 +1,6 @@
 import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
 import { migrate } from '../../platform/sql/migrate.js';
+import { ProjectionErrorCode } from './errors.js';
 import type { PostgresProjection, Tables } from './projection.js';
 import { projectionKernelMigrations } from './schema.js';
 
@@ -118,7 +119,7 @@ export async function dropGeneration(sql: SqlClient, projection: PostgresProject
   await sql.transaction(async (tx) => {
     await lock(tx, projection.name);
     const live = await readLive(tx, projection.name, false);
-    if (live?.generation === generation) throw new Error(`generation ${generation} of ${projection.name} is live`);
+    if (live?.generation === generation) throw Object.assign(new Error(`generation ${generation} of ${projection.name} is live`), { code: ProjectionErrorCode.GenerationLive });
     for (const t of Object.values(tablesOf(projection, generation))) await tx.exec(`DROP TABLE IF EXISTS ${quoteIdent(t)} CASCADE`);
     await tx.query(`DELETE FROM annals_projection_streams WHERE name = $1 AND generation = $2`, [projection.name, generation]);
     await tx.query(`DELETE FROM annals_projection_generations WHERE name = $1 AND generation = $2`, [projection.name, generation]);

@@ -272,7 +272,7 @@ export function targetContract(title: string, deps: () => ContractDeps, open: (a
         'the generation before the previous one is dropped',
       );
       assert.deepEqual(await t.leads(), expected);
-      await assert.rejects(t.target.drop((await t.target.live())!), 'the live generation cannot be dropped');
+      await assert.rejects(t.target.drop((await t.target.live())!), (e: { code?: string }) => e.code === 'PROJECTION_ERR_GENERATION_LIVE', 'the live generation cannot be dropped');
     });
 
     test("a swap's catch-up writes the shadow inside the hold: a failed apply leaves no bookkeeping, and the live consumer waits, then writes the new generation", async () => {
