@@ -1,6 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
 import { isRetryableStatus, isTransientElasticsearchError } from '../../platform/elasticsearch/client.js';
+import { defineErrors } from '../../platform/errors/catalogue.js';
 import type { PersonalDataScanner } from '../../platform/pii/scanner.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { aliasOf, documentIdOf, indexOf, searchIndexMappings, searchIndexSettings } from '../../schemas/read-models/elasticsearch/indices.js';
@@ -48,9 +49,15 @@ export interface ElasticsearchModelOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** The search projector's own codes (internal, like the runtime's: they travel in logs and `replay status`). */
+export const SearchIndexErrorCode = defineErrors('SEARCH_INDEX', {
+  /** Bulk items still refused with 429/5xx after every retry: Elasticsearch is overloaded; waited out. */
+  Backpressure: 'SEARCH_INDEX_ERR_BACKPRESSURE',
+});
+
 /** Retried items still failing after every attempt: the store is overloaded; the runtime waits it out. */
 export class ElasticsearchBackpressureError extends Error {
-  readonly code = 'SEARCH_ERR_BACKPRESSURE';
+  readonly code = SearchIndexErrorCode.Backpressure;
   constructor(readonly items: number, readonly lastStatus: number) {
     super(`elasticsearch: ${items} bulk item(s) still refused with ${lastStatus} after every retry`);
     this.name = 'ElasticsearchBackpressureError';
