@@ -21,7 +21,8 @@ import { escapeLike, searchTerms } from './text.js';
  *   exact: every word as a prefix lexeme (AND: "john:* & smith:*", the tsvector index), and the text as
  *          an email prefix (the btree);
  *   fuzzy: every word by trigram word similarity (AND: a bitmap AND of the words on the trigram index),
- *          and any word (OR), run only when the exact layers found nothing (a typo).
+ *          run only when the exact layers found nothing (a typo); then any word (OR), only when that
+ *          found nothing either.
  * The cap makes a very common term return SOME of its equally good matches, not a scan: an exact or
  * prefix match of every word outranks any fuzzy one, so fuzzy work is spent only where it can matter.
  */
@@ -67,10 +68,9 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
       // Exact words, prefixes and the email prefix: cheap (tsvector and btree lookups, no similarity computed).
       const exact = [...(and ? [layer(`d.tsv @@ to_tsquery('simple', ${and})`)] : []), ...(personal ? [layer(`d.email LIKE $4`, 50)] : [])];
       // Typos: trigram word similarity (costly per row): only when the exact layers do not fill the answer.
-      const fuzzy = [
-        layer(words.map((w) => `${text} %> ${w}`).join(' AND ')),
-        ...(words.length > 1 ? [layer(`(${words.map((w) => `${text} %> ${w}`).join(' OR ')})`)] : []),
-      ];
+      const fuzzyAll = layer(words.map((w) => `${text} %> ${w}`).join(' AND '));
+      // Any word (OR): the widest and costliest scan, only when no document is close on every word.
+      const fuzzyAny = words.length > 1 ? layer(`(${words.map((w) => `${text} %> ${w}`).join(' OR ')})`) : undefined;
       const score = [
         ...words.map((w) => `strict_word_similarity(${w}, ${text})`),
         ...(or ? [`ts_rank(d.tsv, to_tsquery('simple', ${or}))`] : []),
@@ -87,8 +87,9 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
       // scale (short trigrams such as " jo" are in a large share of all names), so they are for typos only.
       const query = `
         WITH a AS MATERIALIZED (${exact.length > 0 ? exact.join('\n UNION ') : `SELECT NULL::text AS tenant_id, NULL::text AS kind, NULL::text AS id WHERE false`}),
-        b AS (SELECT * FROM (${fuzzy.join('\n UNION ')}) f WHERE NOT EXISTS (SELECT 1 FROM a)),
-        c AS (SELECT * FROM a UNION SELECT * FROM b)
+        b AS MATERIALIZED (SELECT * FROM ${fuzzyAll} f WHERE NOT EXISTS (SELECT 1 FROM a)),
+        b2 AS (${fuzzyAny ? `SELECT * FROM ${fuzzyAny} f WHERE NOT EXISTS (SELECT 1 FROM a) AND NOT EXISTS (SELECT 1 FROM b)` : `SELECT * FROM b WHERE false`}),
+        c AS (SELECT * FROM a UNION SELECT * FROM b UNION SELECT * FROM b2)
         SELECT d.kind, d.id, (${score.join(' + ')})::float8 AS score
           FROM c JOIN ${view} d ON d.tenant_id = c.tenant_id AND d.kind = c.kind AND d.id = c.id
          ORDER BY score DESC, d.id
