@@ -3,6 +3,7 @@ import { AnalyticsError } from '../../../platform/analytics/port.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
 import { EVENTS_ALL_VIEW, EVENTS_VIEW, eventsAllViewDdl, eventsTable, eventsTableDdl, eventsViewDdl, type EventFactRow } from '../../../schemas/read-models/clickhouse/events.js';
 import { str } from '../../../schemas/read-models/clickhouse/sql.js';
+import { stateGenerationDdl, stateGenerationObjects, stateViews } from '../../../schemas/read-models/clickhouse/state.js';
 import { ProjectionEventError } from '../../kernel/errors.js';
 import type { ExternalReadModel } from '../../kernel/target.js';
 import { clickhousePiiScanner } from '../pii-scanner.js';
@@ -41,11 +42,15 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
     (await engine.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${str(name)}`))[0]?.n !== '0';
   return {
     name,
-    version: 1,
+    // 2: the per-entity state tables (state.ts) beside the fact table; a generation without them needs a rebuild.
+    version: 2,
     store: 'clickhouse',
     eventTypes: factEventTypes,
     async createGeneration(generation) {
-      await engine.command(eventsTableDdl(eventsTable(generation)));
+      const table = eventsTable(generation);
+      await engine.command(eventsTableDdl(table));
+      // The state views fill their tables on every INSERT into the fact table; created before any row is written.
+      for (const ddl of stateGenerationDdl(generation, table)) await engine.command(ddl);
     },
     async write(generation, events: readonly EventEnvelope[]) {
       const rows: EventFactRow[] = [];
@@ -68,6 +73,8 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
       const views = [
         { name: EVENTS_VIEW, ddl: eventsViewDdl },
         { name: EVENTS_ALL_VIEW, ddl: eventsAllViewDdl },
+        // The per-entity state (no FINAL: the reports merge the states per entity themselves).
+        ...stateViews.map((v) => ({ name: v.name, ddl: (view: string) => eventsAllViewDdl(view, v.table(generation)) })),
       ];
       const renames: string[] = [];
       const drops: string[] = [];
@@ -87,6 +94,7 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
       for (const d of drops) await engine.command(`DROP TABLE IF EXISTS ${d}`);
     },
     async dropGeneration(generation) {
+      for (const object of stateGenerationObjects(generation)) await engine.command(`DROP TABLE IF EXISTS ${object}`);
       await engine.command(`DROP TABLE IF EXISTS ${eventsTable(generation)}`);
     },
     // Nothing personal is stored here (facts.ts); the scanner proves it per erasure.

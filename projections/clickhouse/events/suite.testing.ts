@@ -12,6 +12,7 @@ import {
 } from '../../../schemas/read-models/clickhouse/aggregates.js';
 import { EVENTS_ALL_VIEW, EVENTS_VIEW, eventsTable } from '../../../schemas/read-models/clickhouse/events.js';
 import { LiteralError, monthsBetween, str } from '../../../schemas/read-models/clickhouse/sql.js';
+import { dealStateTable, leadStateTable } from '../../../schemas/read-models/clickhouse/state.js';
 import {
   buildScenario,
   expectedFunnel,
@@ -69,6 +70,8 @@ export function analyticsSuite(label: string, open: () => Promise<AnalyticsEngin
       await model.swap(1, undefined);
       // No merge may hide a duplicate: every query below must be right on unmerged parts.
       await engine.command(`SYSTEM STOP MERGES ${eventsTable(1)}`);
+      // Nor may a merge of the per-entity state tables (state.ts) fold away a duplicate's partial state.
+      for (const t of [leadStateTable(1), dealStateTable(1)]) await engine.command(`SYSTEM STOP MERGES ${t}`);
       // Delivered out of order and twice, in uneven batches: the figures must not notice.
       const r = rng(7);
       const shuffled = [...inOrder, ...inOrder.slice(0, Math.floor(inOrder.length / 2))].sort(() => r() - 0.5);

@@ -1,3 +1,4 @@
 export * from './events.js';
 export * from './sql.js';
 export * from './aggregates.js';
+export * from './state.js';
