@@ -1,20 +1,13 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ConfigError, EX_CONFIG, int, parseEnv, SharedEnv, type Env } from '../platform/config/env.js';
-import { createLogger } from '../platform/logging/logger.js';
-import { createBus } from '../platform/bus/create-bus.js';
+import { ConfigError, int, parseEnv, SharedEnv, type Env } from '../platform/config/env.js';
 import { deadLetterTopic, topicOfStream } from '../platform/bus/topics.js';
 import { encodeEvent, deadLetter } from '../platform/bus/message.js';
 import type { Bus } from '../platform/bus/port.js';
 import type { EventStore } from '../platform/event-store/event-store.js';
-import { eventStoreConfig, openEventStore } from '../platform/event-store/open.js';
-import { onShutdownSignal } from '../platform/lifecycle/shutdown.js';
+import type { SqlClient } from '../platform/sql/client.js';
 import { PiiEnvShape } from '../platform/pii/config.js';
-import { openKeyStoreSql, openPii } from '../platform/pii/open.js';
-import { openPglite, pgClient, pgliteClient, type SqlClient } from '../platform/sql/client.js';
 import type { RetryPolicy } from './kernel/isolate.js';
 import type { PostgresProjection } from './kernel/projection.js';
 import { createProjector, type Projector } from './kernel/projector.js';
@@ -25,7 +18,6 @@ import type { ReadModelTarget } from './kernel/target.js';
 import { postgresProjections } from './postgres/index.js';
 import { postgresReadModelTargets } from './postgres/target.js';
 import { ElasticsearchEnv } from '../platform/elasticsearch/client.js';
-import { searchTarget } from './search/target.js';
 
 /** The PostgreSQL read models this service keeps up to date (one consumer group each). */
 export const postgresReadModels: readonly PostgresProjection[] = postgresProjections;
@@ -177,7 +169,8 @@ export function opsHandler(handle: Pick<ProjectionsHandle, 'metrics' | 'readines
 }
 
 /**
- * Configuration of the projections service (GUIDE rule 10): parsed once by platform/config, frozen, every
+ * Configuration of the projections service (GUIDE rule 10; its entry is `annals projections`,
+ * scripts/cli/commands/projections.ts, which adds the read side's variables): parsed once by platform/config, frozen, every
  * bad variable listed. READ_DB_URL unset: PGlite in DATA_DIR/read; EVENTSTORE_URL unset: PGlite in
  * DATA_DIR/eventstore (only one process may open it, so embedded means `npm start`); KAFKA_BROKERS unset:
  * the in-process bus (only meaningful inside `npm start`, where the relay shares it).
@@ -204,90 +197,4 @@ export type ProjectionsConfig = z.infer<typeof ProjectionsConfig>;
 
 export function parseProjectionsConfig(env: Env): ProjectionsConfig {
   return parseEnv(ProjectionsConfig, env);
-}
-
-async function main(): Promise<void> {
-  let config: ProjectionsConfig;
-  try {
-    config = parseProjectionsConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`projections: ${err.message}\n`);
-    process.exit(EX_CONFIG);
-  }
-  // The redacting logger of every service (platform/logging): no personal field reaches a log line.
-  const log = createLogger({ level: config.LOG_LEVEL, name: 'projections' });
-  if (!config.KAFKA_BROKERS) {
-    // A standalone service with the in-process bus would never receive anything: the relay is elsewhere.
-    log.warn('KAFKA_BROKERS is unset: the embedded bus only carries events published in this process (use `npm start` for the one-process mode)');
-  }
-  const readSql = config.READ_DB_URL
-    ? pgClient(config.READ_DB_URL, { applicationName: 'annals-projections' })
-    : pgliteClient(await openPglite(join(config.DATA_DIR, 'read')));
-  // GDPR: the key tables on KEYSTORE_URL, else in the read database.
-  if (config.PII_ENCRYPTION === 'on' && config.PII_MASTER_KEY === undefined) {
-    throw new Error('invalid configuration:\n  PII_MASTER_KEY: is required (PII_ENCRYPTION is on: the projectors decrypt personal fields)');
-  }
-  const keySql = config.KEYSTORE_URL ? await openKeyStoreSql(config.KEYSTORE_URL, join(config.DATA_DIR, 'read'), 'annals-projections-keystore') : readSql;
-  const codec =
-    config.PII_ENCRYPTION === 'on'
-      ? (
-          await openPii(keySql, {
-            masterKey: config.PII_MASTER_KEY!,
-            previousMasterKeys: config.PII_PREVIOUS_MASTER_KEYS,
-            cacheTtlMs: config.PII_KEY_CACHE_TTL_MS,
-            cacheSize: config.PII_KEY_CACHE_SIZE,
-          })
-        ).codec
-      : undefined;
-  const store = await openEventStore(eventStoreConfig(config.EVENTSTORE_URL, config.DATA_DIR), {
-    applicationName: 'annals-projections',
-    maxConnections: 2,
-    encryption: { codec },
-  });
-
-  const bus = createBus({ kafkaBrokers: config.KAFKA_BROKERS, dataDir: config.DATA_DIR, clientId: 'annals-projections', sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, log });
-  const search = searchTarget(readSql, { elasticsearchUrl: config.ELASTICSEARCH_URL, indexPrefix: config.ELASTICSEARCH_INDEX_PREFIX, log });
-  const handle = await startProjections({
-    readSql,
-    store,
-    bus,
-    log,
-    targets: [...postgresReadModelTargets(readSql, postgresReadModels), search.target],
-    retry: retryPolicyOf(config),
-    stallMs: config.PROJECTOR_STALL_MS,
-  });
-  log.info({ projectors: handle.projectors.map((p) => p.name) }, 'projections: running');
-  // /metrics (Prometheus text) with every projector's checkpoint and lag, read from the database at scrape time.
-  const metricsServer = createServer(opsHandler(handle, log)).listen(config.PROJECTIONS_METRICS_PORT);
-  // Exit explicitly once everything is closed: a client library's stray timer must not keep a stopped service alive.
-  process.exit(
-    await onShutdownSignal({
-      logger: log,
-      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-      steps: [
-        {
-          name: 'metrics server',
-          run: () =>
-            new Promise<void>((resolve) => {
-              metricsServer.close(() => resolve());
-              metricsServer.closeAllConnections(); // a scraper's keep-alive connection must not hold the stop
-            }),
-        },
-        { name: 'projectors', run: () => handle.stop() },
-        { name: 'search', run: () => search.close() },
-        { name: 'bus', run: () => bus.close() },
-        { name: 'event store', run: () => store.close() },
-        { name: 'read database', run: () => readSql.close() },
-        ...(keySql !== readSql ? [{ name: 'key store', run: () => keySql.close() }] : []),
-      ],
-    }),
-  );
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`projections: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
 }

@@ -23,8 +23,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
     load: () => import('./commands/import.js'),
   },
   token: { summary: '--tenant T --sub U --roles r1,r2 [--ttl 1h]: a development token for the APIs', load: () => import('./commands/token.js') },
+  projections: {
+    summary: 'the projectors as a standalone service: PostgreSQL read models, search (ELASTICSEARCH_URL), analytics (CLICKHOUSE_URL) (same as `npm run projections`)',
+    load: () => import('./commands/projections.js'),
+  },
   'query-api': {
-    summary: 'the GraphQL query API as a standalone service, with auditTrail/…AsOf (event store + deciders) and X-Consistent-With',
+    summary: 'the GraphQL query API as a standalone service (same as `npm run query-api`): read models, search, analytics, auditTrail/…AsOf, X-Consistent-With',
     load: () => import('./commands/query-api.js'),
   },
   gdpr: {

@@ -3,27 +3,28 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { createHistoryReader } from '../../../platform/audit/history.js';
 import { createTokenVerifier } from '../../../platform/auth/verify.js';
-import { ConfigError, EX_CONFIG, parseEnv, PostgresUrl } from '../../../platform/config/env.js';
+import { ConfigError, EX_CONFIG, parseEnvs, PostgresUrl, type Env } from '../../../platform/config/env.js';
 import { eventStoreConfig, openEventStore } from '../../../platform/event-store/open.js';
 import { onShutdownSignal } from '../../../platform/lifecycle/shutdown.js';
 import { createLogger } from '../../../platform/logging/logger.js';
 import { PiiEnvShape } from '../../../platform/pii/config.js';
 import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
 import { openPglite, pgClient, pgliteClient, type SqlClient } from '../../../platform/sql/client.js';
-import { postgresProjections } from '../../../projections/postgres/index.js';
-import { loadQueryApiConfig } from '../../../query-api/config.js';
-import { createConsistencyGate, sqlProgress } from '../../../query-api/consistency/gate.js';
+import { loadQueryApiConfig, QueryApiEnv, QueryLimitsEnv, type QueryApiProcessConfig } from '../../../query-api/config.js';
 import { createQueryApi } from '../../../query-api/service.js';
 import { auditFolds } from '../../../write-side/audit-folds.js';
+import { openReadSide, queryApiReadSide, ReadSideEnv, type ReadSide } from './read-side-wiring.js';
 
 /**
- * `annals query-api`: the query API as its own service WITH the features that need the write side's
- * deciders and the event store, which query-api/main.ts cannot wire (query-api/ may not import write-side/):
+ * `annals query-api` / `npm run query-api`: the query API as its own service (the only one: query-api/
+ * may not import write-side/ or projections/, so its entry lives here), with the same read side as
+ * `npm start` (read-side-wiring.ts): search (ELASTICSEARCH_URL, else the embedded search table), analytics
+ * (CLICKHOUSE_URL; chDB belongs to `npm start` alone) and the features that need the write side's deciders:
  * - auditTrail / …AsOf: the event store (EVENTSTORE_URL, else DATA_DIR/eventstore) read with the GDPR codec
  *   (PII_MASTER_KEY, key tables on KEYSTORE_URL, else READ_DB_URL) and folded by the deciders;
  * - read-your-writes: the relay's recorded offsets (RELAY_CHECKPOINT_DB_URL, else the PostgreSQL event
  *   store, where the standalone relay keeps its checkpoint, else READ_DB_URL as under `npm start`) and the
- *   projectors' offsets in the read database.
+ *   offsets of every read model of every store in the read database.
  */
 const HistoryEnv = z.object({
   ...PiiEnvShape,
@@ -33,18 +34,29 @@ const HistoryEnv = z.object({
   RELAY_CHECKPOINT_NAME: z.string().min(1).max(100).default('relay'),
 });
 
+/**
+ * Every variable `annals query-api` reads, parsed by the one parser in one go: a failure is ONE ConfigError
+ * naming every bad variable (the query API's, the history reader's, the read side's).
+ */
+export async function loadQueryApiServiceConfig(
+  env: Env,
+): Promise<{ loaded: { config: QueryApiProcessConfig; warnings: string[] }; history: z.output<typeof HistoryEnv>; readSide: ReadSideEnv }> {
+  const [, , history, readSide] = parseEnvs(env, [QueryApiEnv, QueryLimitsEnv, HistoryEnv, ReadSideEnv]);
+  return { loaded: await loadQueryApiConfig(env), history, readSide };
+}
+
 export async function run(args: string[]): Promise<number> {
   if (args.includes('--help')) {
     process.stdout.write(
-      'usage: annals query-api — the GraphQL query API as its own service (PORT, default 8081), with auditTrail/…AsOf (EVENTSTORE_URL, PII_MASTER_KEY, KEYSTORE_URL) and X-Consistent-With (RELAY_CHECKPOINT_DB_URL, RELAY_CHECKPOINT_NAME, QUERY_CONSISTENCY_MAX_WAIT_MS)\n',
+      'usage: annals query-api — the GraphQL query API as its own service (PORT, default 8081) on READ_DB_URL, with search (ELASTICSEARCH_URL, ELASTICSEARCH_INDEX_PREFIX), analytics (CLICKHOUSE_URL, CLICKHOUSE_DATABASE, ANALYTICS), auditTrail/…AsOf (EVENTSTORE_URL, PII_MASTER_KEY, KEYSTORE_URL) and X-Consistent-With (RELAY_CHECKPOINT_DB_URL, RELAY_CHECKPOINT_NAME, QUERY_CONSISTENCY_MAX_WAIT_MS)\n',
     );
     return 0;
   }
   let loaded;
   let env: z.output<typeof HistoryEnv>;
+  let readSideEnv: ReadSideEnv;
   try {
-    loaded = await loadQueryApiConfig(process.env);
-    env = parseEnv(HistoryEnv, process.env);
+    ({ loaded, history: env, readSide: readSideEnv } = await loadQueryApiServiceConfig(process.env));
   } catch (err) {
     process.stderr.write(`annals query-api: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     return EX_CONFIG;
@@ -69,17 +81,19 @@ export async function run(args: string[]): Promise<number> {
     const relayUrl = env.RELAY_CHECKPOINT_DB_URL ?? (config.eventStoreUrl?.startsWith('postgres') ? config.eventStoreUrl : undefined);
     const relaySql: SqlClient = relayUrl ? pgClient(relayUrl, { max: 2, applicationName: 'annals-query-api-relay' }) : readSql;
     if (relaySql !== readSql) closers.push(() => relaySql.close());
+    const readSide: ReadSide = await openReadSide({ readSql, dataDir: config.dataDir, settings: readSideEnv, log: logger, embeddedAnalytics: false });
+    closers.push(() => readSide.close());
     const api = await createQueryApi({
       readSql,
       verifier: createTokenVerifier({ keys: config.auth.keys, issuer: config.auth.issuer, audience: config.auth.audience }),
       logger,
       limits: config.limits,
       ownsReadSql: true,
-      services: { history: createHistoryReader({ store, folds: auditFolds }) },
-      consistency: createConsistencyGate({
+      ...queryApiReadSide(readSide, {
+        readSql,
         relaySql,
         relayName: env.RELAY_CHECKPOINT_NAME,
-        sources: [sqlProgress(readSql, postgresProjections.map((p) => p.name))],
+        history: createHistoryReader({ store, folds: auditFolds }),
         maxWaitMs: config.limits.consistencyMaxWaitMs,
       }),
     });
@@ -89,7 +103,16 @@ export async function run(args: string[]): Promise<number> {
       steps: [{ name: 'query api', run: () => api.stop() }, ...closers.map((run, i) => ({ name: `client ${i + 1}`, run }))],
     });
     const address = await api.app.listen({ port: config.port, host: config.host });
-    logger.info({ url: `${address}/graphql`, eventStore: config.eventStoreUrl ? 'server' : 'pglite', readDb: config.readDbUrl ? 'postgres' : 'pglite' }, 'query-api listening (with auditTrail, …AsOf, X-Consistent-With)');
+    logger.info(
+      {
+        url: `${address}/graphql`,
+        eventStore: config.eventStoreUrl ? 'server' : 'pglite',
+        readDb: config.readDbUrl ? 'postgres' : 'pglite',
+        search: readSide.search.adapter,
+        analytics: readSide.analytics?.adapter ?? 'off',
+      },
+      'query-api listening (with search, analytics, auditTrail, …AsOf, X-Consistent-With)',
+    );
     return await stopped;
   } catch (err) {
     process.stderr.write(`annals query-api: ${(err as Error).message.split('\n')[0]}\n`);

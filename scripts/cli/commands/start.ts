@@ -14,20 +14,14 @@ import { startRelay } from '../../../write-side/relay/main.js';
 import { ProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
 import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
 import type { KeyStore } from '../../../platform/pii/key-store.js';
-import { postgresProjections } from '../../../projections/postgres/index.js';
 import { parseRetentionEnv } from '../../../write-side/gdpr/retention.js';
 import { createGdprWiring } from './gdpr-wiring.js';
 import { createTokenVerifier } from '../../../platform/auth/verify.js';
 import { QueryLimitsEnv, queryLimitsOf, type QueryLimits } from '../../../query-api/config.js';
 import { registerQueryApi } from '../../../query-api/service.js';
-import { createConsistencyGate, sqlProgress } from '../../../query-api/consistency/gate.js';
 import { createHistoryReader } from '../../../platform/audit/history.js';
 import { auditFolds } from '../../../write-side/audit-folds.js';
-import { ElasticsearchEnv } from '../../../platform/elasticsearch/client.js';
-import { postgresReadModelTargets } from '../../../projections/postgres/target.js';
-import { openSearch } from './start-search.js';
-import { AnalyticsEnv } from '../../../platform/analytics/config.js';
-import { openAnalyticsWiring } from './start-analytics.js';
+import { openReadSide, queryApiReadSide, ReadSideEnv, type ReadSide } from './read-side-wiring.js';
 
 /**
  * `annals start` / `npm start`: the whole product in ONE process — the single composition root where
@@ -43,8 +37,7 @@ export const StartEnv = z.object({
   ...ProjectorRuntimeConfig.shape,
   KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
   KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
-  ...ElasticsearchEnv,
-  ...AnalyticsEnv,
+  ...ReadSideEnv.shape,
 });
 export type StartEnv = z.output<typeof StartEnv>;
 
@@ -112,16 +105,15 @@ export async function run(_args: string[]): Promise<number> {
     log: logger,
   });
 
-  // Search (issue 12): Elasticsearch when ELASTICSEARCH_URL is set, else full-text + pg_trgm in the read database.
-  const search = openSearch({ readSql, elasticsearchUrl: runtime.ELASTICSEARCH_URL, indexPrefix: runtime.ELASTICSEARCH_INDEX_PREFIX, log: logger });
-  // Analytics (issue 12 §4): the ClickHouse server when CLICKHOUSE_URL is set, else chDB under DATA_DIR in
-  // its own child process (it maps ~210 MB; npm start stays within 512 MB); ANALYTICS=off runs neither.
-  let analytics: Awaited<ReturnType<typeof openAnalyticsWiring>>;
+  // The read side every deployable shares (read-side-wiring.ts): search on Elasticsearch when ELASTICSEARCH_URL
+  // is set, else full-text + pg_trgm in the read database; analytics on the ClickHouse server when CLICKHOUSE_URL
+  // is set, else chDB under DATA_DIR in its own child process (it maps ~210 MB; npm start stays within 512 MB),
+  // which only this one-process root may own; ANALYTICS=off runs neither.
+  let readSide: ReadSide;
   try {
-    analytics = await openAnalyticsWiring({ readSql, dataDir: config.dataDir, settings: runtime, log: logger.child({ component: 'analytics' }) });
+    readSide = await openReadSide({ readSql, dataDir: config.dataDir, settings: runtime, log: logger, embeddedAnalytics: true });
   } catch (err) {
     process.stderr.write(`annals start: analytics engine: ${(err as Error).message}\n`);
-    await search.close();
     await eventStore.close();
     if (keySql !== readSql) await keySql.close();
     await readSql.close();
@@ -134,7 +126,7 @@ export async function run(_args: string[]): Promise<number> {
     store: eventStore,
     bus,
     log: logger.child({ component: 'projections' }),
-    targets: [...postgresReadModelTargets(readSql, postgresProjections), search.target, ...(analytics ? [analytics.target] : [])],
+    targets: readSide.targets,
     retry: retryPolicyOf(runtime),
     stallMs: runtime.PROJECTOR_STALL_MS,
   });
@@ -150,7 +142,7 @@ export async function run(_args: string[]): Promise<number> {
     keySql,
     readSql,
     bus,
-    extraScanners: [search.scanner, ...(analytics ? [analytics.scanner] : [])],
+    extraScanners: readSide.scanners,
     projectorStatus: () => projections.status(),
     retention: retention.settings,
   });
@@ -163,9 +155,8 @@ export async function run(_args: string[]): Promise<number> {
     verifier: createTokenVerifier({ keys: config.auth.keys, issuer: config.auth.issuer, audience: config.auth.audience }),
     logger: logger.child({ component: 'query-api' }),
     limits: queryLimits,
-    services: { search: search.port, history, ...(analytics ? { analytics: analytics.engine } : {}) },
     // Read-your-writes: the relay records its offsets beside its checkpoint, here in the read database.
-    consistency: createConsistencyGate({ relaySql: readSql, sources: [sqlProgress(readSql, [...postgresProjections.map((p) => p.name), search.target.name, ...(analytics?.models ?? [])])], maxWaitMs: queryLimits.consistencyMaxWaitMs }),
+    ...queryApiReadSide(readSide, { readSql, relaySql: readSql, history, maxWaitMs: queryLimits.consistencyMaxWaitMs }),
   });
   // Erasures a crash interrupted continue in the background; the retention schedule starts.
   gdpr.start();
@@ -178,8 +169,7 @@ export async function run(_args: string[]): Promise<number> {
       { name: 'write side', run: () => writeSide.stop() },
       { name: 'relay', run: () => relay.stop() },
       { name: 'projections', run: () => projections.stop() },
-      { name: 'search', run: () => search.close() },
-      { name: 'analytics', run: async () => analytics?.close() },
+      { name: 'search and analytics', run: () => readSide.close() },
       { name: 'bus', run: () => bus.close() },
       { name: 'read database', run: () => readSql.close() },
       ...(keySql !== readSql ? [{ name: 'key store', run: () => keySql.close() }] : []),

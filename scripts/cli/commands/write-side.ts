@@ -2,11 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AnalyticsEnv } from '../../../platform/analytics/config.js';
 import { createBus } from '../../../platform/bus/create-bus.js';
 import type { Bus } from '../../../platform/bus/port.js';
 import { ConfigError, EX_CONFIG, parseEnvs, SharedEnv } from '../../../platform/config/env.js';
-import { ElasticsearchEnv } from '../../../platform/elasticsearch/client.js';
 import type { EventStore } from '../../../platform/event-store/event-store.js';
 import { onShutdownSignal } from '../../../platform/lifecycle/shutdown.js';
 import { createLogger } from '../../../platform/logging/logger.js';
@@ -21,8 +19,7 @@ import { openEventStore } from '../../../write-side/event-store.js';
 import { parseRetentionEnv, type RetentionSettings } from '../../../write-side/gdpr/retention.js';
 import { createWriteSide, type WriteSide } from '../../../write-side/service.js';
 import { createGdprWiring, type GdprWiring } from './gdpr-wiring.js';
-import { openAnalyticsWiring } from './start-analytics.js';
-import { openSearch } from './start-search.js';
+import { openReadSide, ReadSideEnv, type ReadSide } from './read-side-wiring.js';
 
 /**
  * `annals write-side` / `npm run write-side`: the command API as a service of its own (compose runs it
@@ -37,8 +34,7 @@ import { openSearch } from './start-search.js';
 export const WriteSideServiceEnv = z.object({
   KAFKA_BROKERS: SharedEnv.KAFKA_BROKERS,
   KAFKA_SESSION_TIMEOUT_MS: SharedEnv.KAFKA_SESSION_TIMEOUT_MS,
-  ...ElasticsearchEnv,
-  ...AnalyticsEnv,
+  ...ReadSideEnv.shape,
 });
 export type WriteSideServiceEnv = z.output<typeof WriteSideServiceEnv>;
 
@@ -162,10 +158,19 @@ export async function run(_args: string[]): Promise<number> {
     return EX_CONFIG;
   }
   const bus = createBus({ kafkaBrokers: env.KAFKA_BROKERS, sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS, dataDir: config.dataDir, clientId: 'annals-write-side', log: logger });
-  // The stores the projections service writes beside PostgreSQL, chosen by the same variables: scanned, and
-  // their projectors waited for. Analytics only on a ClickHouse server: chDB is embedded in `npm start` alone.
-  const search = openSearch({ readSql, elasticsearchUrl: env.ELASTICSEARCH_URL, indexPrefix: env.ELASTICSEARCH_INDEX_PREFIX, log: logger });
-  const analytics = env.CLICKHOUSE_URL ? await openAnalyticsWiring({ readSql, dataDir: config.dataDir, settings: env, log: logger.child({ component: 'analytics' }) }) : undefined;
+  // The stores the projections service writes beside PostgreSQL, from the read side every deployable shares
+  // (read-side-wiring.ts): scanned, and their projectors waited for. Analytics only on a ClickHouse server:
+  // chDB is embedded in `npm start` alone.
+  let readSide: ReadSide;
+  try {
+    readSide = await openReadSide({ readSql, dataDir: config.dataDir, settings: env, log: logger, embeddedAnalytics: false });
+  } catch (err) {
+    process.stderr.write(`annals write-side: analytics engine: ${(err as Error).message}\n`);
+    await bus.close();
+    await eventStore.close();
+    await closeSql();
+    return 1;
+  }
   const service = await createWriteSideService({
     config,
     logger,
@@ -174,10 +179,7 @@ export async function run(_args: string[]): Promise<number> {
     keySql,
     readSql,
     bus,
-    readModels: {
-      subjects: [search.target, ...(analytics ? [analytics.target] : [])],
-      scanners: [search.scanner, ...(analytics ? [analytics.scanner] : [])],
-    },
+    readModels: { subjects: readSide.otherTargets, scanners: readSide.scanners },
     retention: retention.settings,
   });
   const stopped = onShutdownSignal({
@@ -185,8 +187,7 @@ export async function run(_args: string[]): Promise<number> {
     timeoutMs: config.shutdownTimeoutMs,
     steps: [
       { name: 'write side', run: () => service.stop() },
-      { name: 'search', run: () => search.close() },
-      { name: 'analytics', run: async () => analytics?.close() },
+      { name: 'search and analytics', run: () => readSide.close() },
       { name: 'bus', run: () => bus.close() },
       { name: 'event store', run: () => eventStore.close() },
       { name: 'read database', run: closeSql },
@@ -194,7 +195,7 @@ export async function run(_args: string[]): Promise<number> {
   });
   const address = await service.writeSide.app.listen({ port: config.port, host: config.host });
   logger.info(
-    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: env.KAFKA_BROKERS ? 'kafka' : 'embedded', search: search.adapter },
+    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: env.KAFKA_BROKERS ? 'kafka' : 'embedded', search: readSide.search.adapter, analytics: readSide.analytics?.adapter ?? 'off' },
     'write-side listening (command API with GDPR erasure)',
   );
   return stopped;
