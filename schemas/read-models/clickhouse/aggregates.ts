@@ -1,4 +1,4 @@
-import { EVENTS_ALL_VIEW, EVENTS_VIEW } from './events.js';
+import { EVENTS_VIEW } from './events.js';
 import { DEAL_STATE_VIEW, LEAD_STATE_VIEW } from './state.js';
 import { bucketOf, LiteralError, monthsBetween, str, strArray, type Granularity } from './sql.js';
 
@@ -9,9 +9,10 @@ import { bucketOf, LiteralError, monthsBetween, str, strArray, type Granularity 
  * itself (never a filter applied afterwards).
  *
  * Duplicates: a redelivered event is the same row at the same position. The funnel, the pipeline and
- * deal velocity are written so a duplicate cannot change them (max / any / argMax per entity, the last
- * element of a history, a set of (revision, …) tuples), and read `events_all`, skipping the cost of FINAL
- * (2–3× on 18.16, benchmarked); the spend report SUMS amounts, so it reads `events` (FINAL).
+ * deal velocity read the per-lead and per-deal state kept at insert time (state.ts: `lead_state`,
+ * `deal_state`), whose states a duplicate cannot change (max, bitwise OR, argMax by revision, a set of
+ * tuples holding the revision); they merge it per entity themselves, so they are right on unmerged parts.
+ * The spend report SUMS amounts, so it reads `events` (FINAL).
  *
  * Money is in minor units per currency, never summed across currencies; sums come back as decimal
  * strings (Int64), exact beyond 2^53.
@@ -64,19 +65,18 @@ export interface LeadFunnelRow {
  */
 export function leadFunnelSql(f: LeadFunnelFilter): string {
   const g = f.granularity ?? 'month';
-  // One row per lead from its state kept at insert time (state.ts), merged per lead: max of flags and
-  // of the one capture's source and month, so duplicates and unmerged parts change nothing.
+  // One row per lead from its state kept at insert time (state.ts), merged per lead: the max of its one
+  // capture's cohort and the OR of its flags, so duplicates and unmerged parts change nothing.
   return `SELECT ${bucketOf('captured_month', g)} AS period, source, count() AS captured, sum(qualified) AS qualified, sum(converted) AS converted
 FROM (
-  SELECT stream_id,
-         maxMerge(source_max) AS source,
-         maxMerge(captured_month_max) AS captured_month,
-         maxMerge(qualified_max) AS qualified,
-         maxMerge(converted_max) AS converted,
-         maxMerge(captured_max) AS captures
-  FROM ${LEAD_STATE_VIEW}
-  WHERE ${tenant(f)}
-  GROUP BY stream_id
+  SELECT substring(lead_cohort, 1, 7) AS captured_month, substring(lead_cohort, 8) AS source,
+         bitAnd(lead_flags, 1) AS captures, toUInt8(bitAnd(lead_flags, 2) != 0) AS qualified, toUInt8(bitAnd(lead_flags, 4) != 0) AS converted
+  FROM (
+    SELECT stream_id, maxMerge(cohort) AS lead_cohort, groupBitOrMerge(flags) AS lead_flags
+    FROM ${LEAD_STATE_VIEW}
+    WHERE ${tenant(f)}
+    GROUP BY stream_id
+  )
 )
 WHERE captures > 0${monthRange('captured_month', f)}${inList('source', f.sources)}
 GROUP BY period, source
@@ -156,22 +156,23 @@ export interface DealOutcomeRow {
  * the next stage event) whose END falls in the period, per pipeline and stage; average in ms.
  */
 export function stageStaysSql(f: DealVelocityFilter): string {
-  return `SELECT pipeline, tupleElement(cur, 3) AS stage, count() AS stays,
+  // The deal's set of stage events from its state (state.ts), sorted by revision: (revision, ms, month, stage, probability, status).
+  return `SELECT pipeline, tupleElement(cur, 4) AS stage, count() AS stays,
        avg(tupleElement(nxt, 2) - tupleElement(cur, 2)) AS avg_ms, max(tupleElement(nxt, 2) - tupleElement(cur, 2)) AS max_ms
 FROM (
   SELECT pipeline, arrayElement(s, i) AS cur, arrayElement(s, i + 1) AS nxt
   FROM (
     SELECT stream_id,
-           anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
-           arraySort(x -> tupleElement(x, 1), groupUniqArrayIf((stream_revision, effective_at_ms, ifNull(stage, ''), ifNull(status, ''), effective_month), isNotNull(stage))) AS s
-    FROM ${EVENTS_ALL_VIEW}
-    WHERE ${tenant(f)} AND aggregate = 'deal'
+           maxMerge(pipeline_max) AS pipeline,
+           arraySort(x -> tupleElement(x, 1), groupUniqArrayIfMerge(stages)) AS s
+    FROM ${DEAL_STATE_VIEW}
+    WHERE ${tenant(f)}
     GROUP BY stream_id
   )
   ARRAY JOIN arrayEnumerate(s) AS i
   WHERE i < length(s)
 )
-WHERE tupleElement(cur, 4) = 'open'${monthRange('tupleElement(nxt, 5)', f)}${inList('pipeline', f.pipelines)}
+WHERE tupleElement(cur, 6) = 'open'${monthRange('tupleElement(nxt, 3)', f)}${inList('pipeline', f.pipelines)}
 GROUP BY pipeline, stage
 ORDER BY pipeline, stage`;
 }
@@ -181,17 +182,18 @@ ORDER BY pipeline, stage`;
  * pipeline. winRate = won / (won + lost).
  */
 export function dealOutcomesSql(f: DealVelocityFilter): string {
-  return `SELECT pipeline, countIf(outcome = 'won') AS won, countIf(outcome = 'lost') AS lost
+  // From the deal's state (state.ts): its last outcome event by revision, and that event's month.
+  return `SELECT pipeline, countIf(last_outcome = 'won') AS won, countIf(last_outcome = 'lost') AS lost
 FROM (
   SELECT stream_id,
-         anyIf(ifNull(pipeline, ''), event_type = 'DealOpened') AS pipeline,
-         argMaxIf(ifNull(status, ''), stream_revision, has(['DealWon', 'DealLost', 'DealReopened'], event_type)) AS outcome,
-         argMaxIf(effective_month, stream_revision, has(['DealWon', 'DealLost', 'DealReopened'], event_type)) AS closed_month
-  FROM ${EVENTS_ALL_VIEW}
-  WHERE ${tenant(f)} AND aggregate = 'deal'
+         maxMerge(pipeline_max) AS pipeline,
+         argMaxIfMerge(outcome) AS last_outcome,
+         argMaxIfMerge(outcome_month) AS closed_month
+  FROM ${DEAL_STATE_VIEW}
+  WHERE ${tenant(f)}
   GROUP BY stream_id
 )
-WHERE has(['won', 'lost'], outcome)${monthRange('closed_month', f)}${inList('pipeline', f.pipelines)}
+WHERE has(['won', 'lost'], last_outcome)${monthRange('closed_month', f)}${inList('pipeline', f.pipelines)}
 GROUP BY pipeline
 ORDER BY pipeline`;
 }
