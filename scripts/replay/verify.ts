@@ -13,8 +13,9 @@ import { fillShadows, openShadows, type FillOptions, type ModelRun } from './reb
  * The live model keeps consuming meanwhile, so a row can differ only because live is a few events behind
  * or ahead of the replay. Differences found at first are therefore checked again once the replay has caught
  * up with the head again and the live model has reached that head (bounded by `settleMs`): what remains is
- * real. PostgreSQL models are compared here, Elasticsearch through its comparator (verify-elasticsearch.ts); a
- * model of another store (the ClickHouse fact table) is reported as not comparable yet.
+ * real. PostgreSQL models are compared here, Elasticsearch and the ClickHouse fact table through their
+ * comparators (verify-elasticsearch.ts, verify-clickhouse.ts); a model with no comparator is reported as not
+ * comparable (and verify exits non-zero).
  */
 export type RowDifference =
   | { readonly kind: 'missing'; readonly table: string; readonly key: Record<string, unknown> }
@@ -23,7 +24,8 @@ export type RowDifference =
 
 /**
  * Compares a model's live generation with the temporary one, for a store whose rows this module cannot read
- * itself (Elasticsearch: verify-elasticsearch.ts). `rows` counts the live side per table/index.
+ * itself (Elasticsearch: verify-elasticsearch.ts; ClickHouse: verify-clickhouse.ts). `rows` counts the live side
+ * per table/index.
  */
 export type Comparator = (
   liveGeneration: number,

@@ -7,6 +7,7 @@ import type { SqlClient } from '../../../platform/sql/client.js';
 import type { ReadModelTarget } from '../../../projections/kernel/target.js';
 import { analyticsEventsModel } from '../../../projections/clickhouse/events/model.js';
 import { readModelTargets } from '../../replay/read-models.js';
+import { clickhouseComparator } from '../../replay/verify-clickhouse.js';
 import { elasticsearchComparator } from '../../replay/verify-elasticsearch.js';
 import type { Comparator } from '../../replay/verify.js';
 import { openElasticsearch } from '../../../platform/elasticsearch/client.js';
@@ -30,7 +31,10 @@ export type OpsModelsEnv = z.output<typeof OpsModelsEnv>;
 export interface OpsModels {
   /** Every target; opening the analytics engine if `names` asks for it (or is `all`). */
   targets(names?: readonly string[]): Promise<ReadModelTarget[]>;
-  /** `replay verify` comparators of the models whose rows are not PostgreSQL tables (Elasticsearch). */
+  /**
+   * `replay verify` comparators of the models whose rows are not PostgreSQL tables (Elasticsearch; the
+   * ClickHouse fact table joins once `targets` has opened its engine).
+   */
   readonly comparators: ReadonlyMap<string, Comparator>;
   /** Names and versions of every model, without opening any store. */
   readonly catalogue: ReadonlyArray<{ readonly name: string; readonly version: number; readonly store: ReadModelTarget['store'] }>;
@@ -77,6 +81,7 @@ export function opsModels(readSql: SqlClient, env: OpsModelsEnv & { readonly DAT
           settings: { ANALYTICS: env.ANALYTICS, CLICKHOUSE_URL: env.CLICKHOUSE_URL, CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE, CLICKHOUSE_USER: env.CLICKHOUSE_USER, CLICKHOUSE_PASSWORD: env.CLICKHOUSE_PASSWORD },
           log,
         });
+        if (analytics) comparators.set(analytics.target.name, clickhouseComparator(analytics.engine));
       }
       return [...postgres, search.target, ...(analytics ? [analytics.target] : [])];
     },

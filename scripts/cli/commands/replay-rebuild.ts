@@ -24,7 +24,7 @@ const VERIFY_USAGE = `usage: annals replay verify (<model>… | all) [--batch N]
   Replays the whole history into a temporary generation of each chosen model and lists the differences
   from the live model with their keys: missing (replay has it, live does not), extra, different (columns).
   The temporary generation is dropped afterwards. Exit 0 only when there are none. PostgreSQL models are
-  compared row by row, Elasticsearch documents by id; the ClickHouse fact table is not comparable yet.
+  compared row by row, Elasticsearch documents by id, the ClickHouse fact table row by (tenant_id, position).
   --max N   differences listed per table (default 100; the rest are counted)
   ${OPS_ENV_HELP}`;
 
