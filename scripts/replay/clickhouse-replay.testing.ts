@@ -229,6 +229,8 @@ export function clickhouseReplaySuite(open: () => Promise<ClickhouseReplayHandle
       formatVerify(dirty),
     );
     assert.match(formatVerify(dirty), new RegExp(`different events \\{"tenant_id":"${tenant}","position":"${changed}"\\} columns: currency, score`));
+    const capped = await verifyModels([ch], { store, log, controlSql: readSql, batchSize: 200, comparators, settleMs: 1_000, maxListed: 1 });
+    assert.deepEqual([capped.models[0]!.differences.length, capped.models[0]!.unlisted], [1, 2], 'past --max the differences are counted, not listed');
     const left = await engine.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events_g%'`);
     assert.deepEqual(left.map((r) => r.name), [table], 'the temporary generation’s table is dropped');
     assert.equal((await ch.generations()).filter((g) => g.status === 'building').length, 0, 'the temporary generation is dropped');
