@@ -51,11 +51,18 @@ describe('annals query-api configuration', () => {
     const child = spawn(process.execPath, [cli, 'query-api'], {
       env: { ...process.env, AUTH_JWT_SECRET: SECRET, READ_DB_URL: '', EVENTSTORE_URL: '', ELASTICSEARCH_URL: '', CLICKHOUSE_URL: 'not-a-url', ANALYTICS: 'on' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: a timeout kills the launcher AND the CLI it runs
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     const code = await Promise.race([new Promise<number | null>((r) => child.once('exit', r)), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 50_000).unref())]);
-    if (code === 'timeout') child.kill('SIGKILL');
+    if (code === 'timeout') {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     assert.equal(code, 78, stderr);
     assert.match(stderr, /annals query-api: invalid configuration:\n\s+CLICKHOUSE_URL: must start with http:\/\/ or https:\/\//);
   });

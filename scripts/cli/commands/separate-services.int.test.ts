@@ -50,7 +50,8 @@ interface Service {
 }
 
 function startService(name: string, args: string[], env: NodeJS.ProcessEnv): Service {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a stop that must kill reaches the launcher AND the CLI process it runs.
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (out += String(d)));
@@ -64,7 +65,11 @@ async function stopService(s: Service): Promise<number | null | 'killed'> {
   s.child.kill('SIGTERM');
   const code = await Promise.race([s.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref())]);
   if (code !== 'timeout') return code;
-  s.child.kill('SIGKILL');
+  try {
+    process.kill(-s.child.pid!, 'SIGKILL');
+  } catch {
+    // the group is already gone
+  }
   await Promise.race([s.exited, new Promise((r) => setTimeout(r, 5_000).unref())]);
   return 'killed';
 }
@@ -88,9 +93,11 @@ describe('write-side, relay, projections, query API as separate processes on the
       const existing = new Set(await kadmin.listTopics());
       const missing = allEventsTopics.filter((t) => !existing.has(t));
       if (missing.length > 0) await kadmin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })) });
-      for (const model of models) {
-        for (const topic of allEventsTopics) await kadmin.resetOffsets({ groupId: `annals.projector.${model}`, topic, earliest: false });
-      }
+      await Promise.all(
+        models.map(async (model) => {
+          for (const topic of allEventsTopics) await kadmin.resetOffsets({ groupId: `annals.projector.${model}`, topic, earliest: false });
+        }),
+      );
     } finally {
       await kadmin.disconnect();
     }
