@@ -93,6 +93,45 @@ async function generationOf(target: ReadModelTarget, given: number | GenerationR
   return { name: target.name, generation: info.generation, version: info.version };
 }
 
+/**
+ * Applies one batch's items to `generation` under isolation (runIsolated: retries, bisection down to the
+ * poison event, which `fail` records and which the next attempt excludes). The one path replay and the
+ * rebuild of several models (scripts/replay/rebuild.ts) share.
+ */
+export async function applyItemsIsolated(args: {
+  apply: (batch: TargetBatch, options?: ApplyOptions) => Promise<ApplyResult>;
+  target: Pick<ReadModelTarget, 'name' | 'isTransient'>;
+  generation: GenerationRef;
+  items: readonly BatchItem[];
+  retry: RetryPolicy;
+  waitOutConnectionLoss?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  log: Logger;
+  fail: (f: ReplayFailure) => Promise<void>;
+}): Promise<{ applied: number; duplicates: number }> {
+  const { items, fail } = args;
+  const events = items.flatMap((i) => (i.event ? [i.event] : []));
+  const r = await runIsolated({
+    name: args.target.name,
+    events,
+    policy: args.retry,
+    waitOutConnectionLoss: args.waitOutConnectionLoss,
+    isTransient: args.target.isTransient?.bind(args.target),
+    signal: args.signal,
+    log: args.log,
+    onPoison: async (error: ProjectionEventError) => {
+      const e = error.event;
+      await fail({ streamId: e.streamId, streamRevision: e.streamRevision, position: e.position, eventId: e.eventId, type: e.type, error });
+    },
+    attempt: (excluded, probe) =>
+      args.apply(
+        { generation: args.generation, items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)) },
+        { probe, ...(args.signal ? { signal: args.signal } : {}) },
+      ),
+  });
+  return { applied: r.applied, duplicates: r.duplicates };
+}
+
 /** One batch of raw records into `generation` with its position checkpoint, via `apply`. */
 async function applyRecords(args: {
   apply: (batch: TargetBatch, options?: ApplyOptions) => Promise<ApplyResult>;
@@ -128,25 +167,7 @@ async function applyRecords(args: {
     args.log.error({ err: error, streamId: record.streamId, position: record.position.toString() }, 'replay: event failed parseEvent; skipped');
     await fail({ streamId: record.streamId, streamRevision: record.streamRevision, position: record.position, eventId: record.eventId, type: record.type, error });
   }
-  const events = items.flatMap((i) => (i.event ? [i.event] : []));
-  const r = await runIsolated({
-    name: args.target.name,
-    events,
-    policy: args.retry,
-    waitOutConnectionLoss: args.waitOutConnectionLoss,
-    isTransient: args.target.isTransient?.bind(args.target),
-    signal: args.signal,
-    log: args.log,
-    onPoison: async (error: ProjectionEventError) => {
-      const e = error.event;
-      await fail({ streamId: e.streamId, streamRevision: e.streamRevision, position: e.position, eventId: e.eventId, type: e.type, error });
-    },
-    attempt: (excluded, probe) =>
-      args.apply(
-        { generation: args.generation, items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)) },
-        { probe, ...(args.signal ? { signal: args.signal } : {}) },
-      ),
-  });
+  const r = await applyItemsIsolated({ ...args, items, fail });
   return { applied: r.applied, duplicates: r.duplicates, failures };
 }
 

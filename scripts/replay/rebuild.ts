@@ -3,9 +3,8 @@ import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { StoredRecord } from '../../platform/event-store/port.js';
 import type { ReadOutcome } from '../../platform/event-store/read-events.js';
 import type { SqlClient } from '../../platform/sql/client.js';
-import type { ProjectionEventError } from '../../projections/kernel/errors.js';
-import { defaultRetryPolicy, runIsolated, type RetryPolicy } from '../../projections/kernel/isolate.js';
-import type { ReplayFailure } from '../../projections/kernel/replay.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../../projections/kernel/isolate.js';
+import { applyItemsIsolated, type ReplayFailure } from '../../projections/kernel/replay.js';
 import type { ApplyOptions, ApplyResult, BatchItem, GenerationRef, ReadModelTarget, TargetBatch } from '../../projections/kernel/target.js';
 
 /**
@@ -152,25 +151,7 @@ async function applyToShadow(
     if (o && !o.ok) await fail({ streamId: r.streamId, streamRevision: r.streamRevision, position: r.position, eventId: r.eventId, type: r.type, error: o.error });
     items.push({ position: r.position, event: o?.ok ? o.event : undefined });
   }
-  const events = items.flatMap((i) => (i.event ? [i.event] : []));
-  const result = await runIsolated({
-    name: run.target.name,
-    events,
-    policy: args.retry,
-    waitOutConnectionLoss: args.waitOutConnectionLoss,
-    isTransient: run.target.isTransient?.bind(run.target),
-    signal: args.signal,
-    log: args.log,
-    onPoison: async (error: ProjectionEventError) => {
-      const e = error.event;
-      await fail({ streamId: e.streamId, streamRevision: e.streamRevision, position: e.position, eventId: e.eventId, type: e.type, error });
-    },
-    attempt: (excluded, probe) =>
-      args.apply(
-        { generation: run.shadow, items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)) },
-        { probe, ...(args.signal ? { signal: args.signal } : {}) },
-      ),
-  });
+  const result = await applyItemsIsolated({ ...args, target: run.target, generation: run.shadow, items, fail });
   run.applied += result.applied;
   run.duplicates += result.duplicates;
   run.position = records[records.length - 1]!.position;

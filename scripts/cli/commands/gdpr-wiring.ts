@@ -6,13 +6,17 @@ import { eventStorePiiScanner } from '../../../platform/event-store/pii-scanner.
 import type { KeyStore } from '../../../platform/pii/key-store.js';
 import { deriveSubkey } from '../../../platform/pii/master-key.js';
 import type { PersonalDataScanner } from '../../../platform/pii/scanner.js';
-import type { SqlClient } from '../../../platform/sql/client.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
+import { openPglite, pgClient, pgliteClient, type SqlClient } from '../../../platform/sql/client.js';
 import { projectorErasureWait } from '../../../projections/erasure-wait.js';
 import type { ProjectionStatus } from '../../../projections/kernel/status.js';
 import { postgresProjections } from '../../../projections/postgres/index.js';
 import { postgresPiiScanners, postgresSubjectRows } from '../../../projections/postgres/pii-scanner.js';
 import { DEFAULT_RETENTION, retentionCandidates } from '../../../projections/postgres/retention.js';
 import type { WriteSideConfig } from '../../../write-side/config.js';
+import { openEventStore } from '../../../write-side/event-store.js';
 import { sqlErasureRecords } from '../../../write-side/gdpr/certificates.js';
 import type { RetentionSettings } from '../../../write-side/gdpr/retention.js';
 import { runRetention } from '../../../write-side/gdpr/retention.js';
@@ -121,4 +125,38 @@ export async function createGdprWiring(d: GdprWiringDeps): Promise<GdprWiring> {
       await running;
     },
   };
+}
+
+/**
+ * The stores every root that writes opens first, in this order: the read database (READ_DB_URL, else the
+ * embedded DATA_DIR/read), the PII key tables (KEYSTORE_URL, else the read database's own client), then the
+ * event store with the GDPR codec, which refuses a store holding the other form of personal data (plaintext
+ * written before, or ciphertext with PII_ENCRYPTION=off). On failure everything opened is closed again and
+ * the error is rethrown for the root to report (exit 78).
+ */
+export async function openWriteStores(config: WriteSideConfig, applicationName: string): Promise<{ readSql: SqlClient; keySql: SqlClient; eventStore: EventStore; keyStore: KeyStore; closeSql: () => Promise<void> }> {
+  const readDbUrl = config.readDbUrl;
+  if (!readDbUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
+  const readSql = readDbUrl ? pgClient(readDbUrl, { applicationName }) : pgliteClient(await openPglite(join(config.dataDir, 'read')));
+  // (pii.keyStoreUrl is KEYSTORE_URL, else READ_DB_URL: the latter is the read database's own client.)
+  const keyStoreUrl = config.pii.keyStoreUrl !== readDbUrl ? config.pii.keyStoreUrl : undefined;
+  let keySql = readSql;
+  const closeSql = async () => {
+    if (keySql !== readSql) await keySql.close();
+    await readSql.close();
+  };
+  try {
+    if (keyStoreUrl) keySql = await openKeyStoreSql(keyStoreUrl, join(config.dataDir, 'read'), `${applicationName}-keystore`);
+    const pii = await openPii(keySql, {
+      masterKey: config.piiMasterKey,
+      previousMasterKeys: config.pii.previousMasterKeys,
+      cacheTtlMs: config.pii.cacheTtlMs,
+      cacheSize: config.pii.cacheSize,
+    });
+    const eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? pii.codec : undefined } });
+    return { readSql, keySql, eventStore, keyStore: pii.keyStore, closeSql };
+  } catch (err) {
+    await closeSql().catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,21 +1,15 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { onShutdownSignal } from '../../../platform/lifecycle/shutdown.js';
 import { createLogger } from '../../../platform/logging/logger.js';
 import { createBus } from '../../../platform/bus/create-bus.js';
-import { openPglite, pgClient, pgliteClient } from '../../../platform/sql/client.js';
 import { z } from 'zod';
 import { ConfigError, EX_CONFIG, parseEnvs, SharedEnv, type Env } from '../../../platform/config/env.js';
 import { ConfigEnv, loadConfig, type LoadedConfig } from '../../../write-side/config.js';
-import { openEventStore } from '../../../write-side/event-store.js';
 import { createWriteSide } from '../../../write-side/service.js';
 import { sqlRelayCheckpoint } from '../../../write-side/relay/checkpoint.js';
 import { startRelay } from '../../../write-side/relay/main.js';
 import { ProjectorRuntimeConfig, retryPolicyOf, startProjections } from '../../../projections/main.js';
-import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
-import type { KeyStore } from '../../../platform/pii/key-store.js';
 import { parseRetentionEnv } from '../../../write-side/gdpr/retention.js';
-import { createGdprWiring } from './gdpr-wiring.js';
+import { createGdprWiring, openWriteStores } from './gdpr-wiring.js';
 import { createTokenVerifier } from '../../../platform/auth/verify.js';
 import { QueryLimitsEnv, queryLimitsOf, type QueryLimits } from '../../../query-api/config.js';
 import { registerQueryApi } from '../../../query-api/service.js';
@@ -73,30 +67,15 @@ export async function run(_args: string[]): Promise<number> {
   for (const w of warnings) logger.warn(w);
 
   const readDbUrl = config.readDbUrl;
-  if (!readDbUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
-  const readSql = readDbUrl ? pgClient(readDbUrl, { applicationName: 'annals' }) : pgliteClient(await openPglite(join(config.dataDir, 'read')));
   // GDPR: the key tables live on KEYSTORE_URL, else in the read database (this process's client is shared).
-  // (pii.keyStoreUrl is KEYSTORE_URL, else READ_DB_URL: the latter is the read database's own client.)
-  const keyStoreUrl = config.pii.keyStoreUrl !== readDbUrl ? config.pii.keyStoreUrl : undefined;
-  const keySql = keyStoreUrl ? await openKeyStoreSql(keyStoreUrl, join(config.dataDir, 'read'), 'annals-keystore') : readSql;
-  let eventStore;
-  let keyStore: KeyStore;
+  let stores;
   try {
-    const { codec, keyStore: keys } = await openPii(keySql, {
-      masterKey: config.piiMasterKey,
-      previousMasterKeys: config.pii.previousMasterKeys,
-      cacheTtlMs: config.pii.cacheTtlMs,
-      cacheSize: config.pii.cacheSize,
-    });
-    // Refuses a store holding the other form of personal data (plaintext written before, or ciphertext with PII_ENCRYPTION=off).
-    eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? codec : undefined } });
-    keyStore = keys;
+    stores = await openWriteStores(config, 'annals');
   } catch (err) {
     process.stderr.write(`annals start: ${(err as Error).message}\n`);
-    if (keySql !== readSql) await keySql.close();
-    await readSql.close();
     return 78;
   }
+  const { readSql, keySql, eventStore, keyStore } = stores;
   const bus = createBus({
     kafkaBrokers: runtime.KAFKA_BROKERS,
     sessionTimeoutMs: runtime.KAFKA_SESSION_TIMEOUT_MS,

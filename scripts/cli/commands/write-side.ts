@@ -1,5 +1,3 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { createBus } from '../../../platform/bus/create-bus.js';
@@ -9,16 +7,14 @@ import type { EventStore } from '../../../platform/event-store/event-store.js';
 import { onShutdownSignal } from '../../../platform/lifecycle/shutdown.js';
 import { createLogger } from '../../../platform/logging/logger.js';
 import type { KeyStore } from '../../../platform/pii/key-store.js';
-import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
 import type { PersonalDataScanner } from '../../../platform/pii/scanner.js';
-import { openPglite, pgClient, pgliteClient, type SqlClient } from '../../../platform/sql/client.js';
+import type { SqlClient } from '../../../platform/sql/client.js';
 import { projectionStatus, type StatusSubject } from '../../../projections/kernel/status.js';
 import { postgresProjections } from '../../../projections/postgres/index.js';
 import { ConfigEnv, loadConfig, type LoadedConfig, type WriteSideConfig } from '../../../write-side/config.js';
-import { openEventStore } from '../../../write-side/event-store.js';
 import { parseRetentionEnv, type RetentionSettings } from '../../../write-side/gdpr/retention.js';
 import { createWriteSide, type WriteSide } from '../../../write-side/service.js';
-import { createGdprWiring, type GdprWiring } from './gdpr-wiring.js';
+import { createGdprWiring, openWriteStores, type GdprWiring } from './gdpr-wiring.js';
 import { openReadSide, ReadSideEnv, type ReadSide } from './read-side-wiring.js';
 
 /**
@@ -131,32 +127,14 @@ export async function run(_args: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel, name: 'write-side' });
   for (const w of warnings) logger.warn(w);
 
-  const readDbUrl = config.readDbUrl;
-  if (!readDbUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
-  const readSql = readDbUrl ? pgClient(readDbUrl, { applicationName: 'annals-write-side' }) : pgliteClient(await openPglite(join(config.dataDir, 'read')));
-  const keyStoreUrl = config.pii.keyStoreUrl !== readDbUrl ? config.pii.keyStoreUrl : undefined;
-  const keySql = keyStoreUrl ? await openKeyStoreSql(keyStoreUrl, join(config.dataDir, 'read'), 'annals-write-side-keystore') : readSql;
-  const closeSql = async () => {
-    if (keySql !== readSql) await keySql.close();
-    await readSql.close();
-  };
-  let eventStore: EventStore;
-  let keyStore: KeyStore;
+  let stores;
   try {
-    const pii = await openPii(keySql, {
-      masterKey: config.piiMasterKey,
-      previousMasterKeys: config.pii.previousMasterKeys,
-      cacheTtlMs: config.pii.cacheTtlMs,
-      cacheSize: config.pii.cacheSize,
-    });
-    // Refuses a store holding the other form of personal data (plaintext written before, or ciphertext with PII_ENCRYPTION=off).
-    eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? pii.codec : undefined } });
-    keyStore = pii.keyStore;
+    stores = await openWriteStores(config, 'annals-write-side');
   } catch (err) {
     process.stderr.write(`annals write-side: ${(err as Error).message}\n`);
-    await closeSql();
     return EX_CONFIG;
   }
+  const { readSql, keySql, eventStore, keyStore, closeSql } = stores;
   const bus = createBus({ kafkaBrokers: env.KAFKA_BROKERS, sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS, dataDir: config.dataDir, clientId: 'annals-write-side', log: logger });
   // The stores the projections service writes beside PostgreSQL, from the read side every deployable shares
   // (read-side-wiring.ts): scanned, and their projectors waited for. Analytics only on a ClickHouse server:
@@ -195,7 +173,7 @@ export async function run(_args: string[]): Promise<number> {
   });
   const address = await service.writeSide.app.listen({ port: config.port, host: config.host });
   logger.info(
-    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: readDbUrl ? 'postgres' : 'pglite', bus: env.KAFKA_BROKERS ? 'kafka' : 'embedded', search: readSide.search.adapter, analytics: readSide.analytics?.adapter ?? 'off' },
+    { url: address, docs: `${address}/docs`, eventStore: config.eventStore.kind, readDb: config.readDbUrl ? 'postgres' : 'pglite', bus: env.KAFKA_BROKERS ? 'kafka' : 'embedded', search: readSide.search.adapter, analytics: readSide.analytics?.adapter ?? 'off' },
     'write-side listening (command API with GDPR erasure)',
   );
   return stopped;
