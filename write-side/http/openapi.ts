@@ -175,6 +175,12 @@ const zodTransform = createJsonSchemaTransform({ zodToJsonConfig: { override } }
  * no zod body schema to export.
  */
 export const openapiTransform: typeof zodTransform = (document) => {
+  // Routes another plugin mounts on the same server (the GraphQL endpoint and GraphiQL's files under `npm
+  // start`) carry plain JSON Schemas or none: they are not part of the command API's contract, so they are
+  // left out of it (converting them as zod made /docs/json answer 500).
+  const routeSchema = (document as { schema?: unknown }).schema;
+  const foreign = !hasOnlyZodSchemas(routeSchema) || (routeSchema === undefined && !document.url.startsWith('/api/'));
+  if (foreign) return { schema: { hide: true }, url: document.url } as ReturnType<typeof zodTransform>;
   const result = zodTransform(document) as { schema: Json; url: string };
   const accepts = (document.route as { config?: { accepts?: readonly string[] } } | undefined)?.config?.accepts;
   if (accepts && !result.schema.hide && result.schema.body === undefined) {
@@ -183,6 +189,18 @@ export const openapiTransform: typeof zodTransform = (document) => {
   }
   return result as ReturnType<typeof zodTransform>;
 };
+
+const isZod = (v: unknown): boolean => typeof v === 'object' && v !== null && '_zod' in v;
+
+/** Whether every part of a route schema (body, querystring, params, headers, each response) is a zod schema. */
+function hasOnlyZodSchemas(schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return true;
+  const s = schema as Record<string, unknown>;
+  for (const part of ['body', 'querystring', 'params', 'headers'] as const) if (s[part] !== undefined && !isZod(s[part])) return false;
+  const response = s.response;
+  if (typeof response === 'object' && response !== null) for (const r of Object.values(response)) if (r !== undefined && !isZod(r)) return false;
+  return true;
+}
 
 /** Statuses any /api/v1 operation can answer, whatever the route declares. */
 const COMMON_ERRORS: Record<string, string> = {

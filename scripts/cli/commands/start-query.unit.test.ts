@@ -34,6 +34,13 @@ describe('annals start serves GraphQL on the same port', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, 120_000, () => output);
+      // The command API's OpenAPI document stays whole with GraphQL mounted beside it (its plain JSON Schemas
+      // once made /docs/json answer 500), and does not claim the GraphQL routes as commands.
+      const docs = await fetch(`${base}/docs/json`);
+      assert.equal(docs.status, 200, await docs.clone().text());
+      const paths = Object.keys(((await docs.json()) as { paths: Record<string, unknown> }).paths);
+      assert.ok(paths.includes('/api/v1/contacts'), paths.join(' '));
+      assert.deepEqual(paths.filter((p) => p.startsWith('/graph')), []);
       // Signed here with the development secret the process generated (what `annals token` does, without three CLI starts).
       const secret = (await readFile(join(dataDir, 'secrets', 'auth-jwt-secret'), 'utf8')).trim();
       const token = (role: Role, tenant = 'acme') => signDevToken({ secret, issuer: 'annals', audience: 'annals-api', tenant, sub: 'u-1', roles: [role], ttlSeconds: 600 });
