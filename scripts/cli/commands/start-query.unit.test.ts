@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, embeddedStartEnv, waitFor } from './testing.js';
+import { embeddedStartEnv, startAndWaitReady, waitFor } from './testing.js';
 import { signDevToken } from '../../../platform/auth/sign.js';
 import type { Role } from '../../../schemas/events/common.js';
 
@@ -27,13 +26,8 @@ describe('annals start serves GraphQL on the same port', () => {
 
   it('commands in, GraphQL out: relationships, conversion, masking, erasure, isolation', { timeout: 240_000 }, async () => {
     const env = embeddedStartEnv(dataDir, port);
-    const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += String(d)));
-    child.stderr.on('data', (d) => (output += String(d)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, output, exited } = await startAndWaitReady(env, base);
     try {
-      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, 120_000, () => output);
       // The command API's OpenAPI document stays whole with GraphQL mounted beside it (its plain JSON Schemas
       // once made /docs/json answer 500), and does not claim the GraphQL routes as commands.
       const docs = await fetch(`${base}/docs/json`);
@@ -110,6 +104,6 @@ describe('annals start serves GraphQL on the same port', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, `graceful stop\n${output}`);
+    assert.equal(await exited, 0, `graceful stop\n${output()}`);
   });
 });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, embeddedStartEnv, runCli, waitFor } from './testing.js';
+import { embeddedStartEnv, runCli, startAndWaitReady } from './testing.js';
 import { openPglite, pgliteClient } from '../../../platform/sql/client.js';
 
 const port = 18_000 + Math.floor(Math.random() * 1000);
@@ -26,15 +25,10 @@ describe('annals start (one process, embedded adapters)', () => {
 
   it('serves a command and projects it into the read model', { timeout: 180_000 }, async () => {
     const env = embeddedStartEnv(dataDir, port);
-    const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += String(d)));
-    child.stderr.on('data', (d) => (output += String(d)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, output, exited } = await startAndWaitReady(env, base);
     let id = '';
     try {
-      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, 120_000, () => output);
-      assert.match(output, /AUTH_JWT_SECRET is not set/, 'the generated development secret is announced');
+      assert.match(output(), /AUTH_JWT_SECRET is not set/, 'the generated development secret is announced');
 
       const token = await runCli(['token', '--tenant', 'acme', '--sub', 'u-1', '--roles', 'sales'], { ...env });
       const res = await fetch(`${base}/api/v1/contacts`, {
@@ -53,7 +47,7 @@ describe('annals start (one process, embedded adapters)', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, `graceful stop\n${output}`);
+    assert.equal(await exited, 0, `graceful stop\n${output()}`);
 
     const read = pgliteClient(await openPglite(join(dataDir, 'read')));
     try {

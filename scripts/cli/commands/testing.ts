@@ -33,3 +33,27 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 export function embeddedStartEnv(dataDir: string, port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', EVENTSTORE_URL: '', READ_DB_URL: '', KAFKA_BROKERS: '', KEYSTORE_URL: '', ...extra };
 }
+
+/** A spawned `annals start`: its process, everything it printed so far, and its exit code once it exits. */
+export interface StartedProcess {
+  readonly child: ReturnType<typeof spawn>;
+  output(): string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Spawns `annals start` with `env` and resolves once `/readyz` answers 200 at `base` (fails after 120 s with its output). */
+export async function startAndWaitReady(env: NodeJS.ProcessEnv, base: string): Promise<StartedProcess> {
+  const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += String(d)));
+  child.stderr.on('data', (d) => (output += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const started = { child, output: () => output, exited };
+  try {
+    await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, 120_000, () => output);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return started;
+}
