@@ -50,6 +50,8 @@ export function parseConsistencyToken(value: unknown): bigint | undefined {
 export interface ProgressSource {
   /** The models this source answers for (projector names: `contacts`, `deals`, …). */
   owns(model: string): boolean;
+  /** Every model it answers for: what a root field that declares none waits for. */
+  readonly models: readonly string[];
   /** Consumed next offsets per model (`tpKey` → next offset); a model with no row yet maps to an empty map. */
   nextOffsets(models: readonly string[]): Promise<Map<string, Map<string, bigint>>>;
   /** The topics a model consumes; only their partitions count (default: every aggregate topic). */
@@ -65,6 +67,7 @@ export function sqlProgress(sql: SqlExecutor, models: Iterable<string> | Readonl
   const projectorOf = new Map<string, string>(Symbol.iterator in models ? [...(models as Iterable<string>)].map((m) => [m, m]) : Object.entries(models));
   return {
     owns: (m) => projectorOf.has(m),
+    models: [...projectorOf.keys()],
     async nextOffsets(wanted) {
       const out = new Map<string, Map<string, bigint>>(wanted.map((m) => [m, new Map()]));
       if (wanted.length === 0) return out;
@@ -103,6 +106,8 @@ export interface ConsistencyGate {
   waitFor(position: bigint, models: readonly string[], options?: { maxWaitMs?: number }): Promise<ConsistencyOutcome>;
   /** Whether `model` is one a source answers for (an unknown model can never be waited for). */
   knows(model: string): boolean;
+  /** Every model a source answers for (a root field that declares no model waits for all of them). */
+  readonly models: readonly string[];
 }
 
 interface Waiter {
@@ -211,6 +216,7 @@ export function createConsistencyGate(options: ConsistencyGateOptions): Consiste
   return {
     maxWaitMs,
     knows: (m) => sourceOf(m) !== undefined,
+    models: [...new Set(options.sources.flatMap((s) => s.models))],
     waitFor(position, models, opts = {}) {
       const started = now();
       const unique = [...new Set(models)];
@@ -230,5 +236,6 @@ export function createConsistencyGate(options: ConsistencyGateOptions): Consiste
 export const noConsistencyGate: ConsistencyGate = {
   maxWaitMs: 0,
   knows: () => false,
+  models: [],
   waitFor: async (position) => ({ stale: false, requested: position, waitedMs: 0 }),
 };

@@ -26,7 +26,8 @@ export function registerConsistency(app: FastifyInstance, options: { gate: Consi
   graphql.addHook('preExecution', (async (schema: GraphQLSchema, document: DocumentNode, context: MercuriusContextLike) => {
     const position = parseConsistencyToken(context.reply.request.headers[CONSISTENCY_HEADER]);
     if (position === undefined) return undefined;
-    const known = options.allModels.filter((m) => options.gate.knows(m));
+    // An undeclared root field waits for every model: those the areas declare and those the gate's sources know.
+    const known = [...new Set([...options.allModels, ...options.gate.models])].filter((m) => options.gate.knows(m));
     const touched = modelsTouched(schema, document, options.map, known);
     const outcome = await options.gate.waitFor(position, touched.filter((m) => options.gate.knows(m)));
     // A model no progress source can vouch for (a store without one yet) is named, never silently called fresh.

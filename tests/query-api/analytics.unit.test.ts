@@ -11,6 +11,7 @@ import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/cli
 import { analyticsEventsModel } from '../../projections/clickhouse/events/model.js';
 import { buildScenario, expectedFunnel, expectedOutcomes, expectedPipeline, expectedSpend, expectedStays, History } from '../../projections/clickhouse/testing.js';
 import { DEFAULT_LIMITS } from '../../query-api/config.js';
+import type { ConsistencyGate } from '../../query-api/consistency/gate.js';
 import { analyticsArea } from '../../query-api/graphql/analytics/area.js';
 import { commonArea } from '../../query-api/graphql/common/area.js';
 import { createQueryApi, type QueryApi } from '../../query-api/service.js';
@@ -109,6 +110,37 @@ describe('GraphQL analytics (chDB)', () => {
     assert.equal(ra.data.analytics.leadFunnel.reduce((s: number, r: { captured: number }) => s + r.captured, 0), 50);
     assert.equal(rb.data.analytics.leadFunnel.reduce((s: number, r: { captured: number }) => s + r.captured, 0), 70);
     assert.deepEqual(rz.data.analytics.leadFunnel, []);
+  });
+
+  it('X-Consistent-With waits for the analytics model: a ClickHouse projector behind the position answers stale, never fresh', async () => {
+    // The gate's one question is which models to wait for; this one vouches for every model except the
+    // analytics projector, which is behind (as when ClickHouse is slower than PostgreSQL).
+    const asked: string[][] = [];
+    const gate: ConsistencyGate = {
+      maxWaitMs: 50,
+      knows: () => true,
+      models: ['contacts', 'analytics_events'],
+      waitFor: async (position, models) => {
+        asked.push([...models]);
+        return models.includes('analytics_events')
+          ? { stale: true, requested: position, waitedMs: 50, reached: { analytics_events: position - 1n } }
+          : { stale: false, requested: position, waitedMs: 0 };
+      },
+    };
+    const gated = await createQueryApi({ readSql: sql, verifier: createTokenVerifier({ keys: { kind: 'secret', secret: SECRET }, issuer: ISSUER, audience: AUDIENCE }), logger: silentLogger, limits: DEFAULT_LIMITS, areas: [commonArea, analyticsArea], services: { analytics: engine }, consistency: gate });
+    try {
+      const res = await gated.app.inject({
+        method: 'POST',
+        url: '/graphql',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(A)}`, 'x-consistent-with': '42' },
+        payload: JSON.stringify({ query: `{ analytics { leadFunnel(granularity: ALL) { captured } } }` }),
+      });
+      const body = res.json() as { extensions?: { consistency?: { stale: boolean } } };
+      assert.deepEqual(asked, [['analytics_events']], 'the analytics field waits for its own model');
+      assert.equal(body.extensions?.consistency?.stale, true, JSON.stringify(body));
+    } finally {
+      await gated.stop();
+    }
   });
 
   it('refuses bad arguments with QUERY_ERR_INVALID_ARGUMENT before any SQL; no engine → ANALYTICS_ERR_NOT_CONFIGURED', async () => {
