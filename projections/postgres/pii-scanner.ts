@@ -10,7 +10,7 @@ import type { PostgresReadModel } from './sql.js';
  * non-personal column is found too), string leaf by string leaf. Rows that do not mention the subject are
  * not searched: a common value (a first name) in another subject's row is that subject's data.
  */
-export function postgresPiiScanner(sql: SqlClient, projection: Pick<PostgresReadModel, 'name' | 'tables'>): PersonalDataScanner {
+export function postgresPiiScanner(sql: SqlClient, projection: Pick<PostgresReadModel, 'name' | 'tables' | 'scanLive'>): PersonalDataScanner {
   const store = `postgres:${projection.name}`;
   return {
     store,
@@ -36,6 +36,11 @@ export function postgresPiiScanner(sql: SqlClient, projection: Pick<PostgresRead
           const columns = record !== null && typeof record === 'object' ? Object.entries(record) : [['?', record] as const];
           for (const [column, value] of columns) matchLeaves(target.matcher, value, (h) => findings.push({ location: `${logical}.${column}`, valueHash: h }));
         }
+      }
+      if (projection.scanLive) {
+        const extra = await projection.scanLive(sql, live.tables, target);
+        findings.push(...extra.findings);
+        examined += extra.examined;
       }
       return { store, found: findings.length, findings, examined };
     },

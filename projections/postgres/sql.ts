@@ -1,5 +1,7 @@
 import type { AnnalsEventType, EventEnvelope } from '../../schemas/events/registry.js';
 import { parseStreamName, type AggregateName } from '../../schemas/events/streams.js';
+import type { SqlExecutor } from '../../platform/sql/client.js';
+import type { ScanFinding, ScanTarget } from '../../platform/pii/scanner.js';
 import type { PostgresProjection, SqlStatement, Tables } from '../kernel/projection.js';
 
 /**
@@ -21,6 +23,11 @@ export interface PostgresReadModel extends PostgresProjection {
    * null): the six entity models derive `personalColumns` from it (personal-columns.ts).
    */
   readonly personalSources?: Readonly<Record<string, `${string}.${string}` | null>>;
+  /**
+   * A check of the live generation that the generic scanner (pii-scanner.ts: rows that mention the subject)
+   * cannot make: the search model's term dictionary holds words, not subject ids.
+   */
+  readonly scanLive?: (sql: SqlExecutor, tables: Tables, target: ScanTarget) => Promise<{ findings: ScanFinding[]; examined: number }>;
 }
 
 // A plain (optionally schema-qualified) lower-case identifier: the runtime passes names like
