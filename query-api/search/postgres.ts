@@ -1,15 +1,18 @@
 import type { SqlClient } from '../../platform/sql/client.js';
 import { searchKinds } from '../../schemas/read-models/search/documents.js';
-import { searchDocumentsView } from '../../schemas/read-models/search/postgres.js';
+import { searchDocumentsView, searchTermsView, tsLexeme } from '../../schemas/read-models/search/postgres.js';
 import { clampFirst, tenantCanOwnDocuments, type SearchHit, type SearchPort, type SearchRequest } from './port.js';
-import { escapeLike, searchTerms } from './text.js';
+import { closestTerms, escapeLike, searchTerms, transpositions } from './text.js';
 
 /**
  * The embedded search adapter: PostgreSQL full-text + pg_trgm over the `search_documents` view (PGlite in
  * `npm start`, or the read database's PostgreSQL), same semantics as Elasticsearch:
- * - typos: word similarity per query word (`search_text %> word`, trigram GIN index, threshold lowered
- *   to WORD_THRESHOLD for this transaction only), scored by strict word similarity, so "jonh" still
- *   reaches "john" and "smiht" ranks "smith" above "smithers";
+ * - typos: through the tenant's term dictionary (`search_terms`: the distinct words of names, companies
+ *   and titles, schemas/read-models/search/postgres.ts): each query word is matched against the WORDS by
+ *   trigram word similarity (`term %> word`, a small trigram index; threshold WORD_THRESHOLD for this
+ *   transaction only), the closest words by edit distance are kept (closestTerms in text.ts: "jonh" →
+ *   john, "smiht" → smith, as Elasticsearch's fuzzy query picks terms), and the documents carrying them
+ *   come from the tsvector index exactly; candidates are scored by strict word similarity as before;
  * - partial words: `word:*` prefix lexemes on the `simple` tsvector (GIN index);
  * - an email prefix: `email LIKE 'x%'` (btree, text_pattern_ops) with a strong boost;
  * - the exact full name or company adds a bonus.
@@ -20,9 +23,11 @@ import { escapeLike, searchTerms } from './text.js';
  * index-driven layers, each capped at CANDIDATES_PER_LAYER, and only their union is scored:
  *   exact: every word as a prefix lexeme (AND: "john:* & smith:*", the tsvector index), and the text as
  *          an email prefix (the btree);
- *   fuzzy: every word by trigram word similarity (AND: a bitmap AND of the words on the trigram index),
- *          run only when the exact layers found nothing (a typo); then any word (OR), only when that
- *          found nothing either.
+ *   fuzzy: only when the exact layers found nothing (a typo): the dictionary words close to each query
+ *          word (one small query), then the documents carrying a chosen word for EVERY query word
+ *          (AND of ORs in the tsvector index); then for ANY word, only when that found nothing either.
+ *          Trigram similarity is never computed over the documents to find them (at 1M contacts that
+ *          was the slow part: short trigrams such as " jo" are in a large share of all names).
  * The cap makes a very common term return SOME of its equally good matches, not a scan: an exact or
  * prefix match of every word outranks any fuzzy one, so fuzzy work is spent only where it can matter.
  */
@@ -35,6 +40,8 @@ export interface PostgresSearchOptions {
 
 const WORD_THRESHOLD = 0.3;
 const CANDIDATES_PER_LAYER = 200;
+/** Dictionary words considered per query word (the most similar first), before the edit-distance choice. */
+const SHORTLIST = 200;
 
 export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = {}): SearchPort {
   const threshold = options.wordThreshold ?? WORD_THRESHOLD;
@@ -42,6 +49,7 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
   const cap = options.candidatesPerLayer ?? CANDIDATES_PER_LAYER;
   if (!Number.isInteger(cap) || cap < 1) throw new RangeError('candidatesPerLayer must be a positive integer');
   const view = searchDocumentsView.name;
+  const dictionary = searchTermsView.name;
   return {
     adapter: 'postgres',
     async search(request: SearchRequest): Promise<SearchHit[]> {
@@ -60,17 +68,15 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
       // A text with an "@" is an email being typed: the email prefix alone finds it exactly (its prefix
       // lexemes, "ac:*", would each match a large share of every email's domain part).
       const typingEmail = personal && terms.text.includes('@');
-      const and = personal && !typingEmail && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' & ')) : undefined;
       const or = personal && terms.lexemes.length > 0 ? p(terms.lexemes.map((l) => `${l}:*`).join(' | ')) : undefined;
+      /** `params` and, after them, the parameters of one query only (every parameter a query is sent must appear in it). */
+      const own = (...values: unknown[]) => {
+        const list = [...params, ...values];
+        return { list, ref: (i: number) => `$${params.length + 1 + i}` };
+      };
 
       const scope = `d.tenant_id = $1 AND d.state = 'active' AND d.kind = ANY($2::text[])`;
       const layer = (condition: string, limit = cap) => `(SELECT d.tenant_id, d.kind, d.id FROM ${view} d WHERE ${scope} AND ${condition} LIMIT ${limit})`;
-      // Exact words, prefixes and the email prefix: cheap (tsvector and btree lookups, no similarity computed).
-      const exact = [...(and ? [layer(`d.tsv @@ to_tsquery('simple', ${and})`)] : []), ...(personal ? [layer(`d.email LIKE $4`, 50)] : [])];
-      // Typos: trigram word similarity (costly per row): only when the exact layers do not fill the answer.
-      const fuzzyAll = layer(words.map((w) => `${text} %> ${w}`).join(' AND '));
-      // Any word (OR): the widest and costliest scan, only when no document is close on every word.
-      const fuzzyAny = words.length > 1 ? layer(`(${words.map((w) => `${text} %> ${w}`).join(' OR ')})`) : undefined;
       const score = [
         ...words.map((w) => `strict_word_similarity(${w}, ${text})`),
         ...(or ? [`ts_rank(d.tsv, to_tsquery('simple', ${or}))`] : []),
@@ -82,22 +88,67 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
             ]
           : [`CASE WHEN d.company = $3 OR (d.kind = 'deal' AND d.name = $3) THEN 1 ELSE 0 END`, `CASE WHEN ${text} LIKE $4 THEN 0.5 ELSE 0 END`]),
       ];
-      // The fuzzy layers sit under a one-time filter: PostgreSQL does not run them at all when an exact or
-      // prefix match exists (which would outrank any fuzzy one). Trigram candidates are the costly part at
-      // scale (short trigrams such as " jo" are in a large share of all names), so they are for typos only.
-      const query = `
-        WITH a AS MATERIALIZED (${exact.length > 0 ? exact.join('\n UNION ') : `SELECT NULL::text AS tenant_id, NULL::text AS kind, NULL::text AS id WHERE false`}),
-        b AS MATERIALIZED (SELECT * FROM ${fuzzyAll} f WHERE NOT EXISTS (SELECT 1 FROM a)),
-        b2 AS (${fuzzyAny ? `SELECT * FROM ${fuzzyAny} f WHERE NOT EXISTS (SELECT 1 FROM a) AND NOT EXISTS (SELECT 1 FROM b)` : `SELECT * FROM b WHERE false`}),
-        c AS (SELECT * FROM a UNION SELECT * FROM b UNION SELECT * FROM b2)
+      /** The best `first` of the candidates `c` (a CTE chain ending in `c`), scored. */
+      const ranked = (ctes: string) => `
+        WITH ${ctes}
         SELECT d.kind, d.id, (${score.join(' + ')})::float8 AS score
           FROM c JOIN ${view} d ON d.tenant_id = c.tenant_id AND d.kind = c.kind AND d.id = c.id
          ORDER BY score DESC, d.id
          LIMIT $5`;
+      type Row = { kind: SearchHit['kind']; id: string; score: number };
+
       // SET LOCAL: the lowered threshold lives and dies with this transaction, never leaks to a pooled connection.
       const rows = await sql.transaction(async (tx) => {
         await tx.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
-        return (await tx.query<{ kind: SearchHit['kind']; id: string; score: number }>(query, params)).rows;
+        if (!personal) {
+          // Business text (companies, titles, deal names) has no dictionary: few words per document, and an
+          // analyst's search is not on the latency target. Trigram word similarity on its own index, all
+          // words first, then any word.
+          const all = layer(words.map((w) => `${text} %> ${w}`).join(' AND '));
+          const any = words.length > 1 ? layer(`(${words.map((w) => `${text} %> ${w}`).join(' OR ')})`) : undefined;
+          const ctes = `b AS MATERIALIZED (SELECT * FROM ${all} f),
+            c AS (SELECT * FROM b${any ? ` UNION SELECT * FROM ${any} f WHERE NOT EXISTS (SELECT 1 FROM b)` : ''})`;
+          return (await tx.query<Row>(ranked(ctes), params)).rows;
+        }
+        // 1. Exact words, prefixes and the email prefix: index lookups, no similarity computed.
+        const prefixes = !typingEmail && terms.lexemes.length > 0 ? own(terms.lexemes.map((l) => `${l}:*`).join(' & ')) : undefined;
+        const exact = [...(prefixes ? [layer(`d.tsv @@ to_tsquery('simple', ${prefixes.ref(0)})`)] : []), layer(`d.email LIKE $4`, 50)];
+        const found = (await tx.query<Row>(ranked(`c AS (${exact.join('\n UNION ')})`), prefixes?.list ?? params)).rows;
+        // An exact or prefix match of every word outranks any fuzzy one: fuzzy work only for a typo.
+        if (found.length > 0) return found;
+        // 2. A typo: the dictionary words close to each query word (a small table, its own trigram index).
+        const variants = terms.words.flatMap((w, i) => transpositions(w).map((v) => [v, i + 1] as const));
+        const near = (
+          await tx.query<{ i: number; term: string }>(
+            `SELECT w.i::int AS i, t.term
+               FROM unnest($2::text[]) WITH ORDINALITY AS w(word, i)
+               CROSS JOIN LATERAL (
+                 SELECT t.term FROM ${dictionary} t
+                  WHERE t.tenant_id = $1 AND t.term %> w.word
+                  ORDER BY similarity(w.word, t.term) DESC, t.term
+                  LIMIT ${SHORTLIST}) t
+             UNION ALL
+             SELECT v.i, t.term FROM unnest($3::text[], $4::int[]) AS v(term, i) JOIN ${dictionary} t ON t.tenant_id = $1 AND t.term = v.term`,
+            [request.tenantId, terms.words, variants.map(([v]) => v), variants.map(([, i]) => i)],
+          )
+        ).rows;
+        const chosen = terms.words.map((w, i) => closestTerms(w, near.filter((r) => r.i === i + 1).map((r) => r.term)));
+        const anyWord = [...new Set(chosen.flat())];
+        if (anyWord.length === 0) return [];
+        // 3. The documents carrying a chosen word for every query word, else for any: exact lexemes, tsvector index.
+        const orOf = (ts: readonly string[]) => `(${ts.map(tsLexeme).join(' | ')})`;
+        const matching = (ref: string) => layer(`d.tsv @@ ${ref}::tsquery`);
+        let q: ReturnType<typeof own>;
+        let ctes: string;
+        if (chosen.every((c) => c.length > 0) && chosen.length > 1) {
+          q = own(chosen.map(orOf).join(' & '), orOf(anyWord));
+          ctes = `b AS MATERIALIZED (SELECT * FROM ${matching(q.ref(0))} f),
+             c AS (SELECT * FROM b UNION SELECT * FROM ${matching(q.ref(1))} f WHERE NOT EXISTS (SELECT 1 FROM b))`;
+        } else {
+          q = own(orOf(anyWord));
+          ctes = `c AS (SELECT * FROM ${matching(q.ref(0))} f)`;
+        }
+        return (await tx.query<Row>(ranked(ctes), q.list)).rows;
       });
       return rows.map((r) => ({ kind: r.kind, id: r.id, score: Number(r.score) }));
     },

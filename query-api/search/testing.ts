@@ -4,7 +4,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { aliasOf, documentIdOf, indexOf, searchIndexMappings, searchIndexSettings } from '../../schemas/read-models/elasticsearch/indices.js';
 import { searchKinds, type SearchDocument, type SearchKind } from '../../schemas/read-models/search/documents.js';
-import { searchDocumentsDdl, searchDocumentsView } from '../../schemas/read-models/search/postgres.js';
+import { searchDocumentsDdl, searchDocumentsView, searchTermsDdl, searchTermsView } from '../../schemas/read-models/search/postgres.js';
 import type { SearchHit, SearchPort } from './port.js';
 
 /**
@@ -213,8 +213,10 @@ export const otherTenantOf = (tenant: string): string => `${tenant}-other`;
 /** Loads documents into a fresh generation of the embedded search table (view `search_documents`). */
 export async function loadPostgresDocuments(sql: SqlClient, docs: readonly SearchDocument[], generation = 1): Promise<void> {
   const table = `${searchDocumentsView.name}_t${generation}`;
-  await sql.exec(`${searchDocumentsDdl(table, (s) => `${table}_${s}`)}
-    CREATE OR REPLACE VIEW ${searchDocumentsView.name} AS SELECT * FROM ${table};`);
+  const terms = `${searchTermsView.name}_t${generation}`;
+  await sql.exec(`${searchDocumentsDdl(table, (s) => `${table}_${s}`)}${searchTermsDdl(table, terms, (s) => `${table}_${s}`)}
+    CREATE OR REPLACE VIEW ${searchDocumentsView.name} AS SELECT * FROM ${table};
+    CREATE OR REPLACE VIEW ${searchTermsView.name} AS SELECT * FROM ${terms};`);
   for (const d of docs) {
     await sql.query(`INSERT INTO ${table} (tenant_id, kind, id, doc, position) VALUES ($1, $2, $3, $4::jsonb, $5)`, [d.tenantId, d.kind, d.id, JSON.stringify(d), d.position]);
   }
