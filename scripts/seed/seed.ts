@@ -53,6 +53,14 @@ export interface SeedOptions {
   /** End of the simulated two years (default 2026-11-01T00:00:00Z): fixed, so a seed means the same data on any day. */
   readonly anchor?: Date;
   readonly onProgress?: (p: SeedProgress) => void;
+  /**
+   * This run's share of the data when several processes or threads seed one tenant together
+   * (scripts/seed/workers.ts): persons and budgets whose number is `index` modulo `count`. Every choice
+   * and id is named after the person or budget, so the shards together write exactly the events of one
+   * run. A shard leaves the conversion checkpoint alone: its coordinator moves it once all are done
+   * (`conversionCheckpoint`).
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 export interface SeedProgress {
@@ -148,7 +156,7 @@ export async function seed(deps: SeedDeps, options: SeedOptions): Promise<SeedRe
   };
 
   const counts = { contacts: 0, leads: 0, deals: 0, budgets: 0 };
-  const progress = () => options.onProgress?.({ contacts: counts.contacts, total: options.contacts, events, commands });
+  const progress = () => options.onProgress?.({ contacts: counts.contacts, total, events, commands });
 
   const deal = async (r: Prng, key: string, t: number, dealId: string) => {
     counts.deals++;
@@ -302,8 +310,20 @@ export async function seed(deps: SeedDeps, options: SeedOptions): Promise<SeedRe
   };
 
   const started = performance.now();
+  const shard = options.shard ?? { index: 0, count: 1 };
+  if (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+    throw new Error(`seed: shard ${shard.index} of ${shard.count} does not exist`);
+  }
+  const mine = (n: number) => n % shard.count === shard.index;
   const budgets = Math.max(3, Math.ceil(options.contacts / 1_000));
-  const tasks: (() => Promise<void>)[] = [...Array.from({ length: budgets }, (_, j) => () => budget(j)), ...Array.from({ length: options.contacts }, (_, i) => () => person(i))];
+  const persons = Array.from({ length: options.contacts }, (_, i) => i).filter(mine);
+  const total = persons.length;
+  const tasks: (() => Promise<void>)[] = [
+    ...Array.from({ length: budgets }, (_, j) => j)
+      .filter(mine)
+      .map((j) => () => budget(j)),
+    ...persons.map((i) => () => person(i)),
+  ];
   let next = 0;
   let failure: unknown;
   const worker = async () => {
@@ -316,20 +336,32 @@ export async function seed(deps: SeedDeps, options: SeedOptions): Promise<SeedRe
       }
     }
   };
-  // Whether the conversion process had handled everything before the seed (an empty store, or its
-  // checkpoint at the head): only then may its checkpoint move past the conversions seeded here.
-  const headBefore = await deps.eventStore.headPosition();
-  const checkpointBefore = await readCheckpoint(deps.eventStore);
-  const upToDate = headBefore === undefined || (checkpointBefore !== undefined && checkpointBefore >= headBefore);
+  const checkpoint = options.shard ? undefined : await conversionCheckpoint(deps.eventStore);
   try {
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
     if (failure !== undefined) throw failure;
-    // The conversions ran here: the conversion process of a later start begins after them.
-    const head = await deps.eventStore.headPosition();
-    if (upToDate && head !== undefined) await writeCheckpoint(deps.eventStore, head, new Date(anchor));
+    await checkpoint?.advance(new Date(anchor));
   } finally {
     await writeSide.stop();
   }
   progress();
-  return { ...counts, total: options.contacts, events, commands, elapsedMs: Math.round(performance.now() - started) };
+  return { ...counts, total, events, commands, elapsedMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * The seed runs the lead conversions itself (in each command's context), so the conversion process of a
+ * later start must begin after them. Taken before the seed writes anything: whether that process had
+ * handled everything (an empty store, or its checkpoint at the head); only then may `advance`, called
+ * once every conversion of the seed is written, move its checkpoint to the head.
+ */
+export async function conversionCheckpoint(store: EventStore): Promise<{ advance(now: Date): Promise<void> }> {
+  const headBefore = await store.headPosition();
+  const checkpointBefore = await readCheckpoint(store);
+  const upToDate = headBefore === undefined || (checkpointBefore !== undefined && checkpointBefore >= headBefore);
+  return {
+    async advance(now) {
+      const head = await store.headPosition();
+      if (upToDate && head !== undefined) await writeCheckpoint(store, head, now);
+    },
+  };
 }

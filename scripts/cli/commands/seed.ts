@@ -1,12 +1,8 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, EX_CONFIG } from '../../../platform/config/env.js';
 import { createLogger } from '../../../platform/logging/logger.js';
-import { openKeyStoreSql, openPii } from '../../../platform/pii/open.js';
-import { openPglite, pgClient, pgliteClient } from '../../../platform/sql/client.js';
 import { loadConfig } from '../../../write-side/config.js';
-import { openEventStore } from '../../../write-side/event-store.js';
+import { defaultConcurrency, openSeedTarget } from '../../seed/open.js';
 import { seed, type SeedProgress } from '../../seed/seed.js';
 
 const USAGE = `usage: annals seed [--contacts N] [--tenant T] [--seed S] [--concurrency C]
@@ -15,7 +11,8 @@ Writes realistic, deterministic demo data through the write side (the command AP
 conversion process): contacts, leads through the funnel, deals won and lost, interactions, consents,
 budgets with allocations and spend. Same --seed and --tenant → the same events.
 Embedded (DATA_DIR) unless EVENTSTORE_URL / READ_DB_URL / KEYSTORE_URL name servers; stop \`annals start\`
-first when embedded (PGlite opens in one process only). Defaults: --contacts 1000 --tenant demo --seed annals.`;
+first when embedded (PGlite opens in one process only). Defaults: --contacts 1000 --tenant demo --seed annals,
+--concurrency 8 embedded, 32 on a server (persons seeded at once; the data does not depend on it).`;
 
 /** One line that redraws itself on a terminal; plain lines (every 10 %) otherwise. */
 function progressPrinter(out: NodeJS.WriteStream, started: number) {
@@ -45,7 +42,7 @@ export async function run(args: string[], io: { stdout: NodeJS.WriteStream; stde
   try {
     opts = parseArgs({
       args,
-      options: { contacts: { type: 'string', default: '1000' }, tenant: { type: 'string', default: 'demo' }, seed: { type: 'string', default: 'annals' }, concurrency: { type: 'string', default: '8' }, help: { type: 'boolean' } },
+      options: { contacts: { type: 'string', default: '1000' }, tenant: { type: 'string', default: 'demo' }, seed: { type: 'string', default: 'annals' }, concurrency: { type: 'string' }, help: { type: 'boolean' } },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -58,10 +55,10 @@ export async function run(args: string[], io: { stdout: NodeJS.WriteStream; stde
     return 0;
   }
   const contacts = Number(opts.contacts);
-  const concurrency = Number(opts.concurrency);
+  const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   const problems = [
     !/^\d+$/.test(opts.contacts) || contacts < 1 || contacts > 10_000_000 ? '--contacts must be a whole number from 1 to 10000000' : undefined,
-    !/^\d+$/.test(opts.concurrency) || concurrency < 1 || concurrency > 256 ? '--concurrency must be a whole number from 1 to 256' : undefined,
+    opts.concurrency !== undefined && (!/^\d+$/.test(opts.concurrency) || Number(opts.concurrency) < 1 || Number(opts.concurrency) > 256) ? '--concurrency must be a whole number from 1 to 256' : undefined,
     // The tenant ends up in tokens, keys and every row: the same rule as a token's tenant claim.
     !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(opts.tenant) ? '--tenant must be 1–100 letters, digits, dots, dashes or underscores' : undefined,
     opts.seed.length === 0 || opts.seed.length > 200 ? '--seed must be 1–200 characters' : undefined,
@@ -82,27 +79,19 @@ export async function run(args: string[], io: { stdout: NodeJS.WriteStream; stde
     throw err;
   }
   const { config } = loaded;
+  const inFlight = concurrency ?? defaultConcurrency(config.eventStore.kind !== 'pglite');
   const logger = createLogger({ level: 'warn', name: 'seed' });
-  // The key tables where the services keep them (KEYSTORE_URL, else READ_DB_URL, else DATA_DIR/read).
-  const readDbUrl = config.readDbUrl;
-  if (!readDbUrl && !config.pii.keyStoreUrl) await mkdir(join(config.dataDir, 'read'), { recursive: true });
-  const keySql = config.pii.keyStoreUrl
-    ? await openKeyStoreSql(config.pii.keyStoreUrl, join(config.dataDir, 'read'), 'annals-seed-keystore')
-    : readDbUrl
-      ? pgClient(readDbUrl, { applicationName: 'annals-seed' })
-      : pgliteClient(await openPglite(join(config.dataDir, 'read')));
-  let eventStore;
+  let target;
   try {
-    const pii = await openPii(keySql, { masterKey: config.piiMasterKey, previousMasterKeys: config.pii.previousMasterKeys, cacheTtlMs: config.pii.cacheTtlMs, cacheSize: config.pii.cacheSize });
-    eventStore = await openEventStore(config.eventStore, { encryption: { codec: config.pii.encryption ? pii.codec : undefined } });
+    target = await openSeedTarget(config, inFlight);
   } catch (err) {
     io.stderr.write(`annals seed: ${(err as Error).message}\n`);
-    await keySql.close();
     return EX_CONFIG;
   }
+  const eventStore = target.eventStore;
   const print = progressPrinter(io.stdout, performance.now());
   try {
-    const report = await seed({ config, logger, eventStore }, { contacts, tenant: opts.tenant, seed: opts.seed, concurrency, onProgress: (p) => print(p) });
+    const report = await seed({ config, logger, eventStore }, { contacts, tenant: opts.tenant, seed: opts.seed, concurrency: inFlight, onProgress: (p) => print(p) });
     print(report, true);
     io.stdout.write(
       `seeded tenant ${opts.tenant} (seed ${JSON.stringify(opts.seed)}): ${report.contacts} contacts, ${report.leads} leads, ${report.deals} deals, ${report.budgets} budgets — ${report.commands} commands, ${report.events} events in ${(report.elapsedMs / 1000).toFixed(1)} s\n`,
@@ -112,7 +101,6 @@ export async function run(args: string[], io: { stdout: NodeJS.WriteStream; stde
     io.stderr.write(`\nannals seed: ${(err as Error).message}\n`);
     return 1;
   } finally {
-    await eventStore.close();
-    await keySql.close();
+    await target.close();
   }
 }

@@ -1,0 +1,62 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EventStore } from '../../platform/event-store/event-store.js';
+import { openEventStore } from '../../platform/event-store/open.js';
+import { openPii } from '../../platform/pii/open.js';
+import { openPglite, pgClient, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
+import type { WriteSideConfig } from '../../write-side/config.js';
+
+/**
+ * Persons seeded at once when --concurrency is not given. PGlite is one in-process connection: past a
+ * few commands in flight they only queue. A server answers many connections at once, and each command
+ * is several round trips, so more persons in flight hide more of that latency.
+ */
+export function defaultConcurrency(server: boolean): number {
+  return server ? 32 : 8;
+}
+
+/** The stores `annals seed` writes to, opened where the services keep them; `close` closes both. */
+export interface SeedTarget {
+  readonly eventStore: EventStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the event store (EVENTSTORE_URL, else DATA_DIR/eventstore) with the GDPR codec when encryption is
+ * on, and the key tables where the services keep them (KEYSTORE_URL, else READ_DB_URL, else the embedded
+ * read PGlite under DATA_DIR/read).
+ *
+ * On a server the pools are sized for the seed's concurrency: each person in flight holds at most one
+ * connection at a time (one statement, or the key store's creation transaction), so `concurrency`
+ * connections (capped at 32 per pool, well under PostgreSQL's default 100) let every in-flight command
+ * run its statement at once instead of queueing behind a pool of 10 — the seed is bound by round trips,
+ * not by the server's CPU. PGlite is one connection whatever is asked.
+ */
+export async function openSeedTarget(config: WriteSideConfig, concurrency: number, applicationName = 'annals-seed'): Promise<SeedTarget> {
+  const connections = Math.max(2, Math.min(32, concurrency));
+  const keyUrl = config.pii.keyStoreUrl;
+  let keySql: SqlClient;
+  if (keyUrl) keySql = pgClient(keyUrl, { applicationName: `${applicationName}-keystore`, max: connections });
+  else {
+    await mkdir(join(config.dataDir, 'read'), { recursive: true });
+    keySql = pgliteClient(await openPglite(join(config.dataDir, 'read')));
+  }
+  let eventStore: EventStore;
+  try {
+    const pii = await openPii(keySql, { masterKey: config.piiMasterKey, previousMasterKeys: config.pii.previousMasterKeys, cacheTtlMs: config.pii.cacheTtlMs, cacheSize: config.pii.cacheSize });
+    eventStore = await openEventStore(config.eventStore, { applicationName, maxConnections: connections, encryption: { codec: config.pii.encryption ? pii.codec : undefined } });
+  } catch (err) {
+    await keySql.close();
+    throw err;
+  }
+  return {
+    eventStore,
+    async close() {
+      try {
+        await eventStore.close();
+      } finally {
+        await keySql.close();
+      }
+    },
+  };
+}
