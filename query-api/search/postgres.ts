@@ -76,7 +76,6 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
       };
 
       const scope = `d.tenant_id = $1 AND d.state = 'active' AND d.kind = ANY($2::text[])`;
-      const layer = (condition: string, limit = cap) => `(SELECT d.tenant_id, d.kind, d.id FROM ${view} d WHERE ${scope} AND ${condition} LIMIT ${limit})`;
       const score = [
         ...words.map((w) => `strict_word_similarity(${w}, ${text})`),
         ...(or ? [`ts_rank(d.tsv, to_tsquery('simple', ${or}))`] : []),
@@ -88,18 +87,23 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
             ]
           : [`CASE WHEN d.company = $3 OR (d.kind = 'deal' AND d.name = $3) THEN 1 ELSE 0 END`, `CASE WHEN ${text} LIKE $4 THEN 0.5 ELSE 0 END`]),
       ];
-      /** The best `first` of the candidates `c` (a CTE chain ending in `c`), scored. */
+      /**
+       * One layer of candidates, scored as they are read (the heap row is at hand: no second lookup by key).
+       * Only the LIMIT's rows are scored: the projection runs below the Limit node.
+       */
+      const layer = (condition: string, limit = cap) =>
+        `(SELECT d.kind, d.id, (${score.join(' + ')}) AS score FROM ${view} d WHERE ${scope} AND ${condition} LIMIT ${limit})`;
+      /** The best `first` of the candidates `c` (a CTE chain ending in `c`); a document found by two layers once. */
       const ranked = (ctes: string) => `
         WITH ${ctes}
-        SELECT d.kind, d.id, (${score.join(' + ')})::float8 AS score
-          FROM c JOIN ${view} d ON d.tenant_id = c.tenant_id AND d.kind = c.kind AND d.id = c.id
-         ORDER BY score DESC, d.id
-         LIMIT $5`;
+        SELECT c.kind, c.id, max(c.score)::float8 AS score FROM c GROUP BY c.kind, c.id ORDER BY 3 DESC, c.id LIMIT $5`;
       type Row = { kind: SearchHit['kind']; id: string; score: number };
 
       // SET LOCAL: the lowered threshold lives and dies with this transaction, never leaks to a pooled connection.
       const rows = await sql.transaction(async (tx) => {
-        await tx.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
+        // enable_seqscan off: the dictionary is small enough that the planner would rather compute trigram
+        // similarity for every word of the tenant than use its trigram index (tens of ms at a thousand words).
+        await tx.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true), set_config('enable_seqscan', 'off', true)`, [String(threshold)]);
         if (!personal) {
           // Business text (companies, titles, deal names) has no dictionary: few words per document, and an
           // analyst's search is not on the latency target. Trigram word similarity on its own index, all
@@ -107,24 +111,26 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
           const all = layer(words.map((w) => `${text} %> ${w}`).join(' AND '));
           const any = words.length > 1 ? layer(`(${words.map((w) => `${text} %> ${w}`).join(' OR ')})`) : undefined;
           const ctes = `b AS MATERIALIZED (SELECT * FROM ${all} f),
-            c AS (SELECT * FROM b${any ? ` UNION SELECT * FROM ${any} f WHERE NOT EXISTS (SELECT 1 FROM b)` : ''})`;
+            c AS (SELECT * FROM b${any ? ` UNION ALL SELECT * FROM ${any} f WHERE NOT EXISTS (SELECT 1 FROM b)` : ''})`;
           return (await tx.query<Row>(ranked(ctes), params)).rows;
         }
         // 1. Exact words, prefixes and the email prefix: index lookups, no similarity computed.
         const prefixes = !typingEmail && terms.lexemes.length > 0 ? own(terms.lexemes.map((l) => `${l}:*`).join(' & ')) : undefined;
         const exact = [...(prefixes ? [layer(`d.tsv @@ to_tsquery('simple', ${prefixes.ref(0)})`)] : []), layer(`d.email LIKE $4`, 50)];
-        const found = (await tx.query<Row>(ranked(`c AS (${exact.join('\n UNION ')})`), prefixes?.list ?? params)).rows;
+        const found = (await tx.query<Row>(ranked(`c AS (${exact.join('\n UNION ALL ')})`), prefixes?.list ?? params)).rows;
         // An exact or prefix match of every word outranks any fuzzy one: fuzzy work only for a typo.
         if (found.length > 0) return found;
         // 2. A typo: the dictionary words close to each query word (a small table, its own trigram index).
+        // The tenant is filtered after the trigram lookup (OFFSET 0 keeps it out of the subquery): on the
+        // tenant's key index instead, PostgreSQL would compute the similarity of every word of the tenant.
         const variants = terms.words.flatMap((w, i) => transpositions(w).map((v) => [v, i + 1] as const));
         const near = (
           await tx.query<{ i: number; term: string }>(
             `SELECT w.i::int AS i, t.term
                FROM unnest($2::text[]) WITH ORDINALITY AS w(word, i)
                CROSS JOIN LATERAL (
-                 SELECT t.term FROM ${dictionary} t
-                  WHERE t.tenant_id = $1 AND t.term %> w.word
+                 SELECT t.term FROM (SELECT t.tenant_id, t.term FROM ${dictionary} t WHERE t.term %> w.word OFFSET 0) t
+                  WHERE t.tenant_id = $1
                   ORDER BY similarity(w.word, t.term) DESC, t.term
                   LIMIT ${SHORTLIST}) t
              UNION ALL
@@ -143,7 +149,7 @@ export function postgresSearch(sql: SqlClient, options: PostgresSearchOptions = 
         if (chosen.every((c) => c.length > 0) && chosen.length > 1) {
           q = own(chosen.map(orOf).join(' & '), orOf(anyWord));
           ctes = `b AS MATERIALIZED (SELECT * FROM ${matching(q.ref(0))} f),
-             c AS (SELECT * FROM b UNION SELECT * FROM ${matching(q.ref(1))} f WHERE NOT EXISTS (SELECT 1 FROM b))`;
+             c AS (SELECT * FROM b UNION ALL SELECT * FROM ${matching(q.ref(1))} f WHERE NOT EXISTS (SELECT 1 FROM b))`;
         } else {
           q = own(orOf(anyWord));
           ctes = `c AS (SELECT * FROM ${matching(q.ref(0))} f)`;

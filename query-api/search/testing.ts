@@ -80,6 +80,8 @@ export function suiteDocuments(tenant: string, other: string): SearchDocument[] 
     doc(other, 'contact', `x-smi`, { firstName: 'Smi', lastName: 'Smi', email: 'smi@smi.example', company: 'Smi' }),
     doc(other, 'lead', `x-acme`, { name: 'Acme', email: 'acme@acme.example', company: 'acme' }),
     doc(other, 'deal', `x-deal`, { name: 'acme' }),
+    // Words only the other tenant has: a typo of them finds nothing here (the embedded adapter's dictionary is per tenant).
+    doc(other, 'contact', `x-quintus`, { firstName: 'Quintus', lastName: 'Zebulon', email: 'qz@zebulon.example', company: 'Zebulon Labs' }),
   ];
 }
 
@@ -170,6 +172,9 @@ export function searchSuite(name: string, open: () => Promise<LoadedSearch>): vo
       const theirs = await search('acme', { tenantId: otherTenantOf(tenant) });
       assert.ok(theirs.length > 0 && theirs.every((h) => h.id.startsWith('x-')), JSON.stringify(theirs));
       assert.deepEqual(await search('acme', { tenantId: `${tenant}\u0000` }), []);
+      // A typo of words only the other tenant has: nothing here, their document there.
+      assert.deepEqual(await search('Qiuntus Zeblon'), []);
+      assert.equal((await search('Qiuntus Zeblon', { tenantId: otherTenantOf(tenant) }))[0]?.id, 'x-quintus');
       assert.deepEqual(await search('acme', { tenantId: tenant.toUpperCase() }), []);
     });
 
