@@ -7,7 +7,7 @@ import { stateGenerationDdl, stateGenerationObjects, stateViews } from '../../..
 import { ProjectionEventError } from '../../kernel/errors.js';
 import type { ExternalReadModel } from '../../kernel/target.js';
 import { clickhousePiiScanner } from '../pii-scanner.js';
-import { factEventTypes, factRow } from './facts.js';
+import { factEventTypes, factJsonLines, factRow } from './facts.js';
 
 export const ANALYTICS_EVENTS_MODEL = 'analytics_events';
 
@@ -43,7 +43,8 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
   return {
     name,
     // 2: the per-entity state tables (state.ts) beside the fact table; a generation without them needs a rebuild.
-    version: 2,
+    // 3: the deal state's event lists are groupArray (read as sets), not groupUniqArray: a rebuild.
+    version: 3,
     store: 'clickhouse',
     eventTypes: factEventTypes,
     async createGeneration(generation) {
@@ -64,7 +65,7 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
       });
       const table = eventsTable(generation);
       for (let i = 0; i < rows.length; i += maxRows) {
-        await engine.insert(table, rows.slice(i, i + maxRows) as unknown as Record<string, unknown>[]);
+        await engine.insertJsonLines(table, factJsonLines(rows.slice(i, i + maxRows)));
       }
     },
     async swap(generation) {
