@@ -13,7 +13,8 @@
  *                      | server (PostgreSQL at EVENTSTORE_URL: two fresh databases, dropped at the end)
  *   BENCH_CONTACTS     contacts to seed (default 1000)
  *   BENCH_CONCURRENCY  persons in flight and appends in flight for raw (default: what `annals seed` uses for that store)
- *   BENCH_PROFILE      a .cpuprofile file: CPU profile of the seed phase only
+ *   BENCH_WORKERS      worker threads (server only; default 1): `annals seed --workers`
+ *   BENCH_PROFILE      a .cpuprofile file: CPU profile of the seed phase only (the main thread's)
  * Prints and writes bench/results/seed-<store>.json: events/s, commands/s, contacts/min, ratio to raw,
  * and the projected time of 100,000 contacts at the measured contacts/s.
  */
@@ -27,7 +28,8 @@ import type { EventStoreAdapter } from '../platform/event-store/port.js';
 import { createLogger } from '../platform/logging/logger.js';
 import { openPglite, pgClient, pgliteClient } from '../platform/sql/client.js';
 import { defaultConcurrency, openSeedTarget } from '../scripts/seed/open.js';
-import { seed } from '../scripts/seed/seed.js';
+import { seed, type SeedOptions } from '../scripts/seed/seed.js';
+import { seedInWorkers } from '../scripts/seed/workers.js';
 import type { WriteSideConfig } from '../write-side/config.js';
 import { testConfig } from '../write-side/testing.js';
 
@@ -35,6 +37,7 @@ const KIND = (process.env.BENCH_STORE ?? 'dir') as 'dir' | 'server';
 if (!['dir', 'server'].includes(KIND)) throw new Error(`BENCH_STORE must be dir or server, not ${KIND}`);
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? defaultConcurrency(KIND === 'server'));
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const run = `${Date.now().toString(36)}${process.pid}`;
 const master = randomBytes(32).toString('base64url');
 const cleanup: (() => Promise<void>)[] = [];
@@ -99,21 +102,19 @@ async function main() {
   const logger = createLogger({ level: 'silent', name: 'bench-seed' });
   let last = 0;
   const profile = await startProfile(process.env.BENCH_PROFILE);
-  const report = await seed(
-    { config, logger, eventStore: target.eventStore },
-    {
-      contacts: CONTACTS,
-      tenant: 'bench',
-      seed: 'bench',
-      concurrency: CONCURRENCY,
-      onProgress: (p) => {
-        if (process.stderr.isTTY && p.contacts - last >= CONTACTS / 20) {
-          last = p.contacts;
-          process.stderr.write(`\rseed ${p.contacts}/${p.total} contacts, ${p.events} events`);
-        }
-      },
+  const options: SeedOptions = {
+    contacts: CONTACTS,
+    tenant: 'bench',
+    seed: 'bench',
+    concurrency: CONCURRENCY,
+    onProgress: (p) => {
+      if (process.stderr.isTTY && p.contacts - last >= CONTACTS / 20) {
+        last = p.contacts;
+        process.stderr.write(`\rseed ${p.contacts}/${p.total} contacts, ${p.events} events`);
+      }
     },
-  );
+  };
+  const report = WORKERS > 1 ? await seedInWorkers(config, target.eventStore, options, WORKERS) : await seed({ config, logger, eventStore: target.eventStore }, options);
   await profile?.stop();
   if (process.stderr.isTTY) process.stderr.write('\n');
   const records = (await target.eventStore.readAllRaw({ maxCount: 100_000_000 })).filter((r) => !r.streamId.startsWith('checkpoint-'));
@@ -145,6 +146,7 @@ async function main() {
     commands: report.commands,
     events: report.events,
     concurrency: CONCURRENCY,
+    workers: WORKERS,
     seedMs: report.elapsedMs,
     seedEventsPerSec: Math.round(seedRate),
     seedCommandsPerSec: Math.round(report.commands / seconds),

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore } from '../../platform/event-store/event-store.js';
 import { openEventStore } from '../../platform/event-store/open.js';
@@ -13,6 +14,14 @@ import type { WriteSideConfig } from '../../write-side/config.js';
  */
 export function defaultConcurrency(server: boolean): number {
   return server ? 32 : 8;
+}
+
+/**
+ * Worker threads when --workers is not given. Embedded: one (PGlite opens a data directory in one thread).
+ * On a server the seed is bound by one thread's CPU while the server has room: a thread per core, at most 4.
+ */
+export function defaultWorkers(server: boolean): number {
+  return server ? Math.max(1, Math.min(4, availableParallelism())) : 1;
 }
 
 /** The stores `annals seed` writes to, opened where the services keep them; `close` closes both. */

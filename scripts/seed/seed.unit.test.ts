@@ -10,7 +10,7 @@ import { parseMasterKey } from '../../platform/pii/master-key.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { testConfig } from '../../write-side/testing.js';
 import { prng, uuidV7At } from './prng.js';
-import { seed, type SeedProgress } from './seed.js';
+import { conversionCheckpoint, seed, type SeedProgress } from './seed.js';
 
 /** `annals seed` on embedded adapters: deterministic, through the write side, every aggregate touched. */
 const MASTER = randomBytes(32).toString('base64url');
@@ -82,6 +82,28 @@ describe('annals seed', { timeout: 300_000 }, () => {
     // Personal data went through the codec: the stored bytes hold ciphertext.
     const raw = await a.readAllRaw({ maxCount: 500 });
     for (const r of raw.filter((x) => x.type === 'ContactCreated')) assert.match(String(r.data), /"firstName":"pii:v2:/);
+  });
+
+  it('shards together write exactly the events of one run, and the conversion checkpoint once, after all', async () => {
+    // a holds the 16 contacts of seed "g" (the test above). Three shards, concurrently, on a fresh store.
+    const c = await encryptedStore();
+    try {
+      const config = testConfig({ piiMasterKey: MASTER });
+      const checkpoint = await conversionCheckpoint(c.store);
+      const reports = await Promise.all([0, 1, 2].map((index) => seed({ config, logger, eventStore: c.store }, { contacts: 16, tenant: 'demo', seed: 'g', concurrency: 3, shard: { index, count: 3 } })));
+      assert.deepEqual(reports.map((r) => r.total), [6, 5, 5], 'persons 0,3,…,15 / 1,4,…,13 / 2,5,…,14');
+      assert.equal(reports.reduce((n, r) => n + r.contacts, 0), 16);
+      assert.equal(reports.reduce((n, r) => n + r.budgets, 0), 3);
+      assert.equal((await c.store.readStream('checkpoint-lead-conversion')).length, 0, 'a shard leaves the checkpoint to its coordinator');
+      const head = await c.store.headPosition();
+      await checkpoint.advance(new Date('2026-11-01T00:00:00.000Z'));
+      const [moved] = await c.store.readStream('checkpoint-lead-conversion');
+      assert.equal(moved?.type === 'ProcessorCheckpointed' && moved.data.position, String(head));
+      assert.deepEqual(await dump(c.store), await dump(a));
+      await assert.rejects(seed({ config, logger, eventStore: c.store }, { contacts: 1, tenant: 'x', seed: 'g', shard: { index: 3, count: 3 } }), /shard 3 of 3 does not exist/);
+    } finally {
+      await c.store.close();
+    }
   });
 
   it('another seed gives other data', async () => {
