@@ -3,7 +3,7 @@ import type { Admin, Consumer, IHeaders, Kafka as KafkaClient, Producer } from '
 import type { Logger } from 'pino';
 import { sleep } from './backoff.js';
 import type { ConsumedMessage } from './message.js';
-import { tpKey, type Bus, type ConsumeOptions } from './port.js';
+import { tpKey, type Bus, type ConsumeOptions, type TopicPartition } from './port.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -110,7 +110,7 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
       await p.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
     },
 
-    async consume({ groupId, topics, resumeFrom, onBatch, signal, concurrentPartitions }: ConsumeOptions) {
+    async consume({ groupId, topics, resumeFrom: callerResumeFrom, onBatch, signal, concurrentPartitions, pipelineMessages }: ConsumeOptions) {
       await bus.ensureTopics(topics);
       const consumer = kafka.consumer({
         groupId,
@@ -125,11 +125,38 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
       let failure: unknown;
       let finish: () => void = () => {};
       const finished = new Promise<void>((resolve) => (finish = resolve));
+      // Pipelining (port.ts): batches handed over and not yet durable, and the room they leave.
+      const pipeline = pipelineMessages ?? 0;
+      const pending = new Set<Promise<void>>();
+      let pendingMessages = 0;
+      let roomWaiters: (() => void)[] = [];
+      const wakeRoom = () => {
+        const ws = roomWaiters;
+        roomWaiters = [];
+        for (const w of ws) w();
+      };
+      const room = async (n: number) => {
+        while (failure === undefined && !signal.aborted && pendingMessages > 0 && pendingMessages + n > pipeline) await new Promise<void>((w) => roomWaiters.push(w));
+      };
+      // The caller's checkpoint is read only once every batch handed over is durable (or failed): read
+      // earlier, it would send the partition back to batches that are still on their way to it.
+      const resumeFrom = async (assigned: readonly TopicPartition[]) => {
+        while (pending.size > 0) await Promise.allSettled([...pending]);
+        return callerResumeFrom(assigned);
+      };
       const fail = (e: unknown) => {
         failure ??= e;
         finish();
+        wakeRoom();
       };
-      signal.addEventListener('abort', () => finish(), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          finish();
+          wakeRoom();
+        },
+        { once: true },
+      );
       // Where each assigned partition resumes, from the caller's checkpoint; forgotten on every rebalance.
       let resume = new Map<string, bigint>();
       let commits: Promise<unknown> = Promise.resolve();
@@ -166,6 +193,11 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
             if (failure !== undefined || signal.aborted || !isRunning() || isStale()) return;
             const k = tpKey(batch.topic, batch.partition);
             try {
+              if (pipeline > 0) {
+                // Backpressure: the next fetch waits here while the caller holds enough not yet durable.
+                await room(batch.messages.length);
+                if (failure !== undefined || signal.aborted || !isRunning() || isStale()) return;
+              }
               let next = resume.get(k);
               if (next === undefined) {
                 const fromCaller = (await resumeFrom([{ topic: batch.topic, partition: batch.partition }])).get(k);
@@ -201,17 +233,35 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
                 throw new Error(`${k}: next offset to apply is ${next} but the log continues at ${messages[0]!.offset}`);
               }
               soughtBack.delete(k);
-              await onBatch({ topic: batch.topic, partition: batch.partition, messages, highWatermark: BigInt(batch.highWatermark) });
               const applied = messages[messages.length - 1]!.offset;
-              resume.set(k, applied + 1n);
-              resolveOffset(applied.toString());
               // The group offset is a hint for tooling (and lags the caller's checkpoint, never leads it), so
-              // the next fetch does not wait for this round trip: commits are chained (in order) and awaited
-              // only before the member leaves.
+              // the next fetch does not wait for this round trip: commits are chained (in order), made only
+              // once the batch is durable, and awaited only before the member leaves.
               const offset = { topic: batch.topic, partition: batch.partition, offset: (applied + 1n).toString() };
-              commits = commits
-                .then(() => consumer.commitOffsets([offset]))
-                .catch((e: unknown) => log?.warn({ err: e, groupId }, 'kafka: committing the group offset failed (the checkpoint is authoritative)'));
+              const commitHint = () => {
+                commits = commits
+                  .then(() => consumer.commitOffsets([offset]))
+                  .catch((e: unknown) => log?.warn({ err: e, groupId }, 'kafka: committing the group offset failed (the checkpoint is authoritative)'));
+              };
+              const durable = onBatch({ topic: batch.topic, partition: batch.partition, messages, highWatermark: BigInt(batch.highWatermark) });
+              if (pipeline > 0) {
+                // Handed over, not yet durable: the next fetch of this partition starts after it now (kafkajs
+                // fetches from the resolved offset), while the caller makes it durable in hand-over order.
+                pendingMessages += messages.length;
+                const tracked: Promise<void> = durable.then(commitHint, fail).finally(() => {
+                  pendingMessages -= messages.length;
+                  pending.delete(tracked);
+                  wakeRoom();
+                });
+                pending.add(tracked);
+                resume.set(k, applied + 1n);
+                resolveOffset(applied.toString());
+              } else {
+                await durable;
+                resume.set(k, applied + 1n);
+                resolveOffset(applied.toString());
+                commitHint();
+              }
               await heartbeat();
             } catch (e) {
               fail(e);
@@ -221,6 +271,8 @@ export function kafkaBus(options: KafkaBusOptions): Bus {
         await finished;
       } finally {
         consumers.delete(consumer);
+        // Batches handed over settle (the caller fails those behind a failure) before the member leaves.
+        while (pending.size > 0) await Promise.allSettled([...pending]);
         await commits;
         await consumer.disconnect().catch(() => {});
       }

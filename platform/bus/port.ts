@@ -56,5 +56,15 @@ export interface ConsumeOptions {
    * the partitions of one fetch reach it together. The embedded bus delivers one at a time regardless.
    */
   readonly concurrentPartitions?: number;
+  /**
+   * Pipelining (default 0: off). Up to this many messages may be handed over and not yet durable: the bus
+   * then calls `onBatch` for a partition's next batch before the previous call resolved, and fetches on
+   * while earlier batches are being made durable (so the broker round trip and the decoding of the next
+   * batch overlap the caller's transaction). Hand-overs are in offset order per partition, one call at a
+   * time. The caller must make batches durable in the order it received them and, once one fails, make
+   * none it received after it durable (it fails them too): the member then stops, and the next one resumes
+   * from the caller's checkpoint. The embedded bus delivers one batch at a time regardless.
+   */
+  readonly pipelineMessages?: number;
   readonly signal: AbortSignal;
 }

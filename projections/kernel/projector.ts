@@ -218,10 +218,20 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   /**
    * Group commit. Batches handed over while a transaction is running (the Kafka adapter delivers several
-   * partitions at once) wait and then go together in the next one, so N partitions with fresh messages cost
-   * one transaction and one WAL flush, not N in a row. Each caller resolves when ITS batch is durable.
+   * partitions at once, and with pipelining the next fetch's too) wait and then go together in the next
+   * one, so N partitions with fresh messages cost one transaction and one WAL flush, not N in a row. Each
+   * caller resolves when ITS batch is durable. Batches are applied in hand-over order.
+   *
+   * A session is one consumer-group member's stream of hand-overs (`run` opens one per member). With
+   * pipelining a partition's next batches are handed over before the previous one is durable, so once a
+   * group fails, no batch of its sessions handed over after it may be applied — that would move a
+   * partition's offset past events never applied. They fail too (queued or arriving later), and the member
+   * restarts from the checkpoint. A direct `handleBatch` call is a session of its own.
    */
-  const queue: { batch: ConsumedBatch; decoded: Promise<Decoded[]>; signal?: AbortSignal | undefined; done: (error?: unknown) => void }[] = [];
+  interface Session {
+    failed?: unknown;
+  }
+  const queue: { batch: ConsumedBatch; decoded: Promise<Decoded[]>; signal?: AbortSignal | undefined; session: Session; done: (error?: unknown) => void }[] = [];
   let draining = false;
   const maxMessages = options.maxMessagesPerTransaction ?? 5_000;
   const drain = async () => {
@@ -231,21 +241,37 @@ export function createProjector(options: ProjectorOptions): Projector {
       while (n < queue.length && size + queue[n]!.batch.messages.length <= maxMessages) size += queue[n++]!.batch.messages.length;
       const group = queue.splice(0, n);
       try {
+        // A stopped member's queue is not applied (it may be long with pipelining): the next member resumes from the checkpoint.
+        if (group[0]!.signal?.aborted) throw new Error('projector: stopped before the batch was applied');
         await applyBatches(
           group.map((g) => g.batch),
           group[0]!.signal,
           group.map((g) => g.decoded),
         );
         for (const g of group) g.done();
-      } catch (error) {
-        for (const g of group) g.done(error ?? new Error('projector: batch failed'));
+      } catch (e) {
+        const error = e ?? new Error('projector: batch failed');
+        for (const g of group) {
+          g.session.failed ??= error;
+          g.done(error);
+        }
+        // Everything queued behind it in a failed session fails with it, unapplied.
+        for (let i = 0; i < queue.length; ) {
+          const q = queue[i]!;
+          if (q.session.failed === undefined) i++;
+          else {
+            queue.splice(i, 1);
+            q.done(q.session.failed);
+          }
+        }
       }
     }
     draining = false;
   };
-  function handleBatch(batch: ConsumedBatch, signal?: AbortSignal): Promise<void> {
+  function enqueue(batch: ConsumedBatch, signal: AbortSignal | undefined, session: Session): Promise<void> {
     // Work arriving at an idle projector starts the stall clock; arriving at a busy one it does not.
     if (stats.inFlight === 0 && !lagging(stats)) stats.progressAt = clock();
+    if (session.failed !== undefined) return Promise.reject(session.failed as Error);
     stats.inFlight += batch.messages.length;
     return new Promise((resolve, reject) => {
       const done = (error?: unknown) => {
@@ -257,13 +283,14 @@ export function createProjector(options: ProjectorOptions): Projector {
       // transaction in flight instead of waiting for it. Its failure is rethrown by applyBatches.
       const decoded = decodeAll(batch.messages);
       decoded.catch(() => undefined);
-      queue.push({ batch, decoded, signal, done });
+      queue.push({ batch, decoded, signal, session, done });
       if (draining) return;
       draining = true;
       // One macrotask of patience: the other partitions of the same fetch are handed over in this one.
       setImmediate(() => void drain());
     });
   }
+  const handleBatch = (batch: ConsumedBatch, signal?: AbortSignal): Promise<void> => enqueue(batch, signal, {});
 
   const resumeFrom = async (assigned: readonly TopicPartition[]) => {
     const stored = await target.readOffsets();
@@ -277,6 +304,8 @@ export function createProjector(options: ProjectorOptions): Projector {
       try {
         await bus.ensureTopics([...topics, dlq]);
         log.info({ groupId, topics }, 'projector: joining consumer group');
+        // One session per member: a failure fails what the member handed over after it (see enqueue).
+        const session: Session = {};
         await bus.consume({
           groupId,
           topics,
@@ -284,8 +313,11 @@ export function createProjector(options: ProjectorOptions): Projector {
           signal,
           // Every partition of a fetch at once: they meet in one transaction (group commit, see handleBatch).
           concurrentPartitions: 64,
+          // The next fetch (and its decoding) while this transaction runs: one transaction's worth waiting
+          // behind the one in flight.
+          pipelineMessages: 2 * maxMessages,
           onBatch: async (batch) => {
-            await handleBatch(batch, signal);
+            await enqueue(batch, signal, session);
             failures = 0;
           },
         });
