@@ -1,46 +1,52 @@
 /**
  * `npm run bench:projection` — the PostgreSQL projector on the real servers (`annals stack up`, then
- * `eval "$(npx annals stack env)"`), with the REAL `leads` read model (projections/postgres/leads). Two
- * figures, same run, same servers:
+ * `eval "$(npx annals stack env)"`), with the REAL `leads` read model (projections/postgres/leads). Same
+ * run, same servers:
  *
- * 1. Catch-up throughput: N LeadCaptured events already on Kafka, a fresh consumer group applies them
- *    (one transaction per partition batch: rows + offsets + revision guard + position), events/s into
- *    PostgreSQL — next to a raw multi-row INSERT of the same N rows (every column, as the projector wrote
- *    them) into a table of the same shape and indexes (`LIKE … INCLUDING ALL`), 1 000 rows per statement,
- *    no bookkeeping, and the ratio. The projector's rate is timed from its first batch (the consumer group
- *    has joined) to the last row visible; the group join is reported apart (`joinMs`), because it is a
- *    fixed start-up cost, not throughput.
- * 2. End-to-end lag: appends at a steady rate (default 200/s, one event each, like a command) → relay
- *    (its own event store connection, polling like a separate service) → Kafka → projector; the time from
- *    the append's return to the row being visible to a reader polling every 5 ms; p50/p99, and where the
- *    time goes (append → publish acknowledged → batch received by the projector → batch committed), from
- *    timestamps taken around the bus.
+ * 1. Catch-up throughput: N LeadCaptured events (one new lead — one new data subject — each) already on
+ *    Kafka, a fresh consumer group applies them (one transaction per group of partition batches: rows +
+ *    offsets + revision guard + position), events/s into PostgreSQL — next to a raw multi-row INSERT of the
+ *    same N rows (every column, as the projector wrote them) into a table of the same shape and indexes
+ *    (`LIKE … INCLUDING ALL`), 1 000 rows per statement, no bookkeeping, and the ratio. The projector's rate
+ *    is timed from its first batch (the consumer group has joined) to the last row visible; the group join
+ *    is reported apart (`joinMs`), a fixed start-up cost, not throughput.
+ *    With `BENCH_PII=both` the same catch-up with the GDPR codec on (platform/pii): the events were appended
+ *    through the codec (personal fields encrypted, one key per lead), relayed as ciphertext, and the projector
+ *    decrypts them through the store's reader with a cold key cache (a fresh key store per round).
+ *    BENCH_ROUNDS rounds (default 3), each on fresh read databases, codec off and on in alternating order,
+ *    each followed by its raw INSERT: the machine is shared and noisy, so every figure is a ratio taken in
+ *    the same round, and the summary is the median of the per-round ratios.
+ * 2. End-to-end lag (BENCH_SECONDS > 0): appends at a steady rate (default 200/s, one event each, like a
+ *    command) → relay (its own event store connection, polling like a separate service) → Kafka →
+ *    projector; the time from the append's return to the row being visible to a reader polling every 5 ms;
+ *    p50/p99, and where the time goes (append → publish acknowledged → batch received by the projector →
+ *    batch committed), from timestamps taken around the bus. On an event store and topics of its own.
  *
- * The read model lives in a database of its own, created for the run on the READ_DB_URL server and dropped
- * afterwards, so the real `leads` view of the shared read database is never touched.
+ * The dataset (event stores in clear and encrypted, the key tables, this run's Kafka topics) is loaded
+ * once per run. `BENCH_KEEP=1` keeps it and writes where it is to $TMPDIR/annals-bench-projection.json;
+ * `BENCH_REUSE=1` runs the rounds on that dataset without loading it again (same BENCH_EVENTS). Read models
+ * live in databases of their own on the READ_DB_URL server, created per round and dropped, so the shared
+ * read database is never touched.
  *
- * 3. With `BENCH_PII=both`: the catch-up again, same run, on a second database, with personal
- *    fields encrypted (GDPR codec, platform/pii: appended through the codec, relayed as ciphertext,
- *    decrypted by the projector through the store's reader, keys cached after the first batch), plus the
- *    append rate with and without encryption.
- *
- * Env: EVENTSTORE_URL, READ_DB_URL, KAFKA_BROKERS (required); BENCH_EVENTS (20000), BENCH_RATE (200),
- * BENCH_SECONDS (15), BENCH_PII (off | both; default off), BENCH_PROFILE (a file: a CPU profile of this
- * process during the encrypted catch-up only, for the profile analysis in docs/gdpr.md). Writes bench/results/projection-catchup.json
- * (bench/results/projection-catchup-pii.json when BENCH_PII is set).
+ * Env: EVENTSTORE_URL, READ_DB_URL, KAFKA_BROKERS (required); BENCH_EVENTS (20000), BENCH_ROUNDS (3),
+ * BENCH_RATE (200), BENCH_SECONDS (15; 0 skips the lag), BENCH_PII (off | both; default off), BENCH_KEEP,
+ * BENCH_REUSE, BENCH_PROFILE (a file: a CPU profile of this process during the first encrypted catch-up).
+ * Writes bench/results/projection-catchup.json (bench/results/projection-catchup-pii.json with BENCH_PII).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { kafkaBus } from '../platform/bus/kafka.js';
 import type { Bus } from '../platform/bus/port.js';
-import { allEventsTopics } from '../platform/bus/topics.js';
-import { createEventStore } from '../platform/event-store/event-store.js';
+import { allEventsTopics, eventsTopic } from '../platform/bus/topics.js';
+import { createEventStore, type EventStore } from '../platform/event-store/event-store.js';
 import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
 import { pgClient, type SqlClient } from '../platform/sql/client.js';
+import { createEventReader } from '../platform/event-store/read-events.js';
 import { createPiiCodec } from '../platform/pii/codec.js';
 import { sqlKeyStore } from '../platform/pii/key-store.js';
 import { parseMasterKey } from '../platform/pii/master-key.js';
@@ -56,17 +62,20 @@ const need = (n: string) => {
   return v;
 };
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const PII = (process.env.BENCH_PII ?? 'off') as 'off' | 'both';
 if (!['off', 'both'].includes(PII)) throw new Error('BENCH_PII must be off or both');
+const KEEP = process.env.BENCH_KEEP === '1';
+const REUSE = process.env.BENCH_REUSE === '1';
+const STATE_FILE = join(tmpdir(), 'annals-bench-projection.json');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
-const tenant = `bench-${run}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const meta = () => ({ tenantId: tenant, actor: { userId: 'bench', roles: ['sales' as const] }, correlationId: 'b', causationId: 'b', occurredAt: new Date().toISOString() });
+const meta = (tenantId: string) => ({ tenantId, actor: { userId: 'bench', roles: ['sales' as const] }, correlationId: 'b', causationId: 'b', occurredAt: new Date().toISOString() });
 // A realistic capture: the fields a web form sends, so rows have the width of real ones.
-const capture = (leadId: string, i: number, tenantId = tenant) => ({
+const capture = (leadId: string, i: number, tenantId: string) => ({
   type: 'LeadCaptured',
   data: {
     leadId,
@@ -79,15 +88,18 @@ const capture = (leadId: string, i: number, tenantId = tenant) => ({
     notes: 'Asked for a demo of the enterprise plan',
     capturedAt: new Date().toISOString(),
   },
-  metadata: { ...meta(), tenantId, subjectId: leadId },
+  metadata: { ...meta(tenantId), subjectId: leadId },
 });
 const pct = (xs: readonly number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const ms = (x: number) => +x.toFixed(1);
 const leadOfKey = (key: string | null) => key?.slice('lead-'.length);
-
 /** Per lead: when each stage of the pipeline saw it (performance.now()). */
 interface Trace {
   appended?: number;
@@ -164,22 +176,6 @@ async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
   }
 }
 
-/** A database of its own on the READ_DB_URL server: the read model's tables and bookkeeping, nothing shared. */
-async function benchDatabase(readUrl: string, suffix = ''): Promise<{ url: string; drop(): Promise<void> }> {
-  const admin = pgClient(readUrl, { max: 1 });
-  const name = `annals_bench_proj_${run}${suffix}`;
-  await admin.exec(`CREATE DATABASE ${name}`);
-  const url = new URL(readUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      await admin.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.close();
-    },
-  };
-}
-
 /** A CPU profile of this process from now until `stop()` (node:inspector), written to `file`. */
 async function startProfile(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
   if (!file) return undefined;
@@ -197,81 +193,218 @@ async function startProfile(file: string | undefined): Promise<{ stop(): Promise
     },
   };
 }
-
-async function main() {
-  const brokers = need('KAFKA_BROKERS').split(',');
-  const db = await benchDatabase(need('READ_DB_URL'));
-  // The event store and the topics are this run's own too: other people's appends on the shared store
-  // (their keys, or in clear) would otherwise reach this run's projectors and be dead-lettered or retried
-  // there, on the clock of the measurement.
-  const storeDb = await benchDatabase(need('EVENTSTORE_URL'), '_store');
-  const storeSql = pgClient(storeDb.url, { max: 8 });
-  const relaySql = pgClient(storeDb.url, { max: 2 });
-  const readSql: SqlClient = pgClient(db.url, { max: 8, applicationName: 'bench-projector' });
-  const store = createEventStore(await postgresEventStore(storeSql));
-  const relayStore = createEventStore(await postgresEventStore(relaySql));
-  const topicPrefix = `bench-${run}.`;
-  const kafkaOnly = kafkaBus({ brokers, clientId: `bench-${run}`, log });
-  const rawBus = privateTopics(kafkaOnly, topicPrefix);
-  const traces = new Map<string, Trace>();
-  let firstBatchAt: number | undefined;
-  const bus = tracedBus(rawBus, traces, () => (firstBatchAt ??= performance.now()));
-  await bus.ensureTopics(allEventsTopics);
-  const checkpoint = await sqlRelayCheckpoint(storeSql, `bench-${run}`);
-  const head = await store.headPosition();
-  if (head !== undefined) await checkpoint.save(head);
-  // The real mapping and DDL under a name of its own: consumer group, checkpoint and DLQ topic are this run's.
-  const projection = { ...leadsProjection, name: `bench-leads-${run}` };
-  const table = 'leads_g1';
-  await registerProjection(readSql, projection);
-  // The topics are shared: start this read model at their current end (older messages are other runs').
-  for (const topic of allEventsTopics) {
-    for (const [partition, end] of await bus.endOffsets(topic)) {
-      await readSql.query(`INSERT INTO annals_projection_offsets(name, topic, partition, next_offset) VALUES ($1,$2,$3,$4::bigint)`, [projection.name, topic, partition, end.toString()]);
+/** A database on the server of `baseUrl` (created unless `existing`), and its URL. */
+async function database(baseUrl: string, name: string, existing = false): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  if (!existing) {
+    const admin = pgClient(baseUrl, { max: 1 });
+    try {
+      await admin.exec(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.close();
     }
   }
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const admin = pgClient(baseUrl, { max: 1 });
+      try {
+        await admin.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await admin.close();
+      }
+    },
+  };
+}
+
+/** Where a loaded dataset is (BENCH_KEEP writes it, BENCH_REUSE reads it). */
+interface Dataset {
+  readonly run: string;
+  readonly events: number;
+  /** Database names on the EVENTSTORE_URL server. */
+  readonly plainStore: string;
+  readonly piiStore?: string | undefined;
+  /** Database name on the READ_DB_URL server (the key tables: KEYSTORE_URL style) and its master key. */
+  readonly keys?: string | undefined;
+  readonly masterKey?: string | undefined;
+  readonly plainTenant: string;
+  readonly piiTenant: string;
+  /** Topic prefixes: this dataset's own copies of every aggregate topic. */
+  readonly plainTopics: string;
+  readonly piiTopics: string;
+}
+
+/** Appends `ids.length` lead captures through `store` (64 at a time, like concurrent commands), then relays them to the bus. */
+async function load(store: EventStore, relayStore: EventStore, storeSql: SqlClient, bus: Bus, tenant: string, ids: readonly string[]): Promise<number> {
+  const a0 = performance.now();
+  for (let i = 0; i < ids.length; i += 64) await Promise.all(ids.slice(i, i + 64).map((id, j) => store.append(`lead-${id}`, [capture(id, i + j, tenant)])));
+  const appendMs = performance.now() - a0;
+  await bus.ensureTopics(allEventsTopics);
+  const checkpoint = await sqlRelayCheckpoint(storeSql, 'bench');
+  const stats = newRelayStats();
   const stop = new AbortController();
-  const stopPlain = new AbortController();
-  let relay: Promise<void> = Promise.resolve();
-  let consuming: Promise<void> = Promise.resolve();
-
+  const relay = runRelay({ store: relayStore, bus, checkpoint, log, signal: stop.signal, batchSize: 2000 }, stats);
+  const head = (await store.headPosition())!;
   try {
-    // ── 1. catch-up ───────────────────────────────────────────────────────────────────────────────
-    process.stdout.write(`appending ${EVENTS} events…\n`);
-    const ids = Array.from({ length: EVENTS }, () => randomUUID());
-    const a0 = performance.now();
-    for (let i = 0; i < ids.length; i += 64) await Promise.all(ids.slice(i, i + 64).map((id, j) => store.append(`lead-${id}`, [capture(id, i + j)])));
-    const appendMs = performance.now() - a0;
-    const relayStats = newRelayStats();
-    relay = runRelay({ store: relayStore, bus, checkpoint, log, signal: stop.signal, batchSize: 2000 }, relayStats);
-    const finalHead = (await store.headPosition())!;
-    // `>=`: other people's appends on the shared store may carry the relay past our last event.
-    while (relayStats.checkpoint === undefined || relayStats.checkpoint < finalHead) await sleep(50);
-    process.stdout.write(`relayed; projector catching up…\n`);
-    const projector = createProjector({ sql: readSql, bus, projection, log });
-    const t0 = performance.now();
-    consuming = projector.run(stopPlain.signal);
-    const count = async () => Number((await readSql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1`, [tenant])).rows[0]!.n);
-    while ((await count()) < EVENTS) await sleep(10);
-    const doneAt = performance.now();
-    const joinMs = firstBatchAt! - t0;
-    const projectorMs = doneAt - firstBatchAt!;
+    while (stats.checkpoint === undefined || stats.checkpoint < head) await sleep(50);
+  } finally {
+    stop.abort();
+    await relay;
+  }
+  return appendMs;
+}
 
-    const { rows } = await readSql.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE tenant_id = $1`, [tenant]);
+const newDataset = (): Dataset => ({
+  run,
+  events: EVENTS,
+  plainStore: `annals_bench_proj_${run}_store`,
+  ...(PII === 'both' ? { piiStore: `annals_bench_proj_${run}_pii_store`, keys: `annals_bench_proj_${run}_keys`, masterKey: randomBytes(32).toString('base64') } : {}),
+  plainTenant: `bench-${run}`,
+  piiTenant: `bench-${run}-pii`,
+  plainTopics: `bench-${run}.`,
+  piiTopics: `bench-${run}-pii.`,
+});
+
+/** Loads the dataset `newDataset()` describes; the appends' rates. */
+async function loadDataset(kafka: Bus, dataset: Dataset): Promise<Record<string, number>> {
+  const storeUrl = need('EVENTSTORE_URL');
+  const appendPerSec: Record<string, number> = {};
+  process.stdout.write(`appending ${EVENTS} events…\n`);
+  {
+    const db = await database(storeUrl, dataset.plainStore);
+    const [sql, relaySql] = [pgClient(db.url, { max: 8 }), pgClient(db.url, { max: 2 })];
+    try {
+      const store = createEventStore(await postgresEventStore(sql));
+      const ids = Array.from({ length: EVENTS }, () => randomUUID());
+      const t = await load(store, createEventStore(await postgresEventStore(relaySql)), sql, privateTopics(kafka, dataset.plainTopics), dataset.plainTenant, ids);
+      appendPerSec.off = Math.round(EVENTS / (t / 1000));
+    } finally {
+      await Promise.allSettled([sql.close(), relaySql.close()]);
+    }
+  }
+  if (PII === 'both') {
+    process.stdout.write(`encrypted: appending ${EVENTS} events through the PII codec…\n`);
+    const db = await database(storeUrl, dataset.piiStore!);
+    const keysDb = await database(need('READ_DB_URL'), dataset.keys!);
+    const [sql, relaySql, keysSql] = [pgClient(db.url, { max: 8 }), pgClient(db.url, { max: 2 }), pgClient(keysDb.url, { max: 4 })];
+    try {
+      const keyStore = await sqlKeyStore(keysSql, { masterKey: parseMasterKey(dataset.masterKey) });
+      const store = createEventStore(await postgresEventStore(sql), { codec: createPiiCodec({ keyStore }) });
+      // The relay holds no key: it publishes the stored ciphertext.
+      const relayStore = createEventStore(await postgresEventStore(relaySql));
+      const ids = Array.from({ length: EVENTS }, () => randomUUID());
+      const t = await load(store, relayStore, sql, privateTopics(kafka, dataset.piiTopics), dataset.piiTenant, ids);
+      appendPerSec.on = Math.round(EVENTS / (t / 1000));
+    } finally {
+      await Promise.allSettled([sql.close(), relaySql.close(), keysSql.close()]);
+    }
+  }
+  return appendPerSec;
+}
+
+async function dropDataset(brokers: string[], d: Dataset): Promise<void> {
+  const warn = (what: string) => (e: unknown) => process.stderr.write(`bench:projection: ${what} failed: ${(e as Error).message}\n`);
+  await deleteTopics(brokers, d.plainTopics).catch(warn('deleting the topics'));
+  await deleteTopics(brokers, d.piiTopics).catch(warn('deleting the encrypted topics'));
+  for (const name of [d.plainStore, d.piiStore]) if (name) await (await database(need('EVENTSTORE_URL'), name, true)).drop().catch(warn(`dropping ${name}`));
+  if (d.keys) await (await database(need('READ_DB_URL'), d.keys, true)).drop().catch(warn(`dropping ${d.keys}`));
+}
+
+/** One catch-up: a fresh read database and consumer group apply the dataset's N events; then the raw INSERT of the same rows. */
+async function catchUp(kafka: Bus, d: Dataset, mode: 'off' | 'on', round: number, profile: boolean) {
+  const db = await database(need('READ_DB_URL'), `annals_bench_proj_${run}_r${round}_${mode}`);
+  const sql: SqlClient = pgClient(db.url, { max: 8, applicationName: `bench-projector-${mode}` });
+  const keysSql = mode === 'on' ? pgClient((await database(need('READ_DB_URL'), d.keys!, true)).url, { max: 4 }) : undefined;
+  const stop = new AbortController();
+  let consuming: Promise<void> = Promise.resolve();
+  try {
+    const tenant = mode === 'on' ? d.piiTenant : d.plainTenant;
+    // A fresh key store: its cache is cold, as for a projector that starts a catch-up.
+    // The event store's reader with the codec (what the projections service is given): decrypt, upcast, validate.
+    const reader = keysSql ? createEventReader(createPiiCodec({ keyStore: await sqlKeyStore(keysSql, { masterKey: parseMasterKey(d.masterKey), migrate: false }) })) : undefined;
+    const projection = { ...leadsProjection, name: `bench-leads-${run}-r${round}-${mode}` };
+    const table = 'leads_g1';
+    await registerProjection(sql, projection);
+    let first: number | undefined;
+    const bus = tracedBus(privateTopics(kafka, mode === 'on' ? d.piiTopics : d.plainTopics), new Map(), () => (first ??= performance.now()));
+    const projector = createProjector({ sql, bus, projection, log, ...(reader ? { reader } : {}) });
+    const profiling = profile ? await startProfile(process.env.BENCH_PROFILE) : undefined;
+    const t0 = performance.now();
+    consuming = projector.run(stop.signal);
+    const count = async () => Number((await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1`, [tenant])).rows[0]!.n);
+    while ((await count()) < d.events) {
+      if (performance.now() - t0 > 600_000) throw new Error(`${mode}: catch-up stalled at ${await count()} rows (dead-lettered: ${projector.stats.deadLettered})`);
+      await sleep(10);
+    }
+    const doneAt = performance.now();
+    await profiling?.stop();
+    stop.abort();
+    await consuming;
+    const projectorMs = doneAt - first!;
+    const { rows } = await sql.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE tenant_id = $1`, [tenant]);
+    if (mode === 'on' && !rows.every((r) => typeof r.email === 'string' && /^lead\d+@example\.com$/.test(r.email))) throw new Error('the encrypted read model does not hold the decrypted emails');
     const columns = Object.keys(rows[0]!);
-    await readSql.exec(`CREATE TABLE raw_leads (LIKE ${table} INCLUDING ALL)`);
+    await sql.exec(`CREATE TABLE raw_leads (LIKE ${table} INCLUDING ALL)`);
     const r0 = performance.now();
     for (let i = 0; i < rows.length; i += 1000) {
       const chunk = rows.slice(i, i + 1000);
       const params: unknown[] = [];
       const values = chunk.map((r) => `(${columns.map((c) => (params.push(r[c]), `$${params.length}`)).join(',')})`);
-      await readSql.query(`INSERT INTO raw_leads (${columns.join(', ')}) VALUES ${values.join(',')}`, params);
+      await sql.query(`INSERT INTO raw_leads (${columns.join(', ')}) VALUES ${values.join(',')}`, params);
     }
     const rawMs = performance.now() - r0;
-    const projectorRate = EVENTS / (projectorMs / 1000);
-    const rawRate = EVENTS / (rawMs / 1000);
+    const rate = d.events / (projectorMs / 1000);
+    const rawRate = d.events / (rawMs / 1000);
+    return {
+      mode,
+      joinMs: Math.round(first! - t0),
+      projectorMs: Math.round(projectorMs),
+      projectorEventsPerSec: Math.round(rate),
+      rawInsertMs: Math.round(rawMs),
+      rawRowsPerSec: Math.round(rawRate),
+      ratio: +(rate / rawRate).toFixed(3),
+      deadLettered: projector.stats.deadLettered,
+    };
+  } finally {
+    stop.abort();
+    await Promise.allSettled([consuming]);
+    await Promise.allSettled([sql.close(), keysSql?.close()]);
+    await db.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping ${db.name} failed: ${(e as Error).message}\n`));
+  }
+}
 
-    // ── 2. steady-rate end-to-end lag ────────────────────────────────────────────────────────────
+/** The steady-rate end-to-end lag, on an event store, topics and read model of its own (dropped afterwards). */
+async function measureLag(brokers: string[], kafka: Bus) {
+  const tenant = `bench-${run}-lag`;
+  const storeDb = await database(need('EVENTSTORE_URL'), `annals_bench_proj_${run}_lag_store`);
+  const readDb = await database(need('READ_DB_URL'), `annals_bench_proj_${run}_lag`);
+  const [storeSql, relaySql] = [pgClient(storeDb.url, { max: 8 }), pgClient(storeDb.url, { max: 2 })];
+  const readSql: SqlClient = pgClient(readDb.url, { max: 8, applicationName: 'bench-projector-lag' });
+  const prefix = `bench-${run}-lag.`;
+  const stop = new AbortController();
+  let relay: Promise<void> = Promise.resolve();
+  let consuming: Promise<void> = Promise.resolve();
+  try {
+    const store = createEventStore(await postgresEventStore(storeSql));
+    const traces = new Map<string, Trace>();
+    const bus = tracedBus(privateTopics(kafka, prefix), traces, () => undefined);
+    await bus.ensureTopics(allEventsTopics);
+    const checkpoint = await sqlRelayCheckpoint(storeSql, 'bench-lag');
+    relay = runRelay({ store: createEventStore(await postgresEventStore(relaySql)), bus, checkpoint, log, signal: stop.signal, batchSize: 2000 }, newRelayStats());
+    const projection = { ...leadsProjection, name: `bench-leads-${run}-lag` };
+    await registerProjection(readSql, projection);
+    const projector = createProjector({ sql: readSql, bus, projection, log });
+    consuming = projector.run(stop.signal);
+    // Wait for the group to join (its first fetch) before the clock starts: one warm-up event.
+    const warm = randomUUID();
+    await store.append(`lead-${warm}`, [capture(warm, -1, tenant)]);
+    const t0 = Date.now();
+    while ((await readSql.query(`SELECT 1 FROM leads WHERE tenant_id = $1 AND lead_id = $2`, [tenant, warm])).rows.length === 0) {
+      if (Date.now() - t0 > 60_000) throw new Error('lag: the projector did not start within 60 s');
+      await sleep(20);
+    }
     process.stdout.write(`lag: ${RATE}/s for ${SECONDS} s…\n`);
     const pending = new Map<string, Trace>();
     const lags: number[] = [];
@@ -305,7 +438,7 @@ async function main() {
       const trace: Trace = {};
       traces.set(id, trace);
       inflight.push(
-        store.append(`lead-${id}`, [capture(id, i)]).then(() => {
+        store.append(`lead-${id}`, [capture(id, i, tenant)]).then(() => {
           trace.appended = performance.now();
           pending.set(id, trace);
         }),
@@ -319,135 +452,106 @@ async function main() {
     const lost = pending.size;
     pending.clear();
     await reader;
-
-    // ── 3. the same catch-up with personal fields encrypted (same run, same servers) ──────────────
-    let encrypted: Record<string, number> | undefined;
-    if (PII === 'both') {
-      // The plain projector stops first: it would dead-let every encrypted event (it has no key), which is
-      // right, but load the machine during the measurement.
-      stopPlain.abort();
-      await consuming;
-      process.stdout.write(`encrypted: appending ${EVENTS} events through the PII codec…\n`);
-      const db2 = await benchDatabase(need('READ_DB_URL'), '_pii');
-      const readSql2: SqlClient = pgClient(db2.url, { max: 8, applicationName: 'bench-projector-pii' });
-      const stop2 = new AbortController();
-      let consuming2: Promise<void> = Promise.resolve();
-      try {
-        // The key tables in the read model's database, as in production (KEYSTORE_URL unset = the read database).
-        const keyStore = await sqlKeyStore(readSql2, { masterKey: parseMasterKey(randomBytes(32).toString('base64')) });
-        const encStore = createEventStore(store.adapter, { codec: createPiiCodec({ keyStore }) });
-        const tenant2 = `${tenant}-pii`;
-        const projection2 = { ...leadsProjection, name: `bench-leads-pii-${run}` };
-        await registerProjection(readSql2, projection2);
-        for (const topic of allEventsTopics) {
-          for (const [partition, end] of await bus.endOffsets(topic)) {
-            await readSql2.query(`INSERT INTO annals_projection_offsets(name, topic, partition, next_offset) VALUES ($1,$2,$3,$4::bigint)`, [projection2.name, topic, partition, end.toString()]);
-          }
-        }
-        const ids2 = Array.from({ length: EVENTS }, () => randomUUID());
-        const e0 = performance.now();
-        for (let i = 0; i < ids2.length; i += 64) await Promise.all(ids2.slice(i, i + 64).map((id, j) => encStore.append(`lead-${id}`, [capture(id, i + j, tenant2)])));
-        const encAppendMs = performance.now() - e0;
-        const head2 = (await store.headPosition())!;
-        while (relayStats.checkpoint === undefined || relayStats.checkpoint < head2) await sleep(50);
-        process.stdout.write(`encrypted: relayed; projector catching up…\n`);
-        let first2: number | undefined;
-        const bus2 = tracedBus(rawBus, new Map(), () => (first2 ??= performance.now()));
-        const projector2 = createProjector({ sql: readSql2, bus: bus2, projection: projection2, log, reader: encStore.reader });
-        const profiling = await startProfile(process.env.BENCH_PROFILE);
-        consuming2 = projector2.run(stop2.signal);
-        const count2 = async () => Number((await readSql2.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1`, [tenant2])).rows[0]!.n);
-        const c0 = performance.now();
-        while ((await count2()) < EVENTS) {
-          if (performance.now() - c0 > 600_000) throw new Error(`encrypted catch-up stalled at ${await count2()} rows (dead-lettered: ${projector2.stats.deadLettered})`);
-          await sleep(10);
-        }
-        const done2 = performance.now();
-        await profiling?.stop();
-        const projector2Ms = done2 - first2!;
-        const rows2 = (await readSql2.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE tenant_id = $1`, [tenant2])).rows;
-        if (!rows2.every((r) => typeof r.email === 'string' && /^lead\d+@example\.com$/.test(r.email))) throw new Error('the encrypted read model does not hold the decrypted emails');
-        const cols2 = Object.keys(rows2[0]!);
-        await readSql2.exec(`CREATE TABLE raw_leads (LIKE ${table} INCLUDING ALL)`);
-        const r1 = performance.now();
-        for (let i = 0; i < rows2.length; i += 1000) {
-          const chunk = rows2.slice(i, i + 1000);
-          const params: unknown[] = [];
-          const values = chunk.map((r) => `(${cols2.map((c) => (params.push(r[c]), `$${params.length}`)).join(',')})`);
-          await readSql2.query(`INSERT INTO raw_leads (${cols2.join(', ')}) VALUES ${values.join(',')}`, params);
-        }
-        const raw2Ms = performance.now() - r1;
-        const p2Rate = EVENTS / (projector2Ms / 1000);
-        const raw2Rate = EVENTS / (raw2Ms / 1000);
-        encrypted = {
-          appendEventsPerSec: Math.round(EVENTS / (encAppendMs / 1000)),
-          joinMs: Math.round(first2! - c0),
-          projectorMs: Math.round(projector2Ms),
-          projectorEventsPerSec: Math.round(p2Rate),
-          rawInsertMs: Math.round(raw2Ms),
-          rawRowsPerSec: Math.round(raw2Rate),
-          ratio: +(p2Rate / raw2Rate).toFixed(3),
-          ratioToPlainRaw: +(p2Rate / rawRate).toFixed(3),
-          vsPlainProjector: +(p2Rate / projectorRate).toFixed(3),
-          deadLettered: projector2.stats.deadLettered,
-        };
-      } finally {
-        stop2.abort();
-        await Promise.allSettled([consuming2]);
-        await readSql2.close().catch(() => {});
-        await db2.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping the PII bench database failed: ${(e as Error).message}\n`));
-      }
-    }
-
     // Where the time goes, per stage (median and p99 over the events that became visible).
     const stage = (from: keyof Trace, to: keyof Trace) => {
       const xs = done.filter((t) => t[from] !== undefined && t[to] !== undefined).map((t) => t[to]! - t[from]!);
       return { p50Ms: ms(pct(xs, 50)), p99Ms: ms(pct(xs, 99)) };
     };
+    return {
+      targetRate: RATE,
+      achievedRate: +achieved.toFixed(1),
+      events: total,
+      notVisibleAfter60s: lost,
+      p50Ms: ms(pct(lags, 50)),
+      p99Ms: ms(pct(lags, 99)),
+      maxMs: ms(Math.max(...lags)),
+      stages: {
+        appendToPublished: stage('appended', 'published'),
+        publishedToReceived: stage('published', 'received'),
+        receivedToCommitted: stage('received', 'committed'),
+        committedToVisible: stage('committed', 'visible'),
+      },
+    };
+  } finally {
+    stop.abort();
+    await Promise.allSettled([relay, consuming]);
+    await Promise.allSettled([storeSql.close(), relaySql.close(), readSql.close()]);
+    await deleteTopics(brokers, prefix).catch(() => {});
+    await Promise.allSettled([storeDb.drop(), readDb.drop()]);
+  }
+}
+
+async function main() {
+  const brokers = need('KAFKA_BROKERS').split(',');
+  const kafka = kafkaBus({ brokers, clientId: `bench-${run}`, log });
+  let dataset: Dataset | undefined;
+  let keep = KEEP;
+  try {
+    let appendPerSec: Record<string, number> = {};
+    if (REUSE) {
+      dataset = JSON.parse(await readFile(STATE_FILE, 'utf8')) as Dataset;
+      keep = true; // a reused dataset stays for the next rerun
+      if (dataset.events !== EVENTS) throw new Error(`${STATE_FILE} holds ${dataset.events} events, BENCH_EVENTS is ${EVENTS}`);
+      if (PII === 'both' && !dataset.piiStore) throw new Error(`${STATE_FILE} was loaded without BENCH_PII=both`);
+      for (const prefix of PII === 'both' ? [dataset.plainTopics, dataset.piiTopics] : [dataset.plainTopics]) {
+        const ends = await privateTopics(kafka, prefix).endOffsets(eventsTopic('lead'));
+        const n = [...ends.values()].reduce((a, b) => a + b, 0n);
+        if (n !== BigInt(EVENTS)) throw new Error(`the reused topic ${prefix}${eventsTopic('lead')} holds ${n} messages, not ${EVENTS}: load again (BENCH_KEEP=1 without BENCH_REUSE)`);
+      }
+      process.stdout.write(`reusing the dataset of run ${dataset.run} (${STATE_FILE})\n`);
+    } else {
+      dataset = newDataset();
+      appendPerSec = await loadDataset(kafka, dataset);
+      if (keep) {
+        await writeFile(STATE_FILE, JSON.stringify(dataset, null, 2));
+        process.stdout.write(`dataset kept: rerun with BENCH_REUSE=1 (${STATE_FILE})\n`);
+      }
+    }
+    const d = dataset;
+    const rounds: { off: Awaited<ReturnType<typeof catchUp>>; on?: Awaited<ReturnType<typeof catchUp>> }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Alternating order, so neither mode always runs first in a round (the machine's load drifts).
+      const order: ('off' | 'on')[] = PII === 'both' ? (round % 2 === 1 ? ['off', 'on'] : ['on', 'off']) : ['off'];
+      const r: Partial<(typeof rounds)[number]> = {};
+      for (const mode of order) {
+        process.stdout.write(`round ${round}: catch-up with the codec ${mode}…\n`);
+        r[mode] = await catchUp(kafka, d, mode, round, mode === 'on' && round === 1);
+        process.stdout.write(`  ${JSON.stringify(r[mode])}\n`);
+      }
+      rounds.push(r as (typeof rounds)[number]);
+    }
+    const lag = SECONDS > 0 ? await measureLag(brokers, kafka) : undefined;
+    const med = (f: (r: (typeof rounds)[number]) => number | undefined) => +median(rounds.map(f).filter((x): x is number => x !== undefined)).toFixed(3);
     const result = {
       at: new Date().toISOString(),
-      readModel: projection.name,
-      catchUp: {
-        events: EVENTS,
-        joinMs: Math.round(joinMs),
-        projectorMs: Math.round(projectorMs),
-        projectorEventsPerSec: Math.round(projectorRate),
-        projectorMsIncludingJoin: Math.round(doneAt - t0),
-        rawInsertMs: Math.round(rawMs),
-        rawRowsPerSec: Math.round(rawRate),
-        ratio: +(projectorRate / rawRate).toFixed(3),
-        appendEventsPerSec: Math.round(EVENTS / (appendMs / 1000)),
+      events: EVENTS,
+      rounds: ROUNDS,
+      reused: REUSE,
+      appendEventsPerSec: appendPerSec,
+      summary: {
+        ratioCodecOff: med((r) => r.off.ratio),
+        ...(PII === 'both'
+          ? {
+              ratioCodecOn: med((r) => r.on?.ratio),
+              codecOnVsOff: med((r) => (r.on ? r.on.projectorEventsPerSec / r.off.projectorEventsPerSec : undefined)),
+              codecOnEventsPerSec: med((r) => r.on?.projectorEventsPerSec),
+            }
+          : {}),
+        codecOffEventsPerSec: med((r) => r.off.projectorEventsPerSec),
       },
-      ...(encrypted ? { catchUpEncrypted: encrypted } : {}),
-      lag: {
-        targetRate: RATE,
-        achievedRate: +achieved.toFixed(1),
-        events: total,
-        notVisibleAfter60s: lost,
-        p50Ms: ms(pct(lags, 50)),
-        p99Ms: ms(pct(lags, 99)),
-        maxMs: ms(Math.max(...lags)),
-        stages: {
-          appendToPublished: stage('appended', 'published'),
-          publishedToReceived: stage('published', 'received'),
-          receivedToCommitted: stage('received', 'committed'),
-          committedToVisible: stage('committed', 'visible'),
-        },
-      },
+      catchUp: rounds,
+      ...(lag ? { lag } : {}),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     const out = join(dirname(fileURLToPath(import.meta.url)), 'results', PII === 'off' ? 'projection-catchup.json' : 'projection-catchup-pii.json');
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, JSON.stringify(result, null, 2) + '\n');
   } finally {
-    stop.abort();
-    stopPlain.abort();
-    await Promise.allSettled([relay, consuming]);
-    await Promise.allSettled([rawBus.close(), readSql.close()]);
-    await deleteTopics(brokers, topicPrefix).catch((e: unknown) => process.stderr.write(`bench:projection: deleting the bench topics failed: ${(e as Error).message}\n`));
-    await Promise.allSettled([storeSql.close(), relaySql.close()]);
-    await db.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping the bench database failed: ${(e as Error).message}\n`));
-    await storeDb.drop().catch((e: unknown) => process.stderr.write(`bench:projection: dropping the bench event store failed: ${(e as Error).message}\n`));
+    if (dataset && !keep) {
+      await dropDataset(brokers, dataset);
+      await rm(STATE_FILE, { force: true });
+    }
+    await kafka.close();
   }
 }
 
