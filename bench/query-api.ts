@@ -19,10 +19,21 @@
  * moved through two more stages, written through the real projections (projections/postgres).
  *
  * Env: EVENTSTORE_URL or ANNALS_BENCH_PG_URL (else `annals stack env`), BENCH_ROUNDS (2), BENCH_QUICK=1
- * (fewer requests, 16 clients only). Writes bench/results/query-api.json and prints a markdown table.
+ * (fewer requests, 16 clients only), BENCH_REUSE=1 (keep `annals_bench_query` when it already holds
+ * exactly BENCH_CONTACTS contacts and BENCH_DEALS deals of the bench tenant: no drop, no seed),
+ * BENCH_ONLY=<text> (only the workloads whose id contains it, e.g. `deals`), BENCH_CPU_PROF=<dir> (each
+ * server process profiles itself from listening to stopping and writes its V8 CPU profile there;
+ * `tsx bench/profile-summary.ts <file>` lists the top self-time functions), BENCH_HEAP_PROF=<dir> (the
+ * same for allocations, short-lived ones included: a .heapprofile for Chrome DevTools). Writes
+ * bench/results/query-api.json and prints a markdown table.
+ *
+ * Besides latency, each row reports the server's CPU time per request (user + system of the server
+ * process over the load, warm-up included, divided by the requests): on a shared, noisy machine the
+ * latency of one run swings with the neighbours, the CPU a request costs much less.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -74,7 +85,7 @@ const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : new Date(Stri
 type Row = Record<string, unknown>;
 
 /** The bare route: the same statements as the query API's resolvers and loaders, the same JSON, nothing else. */
-async function serveBare(sql: SqlClient): Promise<ReturnType<typeof Fastify>> {
+export async function serveBare(sql: SqlClient): Promise<ReturnType<typeof Fastify>> {
   const app = Fastify();
   const contactJson = (c: Row) => ({
     id: c.contact_id,
@@ -160,9 +171,38 @@ async function serve(system: 'bare' | 'ours', server: string, secret: string): P
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('not listening');
+  // Profiled from here on: serving, not start-up (module loading would be most of a short run's profile).
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const heapDir = process.env.BENCH_HEAP_PROF;
+  const profiler = profileDir || heapDir ? new Session() : undefined;
+  if (profiler) profiler.connect();
+  if (profiler && profileDir) {
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  if (profiler && heapDir) {
+    await profiler.post('HeapProfiler.enable');
+    // Every allocation sampled, short-lived ones included: what the young-generation GC pays for.
+    await profiler.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   process.send?.({ url: `http://127.0.0.1:${address.port}` });
   process.on('message', async (m) => {
+    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
     if (m === 'stop') {
+      if (profiler && profileDir) {
+        const { profile } = await profiler.post('Profiler.stop');
+        const file = join(profileDir, `query-api-${system}-${Date.now()}.cpuprofile`);
+        await mkdir(profileDir, { recursive: true });
+        await writeFile(file, JSON.stringify(profile));
+        console.error(`CPU profile of ${system}: ${file}`);
+      }
+      if (profiler && heapDir) {
+        const { profile } = await profiler.post('HeapProfiler.stopSampling');
+        const file = join(heapDir, `query-api-${system}-${Date.now()}.heapprofile`);
+        await mkdir(heapDir, { recursive: true });
+        await writeFile(file, JSON.stringify(profile));
+        console.error(`allocation profile of ${system}: ${file}`);
+      }
       await app.close();
       if (system === 'bare') await sql.close();
       process.exit(0);
@@ -172,7 +212,30 @@ async function serve(system: 'bare' | 'ours', server: string, secret: string): P
 
 // ── seeding ────────────────────────────────────────────────────────────────────────────────────────
 
-async function seed(server: string, contacts: number, deals: number): Promise<{ contactId: string }> {
+const uuid = (kind: number, n: number) => `0000000${kind}-0000-7000-8000-${n.toString().padStart(12, '0')}`;
+
+/** Whether the bench database already holds exactly this dataset (BENCH_REUSE=1 then skips the seed). */
+async function seeded(server: string, contacts: number, deals: number): Promise<boolean> {
+  const admin = new pg.Client({ connectionString: server, application_name: 'annals-bench' });
+  await admin.connect();
+  try {
+    if (!(await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB])).rowCount) return false;
+  } finally {
+    await admin.end();
+  }
+  const sql = pgClient(dbUrl(server), { max: 1, applicationName: 'annals-bench-seed' });
+  try {
+    const count = async (view: string) => Number((await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${view} WHERE tenant_id = $1`, [TENANT])).rows[0]?.n);
+    return (await count(contactsView.name)) === contacts && (await count(dealsView.name)) === deals;
+  } catch {
+    return false; // a view missing (another model version): seed anew
+  } finally {
+    await sql.close();
+  }
+}
+
+async function seed(server: string, contacts: number, deals: number): Promise<{ contactId: string; reused: boolean }> {
+  if (process.env.BENCH_REUSE === '1' && (await seeded(server, contacts, deals))) return { contactId: uuid(1, Math.floor(contacts / 2)), reused: true };
   const admin = new pg.Client({ connectionString: server, application_name: 'annals-bench' });
   await admin.connect();
   try {
@@ -186,7 +249,6 @@ async function seed(server: string, contacts: number, deals: number): Promise<{ 
     const live: { p: (typeof postgresProjections)[number]; tables: Tables; types: Set<string> }[] = [];
     for (const p of postgresProjections) live.push({ p, tables: (await registerProjection(sql, p)).tables, types: new Set<string>(p.eventTypes) });
     const h = new History({ tenantId: TENANT, userId: 'user-bench' });
-    const uuid = (kind: number, n: number) => `0000000${kind}-0000-7000-8000-${n.toString().padStart(12, '0')}`;
     for (let i = 0; i < contacts; i++) {
       h.append(`contact-${uuid(1, i)}`, 'ContactCreated', {
         contactId: uuid(1, i),
@@ -228,7 +290,7 @@ async function seed(server: string, contacts: number, deals: number): Promise<{ 
       });
     }
     await sql.exec('ANALYZE');
-    return { contactId: uuid(1, Math.floor(contacts / 2)) };
+    return { contactId: uuid(1, Math.floor(contacts / 2)), reused: false };
   } finally {
     await sql.close();
   }
@@ -253,6 +315,22 @@ function start(system: 'bare' | 'ours', server: string, secret: string): Promise
   });
 }
 
+/** The server process's CPU time so far (user + system), in microseconds. */
+function cpuMicros(s: Server): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      if (m === null || typeof m !== 'object' || !('cpu' in m)) return;
+      s.child.off('message', on);
+      const { user, system } = (m as { cpu: NodeJS.CpuUsage }).cpu;
+      resolve(user + system);
+    };
+    s.child.on('message', on);
+    s.child.send('cpu');
+  });
+}
+
+type Measured = LoadResult & { readonly cpuMsPerRequest: number };
+
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 2));
@@ -261,15 +339,15 @@ async function main(): Promise<void> {
   const server = resolveServerUrl();
   const secret = randomBytes(32).toString('base64url');
   const t0 = Date.now();
-  const { contactId } = await seed(server, contacts, deals);
-  console.error(`seeded ${contacts} contacts and ${deals} deals (${deals * 3} deal events) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const { contactId, reused } = await seed(server, contacts, deals);
+  console.error(`${reused ? 'reused' : 'seeded'} ${contacts} contacts and ${deals} deals (${deals * 3} deal events) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const token = await signDevToken({ secret, ...AUTH, tenant: TENANT, sub: 'user-bench', roles: ['sales'], ttlSeconds: 7200 });
   const servers = { bare: await start('bare', server, secret), ours: await start('ours', server, secret) };
 
   const workloads = [
     { id: 'contact(id)', body: { query: CONTACT_QUERY, variables: { id: contactId } }, amount: quick ? 2_000 : 10_000 },
     { id: 'deals(first: 50) + contact + stage history', body: { query: DEALS_QUERY }, amount: quick ? 300 : 2_000 },
-  ];
+  ].filter((w) => w.id.includes(process.env.BENCH_ONLY ?? ''));
   // The same JSON from both: the bare route is a fair floor only if it answers exactly what ours does.
   for (const w of workloads) {
     const answers = await Promise.all(
@@ -279,20 +357,25 @@ async function main(): Promise<void> {
   }
 
   const clients = quick ? [16] : [16, 64];
-  const results: Record<string, { bare: LoadResult[]; ours: LoadResult[]; ratios: number[] }> = {};
+  const results: Record<string, { bare: Measured[]; ours: Measured[]; ratios: number[]; cpuRatios: number[] }> = {};
   for (let round = 0; round < rounds; round++) {
     for (const w of workloads) {
       for (const c of clients) {
         const key = `${w.id} @ ${c}`;
-        const r = (results[key] ??= { bare: [], ours: [], ratios: [] });
+        const r = (results[key] ??= { bare: [], ours: [], ratios: [], cpuRatios: [] });
         const order = (round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare']) as ('bare' | 'ours')[];
-        const got: Partial<Record<'bare' | 'ours', LoadResult>> = {};
+        const got: Partial<Record<'bare' | 'ours', Measured>> = {};
         for (const system of order) {
-          got[system] = await runLoad({ url: servers[system].url, path: '/graphql', token, body: w.body, connections: c, warmup: Math.ceil(w.amount / 10), amount: w.amount });
+          const warmup = Math.ceil(w.amount / 10);
+          const cpuBefore = await cpuMicros(servers[system]);
+          const load = await runLoad({ url: servers[system].url, path: '/graphql', token, body: w.body, connections: c, warmup, amount: w.amount });
+          got[system] = { ...load, cpuMsPerRequest: ((await cpuMicros(servers[system])) - cpuBefore) / 1000 / (warmup + w.amount) };
           r[system].push(got[system]!);
         }
         r.ratios.push(got.ours!.p95Ms / got.bare!.p95Ms);
-        console.error(`round ${round + 1} ${key}: bare p95 ${got.bare!.p95Ms} ms ${got.bare!.commandsPerSec.toFixed(0)} req/s | ours p95 ${got.ours!.p95Ms} ms ${got.ours!.commandsPerSec.toFixed(0)} req/s`);
+        r.cpuRatios.push(got.ours!.cpuMsPerRequest / got.bare!.cpuMsPerRequest);
+        const line = (m: Measured) => `p95 ${m.p95Ms.toFixed(1)} ms ${m.commandsPerSec.toFixed(0)} req/s ${m.cpuMsPerRequest.toFixed(2)} CPU ms/req`;
+        console.error(`round ${round + 1} ${key}: bare ${line(got.bare!)} | ours ${line(got.ours!)}`);
       }
     }
   }
@@ -303,21 +386,30 @@ async function main(): Promise<void> {
     await new Promise((r) => s.child.once('exit', r));
   }
 
-  const med = (xs: LoadResult[], f: (x: LoadResult) => number) => Math.round(summarize(xs.map(f))!.median * 10) / 10;
+  const med = (xs: Measured[], f: (x: Measured) => number, digits = 1) => Math.round(summarize(xs.map(f))!.median * 10 ** digits) / 10 ** digits;
+  const figures = (xs: Measured[]) => ({
+    p50Ms: med(xs, (x) => x.p50Ms),
+    p95Ms: med(xs, (x) => x.p95Ms),
+    p99Ms: med(xs, (x) => x.p99Ms),
+    reqPerSec: Math.round(med(xs, (x) => x.commandsPerSec)),
+    cpuMsPerRequest: med(xs, (x) => x.cpuMsPerRequest, 2),
+  });
   const rows = Object.entries(results).map(([key, r]) => ({
     workload: key,
-    ours: { p50Ms: med(r.ours, (x) => x.p50Ms), p95Ms: med(r.ours, (x) => x.p95Ms), p99Ms: med(r.ours, (x) => x.p99Ms), reqPerSec: Math.round(med(r.ours, (x) => x.commandsPerSec)) },
-    bare: { p50Ms: med(r.bare, (x) => x.p50Ms), p95Ms: med(r.bare, (x) => x.p95Ms), p99Ms: med(r.bare, (x) => x.p99Ms), reqPerSec: Math.round(med(r.bare, (x) => x.commandsPerSec)) },
+    ours: figures(r.ours),
+    bare: figures(r.bare),
     p95Ratio: Math.round(summarize(r.ratios)!.median * 100) / 100,
+    cpuRatio: Math.round(summarize(r.cpuRatios)!.median * 100) / 100,
   }));
   const out = { when: new Date().toISOString(), rounds, contacts, deals, quick, loadAverage: loadavg(), rssPeakBytes: rss, rows };
   await mkdir(join(here, 'results'), { recursive: true });
   await writeFile(join(here, 'results', 'query-api.json'), `${JSON.stringify(out, null, 2)}\n`);
   const mb = (b: number | undefined) => `${Math.round((b ?? 0) / 1024 / 1024)} MB`;
-  console.log(`| workload | ours p50 / p95 / p99 ms | ours req/s | bare p50 / p95 / p99 ms | bare req/s | p95 ours/bare |`);
-  console.log(`|---|---|---|---|---|---|`);
+  console.log(`| workload | ours p50 / p95 / p99 ms | ours req/s | ours CPU ms/req | bare p50 / p95 / p99 ms | bare req/s | bare CPU ms/req | p95 ours/bare | CPU ours/bare |`);
+  console.log(`|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows) {
-    console.log(`| ${r.workload} | ${r.ours.p50Ms} / ${r.ours.p95Ms} / ${r.ours.p99Ms} | ${r.ours.reqPerSec} | ${r.bare.p50Ms} / ${r.bare.p95Ms} / ${r.bare.p99Ms} | ${r.bare.reqPerSec} | ${r.p95Ratio}× |`);
+    const f = (x: ReturnType<typeof figures>) => `${x.p50Ms} / ${x.p95Ms} / ${x.p99Ms} | ${x.reqPerSec} | ${x.cpuMsPerRequest}`;
+    console.log(`| ${r.workload} | ${f(r.ours)} | ${f(r.bare)} | ${r.p95Ratio}× | ${r.cpuRatio}× |`);
   }
   console.log(`\npeak RSS: query API ${mb(rss.ours)}, bare route ${mb(rss.bare)} (${rounds} round(s), ${contacts} contacts, ${deals} deals, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 }
