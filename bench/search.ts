@@ -327,8 +327,12 @@ async function embeddedSearchBench(): Promise<Record<string, unknown>> {
     } else say(`  embedded: reusing the ${N} documents kept in ${dir}`);
     const tIndex = performance.now();
     for (const line of indexes) await sql.exec(line);
-    await ensureDictionary(sql, table);
-    await sql.exec(`ANALYZE`);
+    const created = await ensureDictionary(sql, table);
+    // A fresh load is vacuumed once, as a restored database is: hint bits and the visibility map set, GIN
+    // pending lists merged. Otherwise the first queries would pay for setting hint bits page by page (and
+    // write the pages back), which measures the load, not the search. A reused dataset has had it.
+    if (!reuse) await sql.exec(`VACUUM ANALYZE`);
+    else if (created) await sql.exec(`ANALYZE`);
     if (KEEP && !reuse) await writeFile(marker, `${new Date().toISOString()}\n`);
     const indexSeconds = (performance.now() - tIndex) / 1000;
     say(`  embedded: indexes (and derived tables) ready in ${indexSeconds.toFixed(1)} s`);
@@ -349,13 +353,14 @@ async function embeddedSearchBench(): Promise<Record<string, unknown>> {
  * The term dictionary of the loaded documents, if missing: created and then filled in one GROUP BY (the
  * bulk-load equivalent of what its trigger does document by document), as a restore would.
  */
-async function ensureDictionary(sql: SqlClient, docs: string): Promise<void> {
+async function ensureDictionary(sql: SqlClient, docs: string): Promise<boolean> {
   const terms = `${searchTermsView.name}_g1`;
   const { rows } = await sql.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [terms]);
-  if (rows[0]?.t) return;
+  if (rows[0]?.t) return false;
   await sql.exec(`${searchTermsDdl(docs, terms, (s) => `${docs}_${s}`)}
     CREATE VIEW ${searchTermsView.name} AS SELECT * FROM ${terms};
     INSERT INTO ${terms} (tenant_id, term, refs) ${searchTermsFromDocuments(docs)};`);
+  return true;
 }
 
 // ── projector vs raw bulk ─────────────────────────────────────────────────────────────────────────
