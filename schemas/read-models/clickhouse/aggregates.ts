@@ -117,10 +117,12 @@ export function pipelineByStageSql(f: PipelineFilter): string {
   const months = monthsBetween(f.from, f.to);
   const first = str(months[0]!);
   const last = str(months[months.length - 1]!);
-  // Per deal, from its state kept at insert time (state.ts): the SET of its stage events and of its value
-  // events (arrayDistinct: a duplicate is the same tuple), sorted by revision. The deal's state at a
-  // month's end is element i = (how many of its stage events fall in months <= that month) and j (value
-  // events), and i, j only change at a month in which the deal has an event. So instead of evaluating
+  // Per deal, from its state kept at insert time (state.ts): its stage events and its value events,
+  // sorted by revision. The deal's state at a month's end is element i = (how many of its stage events
+  // fall in months <= that month) and j (value events), and i, j only change at a month in which the deal
+  // has an event. A duplicate is the same tuple at the same revision, so it sits right beside its twin
+  // after the sort and element i is the same event with or without it: no arrayDistinct needed here
+  // (it cost ~25% of the query's CPU at 10M; the stage stays below do need it). The tests check it. So instead of evaluating
   // every deal at every requested month, each deal yields its INTERVALS: from each month with an event
   // (`since`) to the next one (`until`, exclusive; '9999-99' = still so today), with the state it holds
   // over it. The open intervals are summed per (pipeline, stage, currency, since, until) — a few
@@ -142,8 +144,8 @@ FROM (
         FROM (
           SELECT stream_id,
                  maxMerge(pipeline_max) AS pipeline,
-                 arraySort(x -> tupleElement(x, 1), arrayDistinct(groupArrayIfMerge(stages))) AS s,
-                 arraySort(x -> tupleElement(x, 1), arrayDistinct(groupArrayIfMerge(amounts))) AS v
+                 arraySort(x -> tupleElement(x, 1), groupArrayIfMerge(stages)) AS s,
+                 arraySort(x -> tupleElement(x, 1), groupArrayIfMerge(amounts)) AS v
           FROM ${DEAL_STATE_VIEW}
           WHERE ${tenant(f)}
           GROUP BY stream_id
