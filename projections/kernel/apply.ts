@@ -20,11 +20,20 @@ export interface ApplyTarget {
   readonly tables: Tables;
 }
 
+/**
+ * `fold`: the store's batch fold (projections/postgres/fold.ts), used for the FIRST attempt only: when its
+ * script fails, the unfolded statements run as before, so a fold can cost a retry, never a different row.
+ */
+export interface ApplyEventsOptions {
+  readonly fold?: ((statements: readonly SqlStatement[], tables: Tables) => SqlStatement[]) | undefined;
+}
+
 export async function applyEvents(
   tx: SqlExecutor,
   projection: PostgresProjection,
   target: ApplyTarget,
   events: readonly EventEnvelope[],
+  options: ApplyEventsOptions = {},
 ): Promise<ApplyResult> {
   const result: ApplyResult = { applied: 0, duplicates: 0, ignored: 0, maxPosition: undefined };
   if (events.length === 0) return result;
@@ -74,10 +83,11 @@ export async function applyEvents(
     // exist when the server refuses the script as a whole (a parse error runs none of its statements), and
     // the ROLLBACK TO below would then fail (3B001) where the batch should have fallen back.
     await tx.query(`SAVEPOINT ${SAVEPOINT}`);
-    let failure = await tryScript(tx, () => scriptOf(statements, { merge: true }));
+    const first = options.fold ? options.fold(statements, target.tables) : statements;
+    let failure = await tryScript(tx, () => scriptOf(first, { merge: true }));
     if (failure !== undefined && !(failure instanceof InlineLiteralError)) {
       const plain = safely(() => scriptOf(statements, { merge: false }));
-      if (plain !== safely(() => scriptOf(statements, { merge: true }))) failure = await tryScript(tx, () => plain ?? scriptOf(statements, { merge: false }));
+      if (plain !== safely(() => scriptOf(first, { merge: true }))) failure = await tryScript(tx, () => plain ?? scriptOf(statements, { merge: false }));
     }
     if (failure !== undefined) await isolateFailingEvent(tx, projection.name, planned);
   }

@@ -6,6 +6,7 @@ import { createGeneration, dropGeneration, readLive, registerProjection, swapGen
 import type { PostgresProjection } from '../kernel/projection.js';
 import { offsetsStatement, readGenerations, readOffsets, readPosition, resolveBatch } from '../kernel/control.js';
 import type { ApplyOptions, ApplyResult, GenerationRef, ReadModelTarget, TargetBatch } from '../kernel/target.js';
+import { statementFolder } from './fold.js';
 import { postgresPiiScanner } from './pii-scanner.js';
 
 /** The PostgreSQL read model behind a target, for the PostgreSQL-only tools (verify diffs rows by table). */
@@ -25,8 +26,10 @@ export interface PostgresReadModelTarget extends ReadModelTarget {
  * `SubjectErased`), in the transaction of the checkpoint and ordered after every personal value of the
  * stream, so `redactSubject` has nothing left to do; the scanner (pii-scanner.ts) proves it.
  */
-export function postgresReadModelTarget(sql: SqlClient, projection: PostgresProjection): PostgresReadModelTarget {
+export function postgresReadModelTarget(sql: SqlClient, projection: PostgresProjection, options: { fold?: boolean } = {}): PostgresReadModelTarget {
   const name = projection.name;
+  // Effects on one row within a batch go out as one statement (fold.ts); off only to compare against.
+  const fold = options.fold === false ? undefined : statementFolder(projection.ddl);
   const applyTarget = (generation: number): ApplyTarget => ({ name, generation, tables: tablesOf(projection, generation) });
   const ref = (generation: number, version: number): GenerationRef => ({ name, generation, version });
 
@@ -34,7 +37,7 @@ export function postgresReadModelTarget(sql: SqlClient, projection: PostgresProj
   const applyIn = async (tx: SqlExecutor, batch: TargetBatch, probe: boolean): Promise<ApplyResult> => {
     const { generation, events, position } = await resolveBatch(tx, name, batch);
     const target = applyTarget(generation);
-    const r = await applyEvents(tx, projection, target, events);
+    const r = await applyEvents(tx, projection, target, events, { fold });
     const offsets = batch.offsets ?? [];
     // Position and offsets in one round trip.
     if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
