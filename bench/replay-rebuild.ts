@@ -1,24 +1,37 @@
 /**
- * `npm run bench:rebuild` — `annals replay rebuild` on the real PostgreSQL server (`annals stack up`, then
- * `eval "$(npx annals stack env)"`), with the REAL `leads` and `contacts` read models, next to the raw bulk
- * rate of the same rows in the same run:
+ * `npm run bench:rebuild` — `annals replay rebuild` on the real servers (`annals stack up`, then
+ * `eval "$(npx annals stack env)"`), with the REAL read models, each store next to the raw bulk rate of the
+ * same rows/documents into the same server in the same run:
  *
  * 1. N events in the event store (a lead stream: LeadCaptured + 3 LeadScored; a contact stream:
- *    ContactCreated + ContactUpdated), in a database of its own; the two models registered in a read
- *    database of their own.
- * 2. `rebuildModels([leads, contacts])`: one read of the event store, decoded once, into both shadows, the
- *    switch, `--grace 0`. Timed end to end (shadows, passes, switches, drop of the old generations).
- * 3. Raw baseline: the rows the rebuild produced, inserted again from the client into tables of the same
- *    shape and indexes (`LIKE … INCLUDING ALL`), multi-row INSERTs of 1 000 rows (every column, bound), no
- *    bookkeeping; and `COPY … FROM STDIN`-equivalent server speed is NOT used: both sides pay the client
- *    round trips. Ratio = raw rows/s ÷ rebuild rows/s (target: within 3×).
- * 4. Live lag during a rebuild: BENCH_RATE appends/s (one event each, like commands) on other streams while
- *    `annals replay rebuild leads contacts` runs in its own process (as an operator runs it), with a live
- *    projector of `leads` on the in-process bus: p50/p99 of append → row visible, next to the same load
- *    without a rebuild (the CLI process start, ~2 s, falls inside the window).
+ *    ContactCreated + ContactUpdated), written through the event store's append (validated, hash-chained,
+ *    one append per stream with all its events, 16 appends in flight) — NOT through the command API, which
+ *    would add JWT, zod bodies and the aggregates' reads (the history is the same events either way). The
+ *    GDPR codec is off (the codec's cost is issue 10's bench). Each stream's events are adjacent in `$all`.
+ *    `BENCH_STORE_DB=<name>` keeps that event-store database between runs and only appends what is missing,
+ *    so a rerun skips the seed (1M events take minutes to append).
+ * 2. The models: `leads` + `contacts` (PostgreSQL) always; with `BENCH_STORES=all` also `search` on
+ *    Elasticsearch (ELASTICSEARCH_URL, indices under a per-run prefix) and `analytics_events` on ClickHouse
+ *    (CLICKHOUSE_URL, a per-run database). `rebuildModels(…)`: ONE read of the event store, decoded once, into
+ *    every shadow, the switch, `--grace 0`. Timed end to end, and per model: the time spent writing its
+ *    batches (the models are written side by side, so each store's busy time is what it cost).
+ * 3. Raw baselines, per store, of what the rebuild produced (read back, then written again from the client;
+ *    only the writes are timed): PostgreSQL multi-row INSERTs of 1,000 rows (every column, bound) into tables
+ *    of the same shape and indexes (`LIKE … INCLUDING ALL`); Elasticsearch `_bulk` of the same documents
+ *    (1,000 per request, external versions, like the model) into indices of the same settings and mappings;
+ *    ClickHouse INSERTs of 100,000 pre-serialised JSONEachRow rows into a table of the same DDL (without the
+ *    state views the generation has: the raw is the bare table). Ratio = rebuild rate ÷ raw rate, per row
+ *    written (target: ≥ 0.33, i.e. within 3×).
+ * 4. Live lag: BENCH_RATE appends/s (one event each, like commands) on other streams, with a live projector of
+ *    `leads` on the in-process bus: p50/p99 of append → row visible, for BENCH_QUIET_S seconds without a
+ *    rebuild, then for as long as `annals replay rebuild <the same models>` runs in its own process (as an
+ *    operator runs it; its process start, ~2 s, falls inside the window).
  *
- * Env: EVENTSTORE_URL, READ_DB_URL (required); BENCH_EVENTS (60000), BENCH_RATE (200). Databases are
- * dropped afterwards. Writes bench/results/replay-rebuild.json.
+ * Env: EVENTSTORE_URL, READ_DB_URL (required); BENCH_EVENTS (60000), BENCH_RATE (200), BENCH_STORES
+ * (postgres | all), BENCH_STORE_DB (reuse), BENCH_PHASES (rates,lag; `seed` alone only seeds), BENCH_BATCH (2000),
+ * BENCH_QUIET_S (15), BENCH_PRIORITY (low | normal: the rebuild process's `--priority`).
+ * Per-run databases, indices and ClickHouse database are dropped afterwards. Writes
+ * bench/results/replay-rebuild.json.
  */
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -30,14 +43,21 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { embeddedBus } from '../platform/bus/embedded.js';
 import { encodeEvent } from '../platform/bus/message.js';
+import { openElasticsearch } from '../platform/elasticsearch/client.js';
 import { createEventStore } from '../platform/event-store/event-store.js';
 import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
 import { pgClient } from '../platform/sql/client.js';
 import { createProjector } from '../projections/kernel/projector.js';
+import type { ReadModelTarget } from '../projections/kernel/target.js';
 import { contactsProjection } from '../projections/postgres/contacts/projection.js';
 import { leadsProjection } from '../projections/postgres/leads/projection.js';
 import { postgresReadModelTarget } from '../projections/postgres/target.js';
-import { rebuildModels } from '../scripts/replay/rebuild.js';
+import { eventsTable, eventsTableDdl } from '../schemas/read-models/clickhouse/events.js';
+import { indexOf, searchIndexMappings, searchIndexSettings } from '../schemas/read-models/elasticsearch/indices.js';
+import { searchKinds } from '../schemas/read-models/search/documents.js';
+import { openAnalyticsWiring } from '../scripts/cli/commands/start-analytics.js';
+import { openSearch } from '../scripts/cli/commands/start-search.js';
+import { rebuildModels, type RebuildReport } from '../scripts/replay/rebuild.js';
 
 const need = (n: string) => {
   const v = process.env[n];
@@ -46,181 +66,346 @@ const need = (n: string) => {
 };
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
+const BATCH = Number(process.env.BENCH_BATCH ?? 2_000);
+const QUIET_S = Number(process.env.BENCH_QUIET_S ?? 15);
+const ALL_STORES = (process.env.BENCH_STORES ?? 'postgres') === 'all';
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'rates,lag').split(','));
+const STORE_DB = process.env.BENCH_STORE_DB;
+// The rebuild process's CPU priority (`annals replay rebuild --priority`): low (its default) or normal.
+const PRIORITY = process.env.BENCH_PRIORITY ?? 'low';
 const log = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
+if (STORE_DB !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(STORE_DB)) throw new Error('BENCH_STORE_DB must be a plain lower-case database name');
 
 const run = randomUUID().replace(/-/g, '').slice(0, 8);
-const tenant = `bench-${run}`;
+// A fixed tenant, so a kept event store is the same history run after run.
+const tenant = 'bench-rebuild';
 const base = new URL(need('EVENTSTORE_URL'));
 need('READ_DB_URL');
+const esUrl = ALL_STORES ? need('ELASTICSEARCH_URL') : undefined;
+const chUrl = ALL_STORES ? need('CLICKHOUSE_URL') : undefined;
 const urlOf = (db: string) => Object.assign(new URL(base), { pathname: `/${db}` }).toString();
-const dbs = [`annals_bench_rb_es_${run}`, `annals_bench_rb_read_${run}`];
+const storeDb = STORE_DB ?? `annals_bench_rb_es_${run}`;
+const readDb = `annals_bench_rb_read_${run}`;
+const esPrefix = `bench_rb_${run}_`;
+const chDatabase = `annals_bench_rb_${run}`;
 const meta = () => ({ tenantId: tenant, actor: { userId: 'u1', roles: ['sales' as const] }, correlationId: randomUUID(), causationId: randomUUID(), occurredAt: new Date().toISOString() });
 
 const admin = new pg.Client({ connectionString: base.toString() });
 await admin.connect();
-for (const db of dbs) await admin.query(`CREATE DATABASE ${db}`);
-const storeSql = pgClient(urlOf(dbs[0]!), { max: 8 });
-const readSql = pgClient(urlOf(dbs[1]!), { max: 8 });
+const exists = async (db: string) => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1;
+if (!(await exists(storeDb))) await admin.query(`CREATE DATABASE ${storeDb}`);
+await admin.query(`CREATE DATABASE ${readDb}`);
+const storeSql = pgClient(urlOf(storeDb), { max: 16 });
+const readSql = pgClient(urlOf(readDb), { max: 8 });
+const es = esUrl ? openElasticsearch(esUrl) : undefined;
+const dataDir = await mkdtemp(join(tmpdir(), 'annals-bench-rebuild-'));
+const closers: Array<() => Promise<unknown>> = [];
 try {
   const store = createEventStore(await postgresEventStore(storeSql));
-  const targets = [postgresReadModelTarget(readSql, leadsProjection), postgresReadModelTarget(readSql, contactsProjection)];
+  const pgTargets = [postgresReadModelTarget(readSql, leadsProjection), postgresReadModelTarget(readSql, contactsProjection)];
+  const targets: ReadModelTarget[] = [...pgTargets];
+  let chEngine: Awaited<ReturnType<typeof openAnalyticsWiring>> | undefined;
+  if (ALL_STORES) {
+    const search = openSearch({ readSql, elasticsearchUrl: esUrl, indexPrefix: esPrefix, log });
+    closers.push(() => search.close());
+    chEngine = await openAnalyticsWiring({ readSql, dataDir, settings: { ANALYTICS: 'on', CLICKHOUSE_URL: chUrl, CLICKHOUSE_DATABASE: chDatabase }, log });
+    if (!chEngine) throw new Error('analytics did not open');
+    const ch = chEngine;
+    closers.push(() => ch.close());
+    targets.push(search.target, ch.target);
+  }
   for (const t of targets) await t.register();
+  const models = targets.map((t) => t.name);
 
-  // ── history ──────────────────────────────────────────────────────────────────────────────────────
-  process.stdout.write(`appending ${EVENTS} events…\n`);
-  const streams = Math.ceil(EVENTS / 6.5);
-  const a0 = performance.now();
-  for (let i = 0; i < streams; i += 32) {
-    await Promise.all(
-      Array.from({ length: Math.min(32, streams - i) }, async (_, j) => {
-        const n = i + j;
+  // ── history (skipped when a kept store already has it) ──────────────────────────────────────────
+  const stored = async () => Number((await storeSql.query<{ n: string }>(`SELECT count(*)::text AS n FROM annals_events`)).rows[0]!.n);
+  const have = await stored();
+  if (have < EVENTS) {
+    const streams = Math.ceil((EVENTS - have) / 6);
+    say(`appending ${streams * 6} events (store ${storeDb} holds ${have})…`);
+    const a0 = performance.now();
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      for (let n = next++; n < streams; n = next++) {
         const lead = randomUUID();
         const contact = randomUUID();
+        const k = have + n;
         await store.append(`lead-${lead}`, [
-          { type: 'LeadCaptured', data: { leadId: lead, name: `Bench Lead ${n}`, email: `lead${n}@example.com`, company: `Company ${n % 500}`, source: 'web', capturedAt: new Date().toISOString() }, metadata: meta() },
-          ...[10, 40, 70].map((s) => ({ type: 'LeadScored', data: { leadId: lead, score: (s + n) % 100, factors: [] }, metadata: meta() })),
+          { type: 'LeadCaptured', data: { leadId: lead, name: `Bench Lead ${k}`, email: `lead${k}@example.com`, company: `Company ${k % 500}`, source: 'web', capturedAt: new Date().toISOString() }, metadata: meta() },
+          ...[10, 40, 70].map((s) => ({ type: 'LeadScored', data: { leadId: lead, score: (s + k) % 100, factors: [] }, metadata: meta() })),
         ]);
         await store.append(`contact-${contact}`, [
-          { type: 'ContactCreated', data: { contactId: contact, firstName: `First${n}`, lastName: `Last${n}`, email: `c${n}@example.com`, company: `Company ${n % 500}`, customFields: { tier: 'gold' }, tags: ['bench'] }, metadata: meta() },
-          { type: 'ContactUpdated', data: { contactId: contact, title: `Title ${n}` }, metadata: meta() },
+          { type: 'ContactCreated', data: { contactId: contact, firstName: `First${k}`, lastName: `Last${k}`, email: `c${k}@example.com`, company: `Company ${k % 500}`, customFields: { tier: 'gold' }, tags: ['bench'] }, metadata: meta() },
+          { type: 'ContactUpdated', data: { contactId: contact, title: `Title ${k}` }, metadata: meta() },
         ]);
-      }),
-    );
-  }
-  const events = streams * 6;
-  process.stdout.write(`  ${events} events in ${((performance.now() - a0) / 1000).toFixed(1)} s\n`);
+        if (++done % 20_000 === 0) say(`  ${done * 6} events, ${Math.round((done * 6) / ((performance.now() - a0) / 1000))} events/s`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    say(`  ${streams * 6} events in ${((performance.now() - a0) / 1000).toFixed(1)} s (${Math.round((streams * 6) / ((performance.now() - a0) / 1000))} events/s through the store's append)`);
+  } else say(`reusing ${storeDb}: ${have} events`);
+  const events = await stored();
+  const result: Record<string, unknown> = { run, at: new Date().toISOString(), events, stores: ALL_STORES ? 'postgres+elasticsearch+clickhouse' : 'postgres', batch: BATCH, storeDb: STORE_DB ?? null };
 
-  // ── 1. the rebuild, no other load ────────────────────────────────────────────────────────────────
-  const r0 = performance.now();
-  const report = await rebuildModels(targets, { store, log, controlSql: readSql, batchSize: 2_000, graceMs: 0 });
-  const rebuildMs = performance.now() - r0;
-  const rows: Record<string, number> = {};
-  for (const t of targets) rows[t.name] = Number((await readSql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.name}`)).rows[0]!.n);
-  const totalRows = rows.leads! + rows.contacts!;
-  process.stdout.write(`rebuild: ${report.events} events, ${totalRows} rows in ${(rebuildMs / 1000).toFixed(2)} s\n`);
+  if (PHASES.has('rates')) {
+    // ── 1. the rebuild, no other load ──────────────────────────────────────────────────────────────
+    say(`rebuilding ${models.join(', ')} in one pass…`);
+    const r0 = performance.now();
+    const report = await rebuildModels(targets, { store, log, controlSql: readSql, batchSize: BATCH, graceMs: 0, onProgress: progressLine() });
+    const rebuildMs = performance.now() - r0;
+    if (!report.switched) throw new Error('rebuild did not switch');
+    say(`rebuild: ${report.events} events in ${(rebuildMs / 1000).toFixed(1)} s (${Math.round(report.events / (rebuildMs / 1000))} events/s, all models)`);
 
-  // ── 2. raw baseline: the same rows, client multi-row INSERTs into same-shaped tables ────────────
-  let rawMs = 0;
-  for (const t of targets) {
-    const live = (await t.live())!;
-    const table = `${t.name}_g${live.generation}`;
-    const { rows: data } = await readSql.query<Record<string, unknown>>(`SELECT * FROM ${table}`);
-    const columns = Object.keys(data[0]!);
-    await readSql.exec(`CREATE TABLE raw_${t.name} (LIKE ${table} INCLUDING ALL)`);
-    const s0 = performance.now();
-    for (let i = 0; i < data.length; i += 1000) {
-      const chunk = data.slice(i, i + 1000);
-      const params: unknown[] = [];
-      const values = chunk.map((r) => `(${columns.map((c) => (params.push(r[c]), `$${params.length}`)).join(',')})`);
-      await readSql.query(`INSERT INTO raw_${t.name} (${columns.join(', ')}) VALUES ${values.join(',')}`, params);
+    // ── 2. per store: rows written by the rebuild, then the raw bulk baseline of the same rows ──────
+    const perStore: Record<string, unknown> = {};
+    const line = (store: string, { rows, busyMs, rawMs }: Measured) => {
+      const ours = rows / (busyMs / 1000);
+      const raw = rows / (rawMs / 1000);
+      // Two readings of "the rebuild's rate": its own write time (busy), and the whole one-pass wall time.
+      const wall = rows / (rebuildMs / 1000);
+      perStore[store] = { rows, busyMs: Math.round(busyMs), rawMs: Math.round(rawMs), rebuildRowsPerS: Math.round(ours), wallRowsPerS: Math.round(wall), rawRowsPerS: Math.round(raw), ratio: round2(ours / raw), ratioWall: round2(wall / raw) };
+      say(`  ${store.padEnd(13)} ${rows} rows: rebuild ${Math.round(ours)} rows/s (busy ${(busyMs / 1000).toFixed(1)} s; ${Math.round(wall)} rows/s over the whole pass) · raw ${Math.round(raw)} rows/s → ${(ours / raw).toFixed(2)}× (${(wall / raw).toFixed(2)}× by wall time)`);
+    };
+    const busy = (store: string) => report.models.find((m) => m.store === store)?.storeBusyMs ?? NaN;
+    line('postgres', await rawPostgres(report));
+    if (ALL_STORES) {
+      line('elasticsearch', await rawElasticsearch(report));
+      line('clickhouse', await rawClickhouse(report));
     }
-    rawMs += performance.now() - s0;
-  }
-  const rebuildRowsPerS = totalRows / (rebuildMs / 1000);
-  const rawRowsPerS = totalRows / (rawMs / 1000);
-  process.stdout.write(`raw INSERT of the same rows: ${(rawMs / 1000).toFixed(2)} s\n`);
+    result.rebuild = { ms: Math.round(rebuildMs), eventsPerS: Math.round(report.events / (rebuildMs / 1000)), models: report.models.map((m) => ({ name: m.name, store: m.store, applied: m.applied, busyMs: m.busyMs, storeBusyMs: m.storeBusyMs, failures: m.failures.length })) };
+    result.perStore = perStore;
 
-  // ── 3. live lag with and without a rebuild running ─────────────────────────────────────────────
-  const bus = embeddedBus({ partitions: 4 });
-  const live = createProjector({ target: targets[0]!, bus, log, topics: ['annals.lead.events'] });
-  const stop = new AbortController();
-  const running = live.run(stop.signal);
-  let published = await store.headPosition();
-  const relay = (async () => {
-    while (!stop.signal.aborted) {
-      const recs = await store.readAllRaw({ after: published, maxCount: 1_000 });
-      if (recs.length > 0) {
-        await bus.publish(recs.map((r) => ({ topic: 'annals.lead.events', ...encodeEvent(r) })));
-        published = recs[recs.length - 1]!.position;
-      } else await sleep(5);
-    }
-  })();
-  const lagFor = async (seconds: number, until: () => boolean = () => true): Promise<number[]> => {
-    const lags: number[] = [];
-    const pending = new Map<string, number>();
-    const t0 = performance.now();
-    let i = 0;
-    let appending = true;
-    const reader = (async () => {
-      while (appending || pending.size > 0) {
-        const ids = [...pending.keys()];
-        if (ids.length > 0) {
-          const seen = (await readSql.query<{ lead_id: string }>(`SELECT lead_id FROM leads WHERE tenant_id = $1 AND lead_id = ANY($2::uuid[])`, [tenant, ids])).rows;
-          const now = performance.now();
-          for (const { lead_id } of seen) {
-            lags.push(now - pending.get(lead_id)!);
-            pending.delete(lead_id);
+    async function rawPostgres(r: RebuildReport): Promise<Measured> {
+      let rows = 0;
+      let rawMs = 0;
+      for (const m of r.models.filter((x) => x.store === 'postgres')) {
+        const table = `${m.name}_g${m.generation}`;
+        const key = m.name === 'leads' ? 'lead_id' : 'contact_id';
+        await readSql.exec(`CREATE TABLE raw_${m.name} (LIKE ${table} INCLUDING ALL)`);
+        let after = '00000000-0000-0000-0000-000000000000';
+        for (;;) {
+          // Read outside the timing, 10,000 rows at a time (a 1M history does not fit a client's memory at once).
+          const { rows: data } = await readSql.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE ${key} > $1 ORDER BY ${key} LIMIT 10000`, [after]);
+          if (data.length === 0) break;
+          after = String(data[data.length - 1]![key]);
+          const columns = Object.keys(data[0]!);
+          const s0 = performance.now();
+          for (let i = 0; i < data.length; i += 1000) {
+            const chunk = data.slice(i, i + 1000);
+            const params: unknown[] = [];
+            const values = chunk.map((row) => `(${columns.map((c) => (params.push(row[c]), `$${params.length}`)).join(',')})`);
+            await readSql.query(`INSERT INTO raw_${m.name} (${columns.join(', ')}) VALUES ${values.join(',')}`, params);
           }
+          rawMs += performance.now() - s0;
+          rows += data.length;
         }
-        await sleep(5);
+      }
+      return { rows, busyMs: busy('postgres'), rawMs };
+    }
+
+    async function rawElasticsearch(r: RebuildReport): Promise<Measured> {
+      const m = r.models.find((x) => x.store === 'elasticsearch')!;
+      let rows = 0;
+      let rawMs = 0;
+      for (const kind of searchKinds) {
+        const index = indexOf(kind, m.generation, esPrefix);
+        const raw = `${esPrefix}raw_${kind}`;
+        await es!.indices.create({ index: raw, settings: searchIndexSettings, mappings: searchIndexMappings as never });
+        let page = await es!.search<Record<string, unknown>>({ index, scroll: '2m', size: 5_000, sort: ['_doc'] });
+        while (page.hits.hits.length > 0) {
+          const hits = page.hits.hits;
+          const s0 = performance.now();
+          for (let i = 0; i < hits.length; i += 1_000) {
+            const b = hits.slice(i, i + 1_000);
+            const res = await es!.bulk({ operations: b.flatMap((h) => [{ index: { _index: raw, _id: h._id!, version: Number(h._source!.position), version_type: 'external' as const } }, h._source!]) });
+            if (res.errors) throw new Error('raw _bulk refused items');
+          }
+          rawMs += performance.now() - s0;
+          rows += hits.length;
+          page = await es!.scroll<Record<string, unknown>>({ scroll_id: page._scroll_id!, scroll: '2m' });
+        }
+        if (page._scroll_id) await es!.clearScroll({ scroll_id: page._scroll_id }).catch(() => undefined);
+      }
+      return { rows, busyMs: busy('elasticsearch'), rawMs };
+    }
+
+    async function rawClickhouse(r: RebuildReport): Promise<Measured> {
+      const m = r.models.find((x) => x.store === 'clickhouse')!;
+      const engine = chEngine!.engine;
+      const table = eventsTable(m.generation);
+      await engine.command(eventsTableDdl('raw_events'));
+      let rows = 0;
+      let rawMs = 0;
+      let after = '-1';
+      for (;;) {
+        const data = await engine.query<Record<string, unknown> & { position: string }>(`SELECT * FROM ${table} FINAL WHERE position > ${after} ORDER BY position LIMIT 100000`);
+        if (data.length === 0) break;
+        after = String(data[data.length - 1]!.position);
+        const lines = data.map((x) => JSON.stringify(x)).join('\n');
+        const s0 = performance.now();
+        await engine.insertJsonLines('raw_events', lines);
+        rawMs += performance.now() - s0;
+        rows += data.length;
+      }
+      return { rows, busyMs: busy('clickhouse'), rawMs };
+    }
+  }
+
+  if (PHASES.has('lag')) {
+    // ── 3. live lag with and without a rebuild running ───────────────────────────────────────────
+    const bus = embeddedBus({ partitions: 4 });
+    const live = createProjector({ target: pgTargets[0]!, bus, log, topics: ['annals.lead.events'] });
+    const stop = new AbortController();
+    const running = live.run(stop.signal);
+    let published = await store.headPosition();
+    const relay = (async () => {
+      while (!stop.signal.aborted) {
+        const recs = await store.readAllRaw({ after: published, maxCount: 1_000 });
+        if (recs.length > 0) {
+          await bus.publish(recs.map((r) => ({ topic: 'annals.lead.events', ...encodeEvent(r) })));
+          published = recs[recs.length - 1]!.position;
+        } else await sleep(5);
       }
     })();
-    const inflight: Promise<void>[] = [];
-    while (performance.now() - t0 < seconds * 1000 || !until()) {
-      const due = t0 + (i * 1000) / RATE;
-      if (performance.now() < due) await sleep(due - performance.now());
-      const lead = randomUUID();
-      i++;
-      inflight.push(
-        store
-          .append(`lead-${lead}`, [{ type: 'LeadCaptured', data: { leadId: lead, name: 'Live', source: 'web', capturedAt: new Date().toISOString() }, metadata: meta() }])
-          .then(() => void pending.set(lead, performance.now())),
-      );
+    const lagFor = async (seconds: number, until: () => boolean = () => true): Promise<number[]> => {
+      const lags: number[] = [];
+      const pending = new Map<string, number>();
+      const t0 = performance.now();
+      let i = 0;
+      let appending = true;
+      const reader = (async () => {
+        while (appending || pending.size > 0) {
+          const ids = [...pending.keys()];
+          if (ids.length > 0) {
+            const seen = (await readSql.query<{ lead_id: string }>(`SELECT lead_id FROM leads WHERE tenant_id = $1 AND lead_id = ANY($2::uuid[])`, [tenant, ids])).rows;
+            const now = performance.now();
+            for (const { lead_id } of seen) {
+              lags.push(now - pending.get(lead_id)!);
+              pending.delete(lead_id);
+            }
+          }
+          await sleep(5);
+        }
+      })();
+      const inflight: Promise<void>[] = [];
+      while (performance.now() - t0 < seconds * 1000 || !until()) {
+        const due = t0 + (i * 1000) / RATE;
+        if (performance.now() < due) await sleep(due - performance.now());
+        const lead = randomUUID();
+        i++;
+        inflight.push(
+          store
+            .append(`lead-${lead}`, [{ type: 'LeadCaptured', data: { leadId: lead, name: 'Live', source: 'web', capturedAt: new Date().toISOString() }, metadata: meta() }])
+            .then(() => void pending.set(lead, performance.now())),
+        );
+      }
+      await Promise.all(inflight);
+      appending = false;
+      await reader;
+      return lags;
+    };
+    try {
+      say(`live lag at ${RATE} appends/s without a rebuild, ${QUIET_S} s…`);
+      const quiet = await lagFor(QUIET_S);
+      // The rebuild as an operator runs it: `annals replay rebuild` in its own process, against the same stores.
+      const cli = fileURLToPath(new URL('../scripts/cli/annals.mjs', import.meta.url));
+      say(`live lag during \`annals replay rebuild ${models.join(' ')}\`…`);
+      const r1 = performance.now();
+      const child = spawn(process.execPath, [cli, 'replay', 'rebuild', ...models, '--grace', '0', '--batch', String(BATCH), '--priority', PRIORITY, '--json'], {
+        env: {
+          ...process.env,
+          EVENTSTORE_URL: urlOf(storeDb),
+          READ_DB_URL: urlOf(readDb),
+          KAFKA_BROKERS: '',
+          DATA_DIR: dataDir,
+          PII_ENCRYPTION: 'off',
+          ANALYTICS: ALL_STORES ? 'on' : 'off',
+          ELASTICSEARCH_URL: esUrl ?? '',
+          ELASTICSEARCH_INDEX_PREFIX: esPrefix,
+          CLICKHOUSE_URL: chUrl ?? '',
+          CLICKHOUSE_DATABASE: chDatabase,
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let childOut = '';
+      child.stdout.on('data', (d) => (childOut += String(d)));
+      let childErr = '';
+      child.stderr.on('data', (d) => (childErr = (childErr + String(d)).slice(-4_000)));
+      let childDone = false;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => ((childDone = true), resolve(c))));
+      // For as long as the rebuild runs, from its process start to its exit.
+      const busyLags = await lagFor(8, () => childDone);
+      const code = await exited;
+      const elapsedMs = Math.round(performance.now() - r1);
+      if (code !== 0) throw new Error(`annals replay rebuild exited ${code}: ${childOut.slice(-2_000)} ${childErr}`);
+      const cliReport = JSON.parse(childOut) as { events: number; elapsedMs: number; models: Array<{ name: string; applied: number; busyMs: number; storeBusyMs: number }> };
+      result.liveLagMs = {
+        rate: RATE,
+        rebuildPriority: PRIORITY,
+        withoutRebuild: { n: quiet.length, p50: Math.round(pct(quiet, 50)), p99: Math.round(pct(quiet, 99)), max: Math.round(Math.max(...quiet)) },
+        duringRebuild: { n: busyLags.length, p50: Math.round(pct(busyLags, 50)), p99: Math.round(pct(busyLags, 99)), max: Math.round(Math.max(...busyLags)) },
+      };
+      result.cliRebuild = { processMs: elapsedMs, events: cliReport.events, ms: cliReport.elapsedMs, eventsPerS: Math.round(cliReport.events / (cliReport.elapsedMs / 1000)), models: cliReport.models.map((m) => ({ name: m.name, applied: m.applied, busyMs: m.busyMs, storeBusyMs: m.storeBusyMs })) };
+      say(`  lag p50/p99: ${JSON.stringify(result.liveLagMs)}`);
+      say(`  CLI rebuild under that load: ${cliReport.events} events in ${(cliReport.elapsedMs / 1000).toFixed(1)} s`);
+    } finally {
+      stop.abort();
+      await Promise.all([running, relay]).catch(() => undefined);
+      await bus.close();
     }
-    await Promise.all(inflight);
-    appending = false;
-    await reader;
-    return lags;
-  };
-  const quiet = await lagFor(8);
-  // The rebuild as an operator runs it: `annals replay rebuild` in its own process, against the same databases.
-  const cli = fileURLToPath(new URL('../scripts/cli/annals.mjs', import.meta.url));
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-bench-rebuild-'));
-  const r1 = performance.now();
-  const child = spawn(process.execPath, [cli, 'replay', 'rebuild', 'leads', 'contacts', '--grace', '0', '--batch', '2000'], {
-    env: { ...process.env, EVENTSTORE_URL: urlOf(dbs[0]!), READ_DB_URL: urlOf(dbs[1]!), KAFKA_BROKERS: '', DATA_DIR: dataDir, PII_ENCRYPTION: 'off', ANALYTICS: 'off', ELASTICSEARCH_URL: '', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let childOut = '';
-  child.stdout.on('data', (d) => (childOut += String(d)));
-  child.stderr.on('data', (d) => (childOut += String(d)));
-  let childDone = false;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => ((childDone = true), resolve(c))));
-  // For as long as the rebuild runs, from its process start to its exit.
-  const busy = await lagFor(8, () => childDone);
-  const code = await exited;
-  const second = { elapsedMs: Math.round(performance.now() - r1), events: Number(/(\d+) events read once/.exec(childOut)?.[1] ?? NaN) };
-  if (code !== 0) throw new Error(`annals replay rebuild exited ${code}: ${childOut}`);
-  await rm(dataDir, { recursive: true, force: true });
-  stop.abort();
-  await Promise.all([running, relay]);
-  await bus.close();
+  }
 
-  const result = {
-    run,
-    at: new Date().toISOString(),
-    events,
-    rows,
-    rebuild: { ms: Math.round(rebuildMs), eventsPerS: Math.round(events / (rebuildMs / 1000)), rowsPerS: Math.round(rebuildRowsPerS) },
-    raw: { ms: Math.round(rawMs), rowsPerS: Math.round(rawRowsPerS) },
-    rawOverRebuild: Number((rawRowsPerS / rebuildRowsPerS).toFixed(2)),
-    liveLagMs: {
-      rate: RATE,
-      withoutRebuild: { n: quiet.length, p50: Math.round(pct(quiet, 50)), p99: Math.round(pct(quiet, 99)) },
-      duringRebuild: { n: busy.length, p50: Math.round(pct(busy, 50)), p99: Math.round(pct(busy, 99)), rebuildMs: second.elapsedMs, rebuildEvents: second.events },
-    },
-  };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'replay-rebuild.json');
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
+  for (const close of closers.reverse()) await close().catch(() => undefined);
+  if (es) {
+    await es.indices.delete({ index: `${esPrefix}*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
+    await es.close().catch(() => undefined);
+  }
+  if (chUrl) await dropClickhouseDatabase(chUrl, chDatabase).catch(() => undefined);
   await Promise.allSettled([storeSql.close(), readSql.close()]);
-  for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+  const drop = STORE_DB ? [readDb] : [readDb, storeDb];
+  for (const db of drop) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
   await admin.end();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+interface Measured {
+  readonly rows: number;
+  readonly busyMs: number;
+  readonly rawMs: number;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function progressLine() {
+  let last = 0;
+  return (p: { events: number; elapsedMs: number }) => {
+    if (Date.now() - last < 15_000) return;
+    last = Date.now();
+    say(`  … ${p.events} events, ${Math.round(p.events / (p.elapsedMs / 1000))} events/s`);
+  };
+}
+
+async function dropClickhouseDatabase(url: string, database: string): Promise<void> {
+  const u = new URL(url);
+  u.searchParams.set('query', `DROP DATABASE IF EXISTS ${database}`);
+  const headers: Record<string, string> = {};
+  if (u.username) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  await fetch(u, { method: 'POST', headers });
 }

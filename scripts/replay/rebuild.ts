@@ -45,6 +45,10 @@ export interface ModelRun {
   position: bigint | undefined;
   applied: number;
   duplicates: number;
+  /** Time spent writing this model's batches (the models are written side by side: their sum exceeds the wall time). */
+  busyMs: number;
+  /** Time its store was busy with the chosen models: per batch the longest of that store's models (they start together). */
+  storeBusyMs: number;
   readonly failures: ReplayFailure[];
 }
 
@@ -103,13 +107,17 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
       next.catch(() => undefined);
     }
     // The models are independent (each its own transaction, each store its own): applied side by side.
+    const took = new Map<string, number>();
     await Promise.all(
       runs.map(async (run) => {
         const mine = run.position === undefined ? records : records.filter((r) => r.position > run.position!);
         if (mine.length === 0 || options.signal?.aborted) return;
+        const t0 = performance.now();
         await applyToShadow(run, mine, decoded, { apply: (b, o) => run.target.apply(b, o), retry: options.retry ?? defaultRetryPolicy, ...options });
+        took.set(run.target.store, Math.max(took.get(run.target.store) ?? 0, performance.now() - t0));
       }),
     );
+    for (const run of runs) run.storeBusyMs += took.get(run.target.store) ?? 0;
     events += records.length;
     cursor = last;
     options.onProgress?.({ events, position: cursor, from, head, elapsedMs: Date.now() - started });
@@ -151,7 +159,9 @@ async function applyToShadow(
     if (o && !o.ok) await fail({ streamId: r.streamId, streamRevision: r.streamRevision, position: r.position, eventId: r.eventId, type: r.type, error: o.error });
     items.push({ position: r.position, event: o?.ok ? o.event : undefined });
   }
+  const t0 = performance.now();
   const result = await applyItemsIsolated({ ...args, target: run.target, generation: run.shadow, items, fail });
+  run.busyMs += performance.now() - t0;
   run.applied += result.applied;
   run.duplicates += result.duplicates;
   run.position = records[records.length - 1]!.position;
@@ -167,7 +177,7 @@ export async function openShadows(targets: readonly ReadModelTarget[], options: 
       : undefined;
     const shadow = building ? { name: target.name, generation: building.generation, version: building.version } : await target.createShadow();
     const position = building ? await target.readPosition(shadow) : undefined;
-    runs.push({ target, shadow, previousGeneration: live?.generation, resumedFrom: position, position, applied: 0, duplicates: 0, failures: [] });
+    runs.push({ target, shadow, previousGeneration: live?.generation, resumedFrom: position, position, applied: 0, duplicates: 0, busyMs: 0, storeBusyMs: 0, failures: [] });
   }
   return runs;
 }
@@ -193,6 +203,10 @@ export interface RebuildReport {
     readonly resumedFrom: bigint | undefined;
     readonly applied: number;
     readonly duplicates: number;
+    /** Milliseconds spent writing this model's batches. */
+    readonly busyMs: number;
+    /** Milliseconds its store was busy writing the batches of the chosen models (models of one store overlap). */
+    readonly storeBusyMs: number;
     readonly failures: readonly ReplayFailure[];
   }>;
   /** Records read from the event store (the bulk pass and the catch-ups, not counting the switch). */
@@ -227,6 +241,8 @@ export async function rebuildModels(targets: readonly ReadModelTarget[], options
       resumedFrom: r.resumedFrom,
       applied: r.applied,
       duplicates: r.duplicates,
+      busyMs: Math.round(r.busyMs),
+      storeBusyMs: Math.round(r.storeBusyMs),
       failures: r.failures,
     })),
     events,

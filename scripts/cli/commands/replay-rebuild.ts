@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { createLogger } from '../../../platform/logging/logger.js';
 import { deadLetter, encodeEvent } from '../../../platform/bus/message.js';
 import { deadLetterTopic } from '../../../platform/bus/topics.js';
@@ -15,6 +16,8 @@ const REBUILD_USAGE = `usage: annals replay rebuild (<model>… | all) [--batch 
   continues from the shadows' own checkpoints. Short transactions (one batch each).
   --batch N         events per read and per transaction (default 1000)
   --rate N          read at most N events per second (default: no ceiling), to leave the live pipeline room
+  --priority P      low (default) or normal: the CPU priority of this process. Low (nice 19) lets the live
+                    services on the same machine go first whenever the CPU is contended
   --grace DURATION  keep the previous generations this long (default 10m; 0 drops them at once; older
                     retired generations are dropped by the next run): 30s, 10m, 2h
   Events a model cannot apply go to its dead letters (annals dlq list). Exit 0: switched.
@@ -123,9 +126,18 @@ export function formatVerify(r: VerifyReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** nice 19 for this process; a platform that refuses (no permission) leaves the priority as it was. */
+function lowerPriority(): void {
+  try {
+    setPriority(0, 19);
+  } catch {
+    // not fatal: the rebuild still runs, at normal priority
+  }
+}
+
 export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'): Promise<number> {
   return runCommand(`replay ${mode}`, async () => {
-    const { flags, positional } = parseArgs(args, ['batch', 'grace', 'max', 'rate']);
+    const { flags, positional } = parseArgs(args, ['batch', 'grace', 'max', 'rate', 'priority']);
     if (flags.has('help')) {
       process.stdout.write(`${mode === 'rebuild' ? REBUILD_USAGE : VERIFY_USAGE}\n`);
       return 0;
@@ -138,6 +150,11 @@ export async function run(args: string[], mode: 'rebuild' | 'verify' = 'rebuild'
     const maxRaw = flags.get('max');
     const maxListed = typeof maxRaw === 'string' ? Number(maxRaw) : undefined;
     if (maxListed !== undefined && (!Number.isInteger(maxListed) || maxListed < 0 || maxListed > 1_000_000)) throw new CliFailure('--max must be an integer from 0 to 1000000', 2);
+    const priority = flags.get('priority') ?? 'low';
+    if (priority !== 'low' && priority !== 'normal') throw new CliFailure('--priority must be low or normal', 2);
+    // A rebuild is background work: with the live pipeline on the same cores (2 here), decoding and SQL
+    // building in this process would take CPU from the live consumers and show up as their lag.
+    if (priority === 'low') lowerPriority();
     const ops = openOps(parseOpsEnv(process.env), `annals-${mode}`);
     const modelsEnv = parseOpsModelsEnv(process.env);
     let models: ReturnType<typeof opsModels> | undefined;
