@@ -38,7 +38,7 @@ export interface OrderSpec {
   readonly direction: 'ASC' | 'DESC';
 }
 
-export interface ConnectionSpec {
+export interface ConnectionSpec<Row = unknown, Node = Row> {
   /** The connection's name (`contacts`), part of the fingerprint. */
   readonly name: string;
   /** The view read (a read-model name from schemas/read-models), aliased `t`. */
@@ -46,6 +46,8 @@ export interface ConnectionSpec {
   readonly idColumn: string;
   /** The select list over alias `t` (default `t.*`): add casts a driver would otherwise turn into local-time Dates (date columns). */
   readonly select?: string;
+  /** The object GraphQL reads for a row (e.g. deals/nodes.ts), default the row itself. */
+  readonly node?: (row: Row) => Node;
 }
 
 /** Parameter collector: `p(value)` returns `$n`. */
@@ -76,7 +78,7 @@ interface CursorBody {
   readonly k: readonly [string, string];
 }
 
-export function fingerprint(spec: ConnectionSpec, filter: unknown, order: OrderSpec): string {
+export function fingerprint(spec: ConnectionSpec<never, unknown>, filter: unknown, order: OrderSpec): string {
   return createHash('sha256').update(JSON.stringify([spec.name, canonical(filter), order.name, order.direction])).digest('base64url').slice(0, 16);
 }
 
@@ -151,15 +153,15 @@ export function pageRequest(args: PageArgs, limits: QueryLimits, fp: string, fie
  * One page of `spec` for the caller's tenant: `where` (SQL over alias `t`, parameters in `params`) is the
  * filter; the tenant predicate is added here, so no connection can forget it.
  */
-export async function page<Row extends object>(
+export async function page<Row extends object, Node = Row>(
   ctx: QueryContext,
-  spec: ConnectionSpec,
+  spec: ConnectionSpec<Row, Node>,
   order: OrderSpec,
   filter: unknown,
   args: PageArgs,
   field: string,
   where: (params: Params) => string[],
-): Promise<Connection<Row>> {
+): Promise<Connection<Node>> {
   const fp = fingerprint(spec, filter, order);
   const req = pageRequest(args, ctx.limits, fp, field);
   const build = (params: Params) => [`t.tenant_id = ${params.p(ctx.tenantId)}`, ...where(params)];
@@ -195,7 +197,9 @@ export async function page<Row extends object>(
   const more = rows.length > req.limit;
   if (more) rows = rows.slice(0, req.limit);
   if (req.backward) rows.reverse();
-  const edges = rows.map(({ __sort, ...node }) => ({ cursor: encodeCursor(fp, __sort, String((node as Record<string, unknown>)[spec.idColumn])), node: node as unknown as Row }));
+  // The row keeps its __sort column (no field reads it): copying each row without it (object rest) cost more than the page's cursors.
+  const node = spec.node ?? ((r: Row) => r as unknown as Node);
+  const edges = rows.map((r) => ({ cursor: encodeCursor(fp, r.__sort, String((r as Record<string, unknown>)[spec.idColumn])), node: node(r) }));
   return {
     edges,
     nodes: edges.map((e) => e.node),

@@ -1,8 +1,9 @@
-import type { ContactRow, LeadRow } from '../../../schemas/read-models/postgres/index.js';
+import type { LeadRow } from '../../../schemas/read-models/postgres/index.js';
 import type { QueryContext } from '../../context.js';
 import type { Resolvers } from '../area.js';
 import { uuidArg } from '../common/inputs.js';
 import { int32, int8Text, personalField, toEnum } from '../common/rows.js';
+import type { ContactNode } from '../contacts/nodes.js';
 import type { ConsentRead } from './loaders.js';
 
 export const consentResolvers: Resolvers = {
@@ -25,7 +26,7 @@ export const consentResolvers: Resolvers = {
     position: (c: ConsentRead) => int8Text(c.position),
   },
   Contact: {
-    consents: async (c: ContactRow, _: unknown, ctx: QueryContext) => (await ctx.loaders.consents.load(String(c.contact_id))) ?? [],
+    consents: async (c: ContactNode, _: unknown, ctx: QueryContext) => (await ctx.loaders.consents.load(String(c.row.contact_id))) ?? [],
   },
   Lead: {
     consents: async (l: LeadRow, _: unknown, ctx: QueryContext) => (await ctx.loaders.consents.load(String(l.lead_id))) ?? [],

@@ -2,16 +2,17 @@ import { contactsView, timelinesView, type ContactRow, type TimelineRow } from '
 import type { BatchLoader, QueryContext } from '../../context.js';
 import { byIdLoader } from '../common/by-id.js';
 import { groupBy } from '../common/rows.js';
+import { ContactNode } from './nodes.js';
 
 declare module '../../context.js' {
   interface Loaders {
     /** Contacts of the caller's tenant by id (one statement per request for every id asked). */
-    readonly contact: BatchLoader<string, ContactRow>;
+    readonly contact: BatchLoader<string, ContactNode>;
   }
 }
 
 export const contactLoaders = (ctx: QueryContext) => ({
-  contact: byIdLoader<ContactRow>(ctx, { entity: 'contact', view: contactsView.name, idColumn: 'contact_id' }),
+  contact: byIdLoader(ctx, { entity: 'contact', view: contactsView.name, idColumn: 'contact_id' }, (r: ContactRow) => new ContactNode(r, ctx)),
 });
 
 /**

@@ -3,8 +3,9 @@ import type { QueryContext } from '../../context.js';
 import type { Resolvers } from '../area.js';
 import { connectionResolvers, orderOf, page, type OrderSpec, type PageArgs, type Params } from '../common/connection.js';
 import { boundedFirst, rangeArg, stringArg, stringListArg, uuidArg } from '../common/inputs.js';
-import { fromEnum, int32, int8Text, personalField, toEnum } from '../common/rows.js';
+import { int8Text, personalField, fromEnum } from '../common/rows.js';
 import { timelineLoader } from './loaders.js';
+import { ContactNode } from './nodes.js';
 
 interface ContactFilter {
   status?: string[] | null;
@@ -50,16 +51,14 @@ function contactWhere(ctx: QueryContext, f: ContactFilter): (p: Params) => strin
   };
 }
 
-const erased = (c: ContactRow) => c.status === 'erased';
-
 export const contactResolvers: Resolvers = {
   Query: {
     contact: (_: unknown, args: { id: string }, ctx: QueryContext) => ctx.loaders.contact.load(uuidArg(args.id, 'contact.id')).then((r) => r ?? null),
     contacts: (_: unknown, args: PageArgs & { filter?: ContactFilter | null; orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null }, ctx: QueryContext) => {
       const filter = args.filter ?? {};
-      return page<ContactRow>(
+      return page(
         ctx,
-        { name: 'contacts', view: contactsView.name, idColumn: 'contact_id' },
+        { name: 'contacts', view: contactsView.name, idColumn: 'contact_id', node: (r: ContactRow) => new ContactNode(r, ctx) },
         orderOf(ORDERS, args.orderBy, 'UPDATED_AT'),
         filter,
         args,
@@ -69,27 +68,13 @@ export const contactResolvers: Resolvers = {
     },
   },
   ContactConnection: connectionResolvers,
+  // Contact's other fields are getters of ContactNode (nodes.ts).
   Contact: {
-    id: (c: ContactRow) => c.contact_id,
-    firstName: (c: ContactRow, _: unknown, ctx: QueryContext) => personalField(ctx, c.first_name, 'name', erased(c)),
-    lastName: (c: ContactRow, _: unknown, ctx: QueryContext) => personalField(ctx, c.last_name, 'name', erased(c)),
-    email: (c: ContactRow, _: unknown, ctx: QueryContext) => personalField(ctx, c.email, 'email', erased(c)),
-    phone: (c: ContactRow, _: unknown, ctx: QueryContext) => personalField(ctx, c.phone, 'phone', erased(c)),
-    customFields: (c: ContactRow, _: unknown, ctx: QueryContext) => (erased(c) ? null : ctx.personalJson(c.custom_fields)),
-    status: (c: ContactRow) => toEnum(c.status),
-    erased: (c: ContactRow) => erased(c),
-    mergedInto: (c: ContactRow, _: unknown, ctx: QueryContext) => (c.merged_into ? ctx.loaders.contact.load(String(c.merged_into)).then((r) => r ?? null) : null),
-    mergedAt: (c: ContactRow) => c.merged_at,
-    createdAt: (c: ContactRow) => c.created_at,
-    updatedAt: (c: ContactRow) => c.updated_at,
-    lastInteractionAt: (c: ContactRow) => c.last_interaction_at,
-    erasedAt: (c: ContactRow) => c.erased_at,
-    revision: (c: ContactRow) => int32(c.revision),
-    position: (c: ContactRow) => int8Text(c.position),
-    timeline: async (c: ContactRow, args: { first: number; types?: string[] | null }, ctx: QueryContext) => {
+    mergedInto: (c: ContactNode, _: unknown, ctx: QueryContext) => (c.row.merged_into ? ctx.loaders.contact.load(String(c.row.merged_into)).then((r) => r ?? null) : null),
+    timeline: async (c: ContactNode, args: { first: number; types?: string[] | null }, ctx: QueryContext) => {
       const first = boundedFirst(ctx, args.first, 'Contact.timeline.first');
       const types = args.types ? stringListArg(args.types, 'Contact.timeline.types') : null;
-      return (await timelineLoader(ctx, first, types).load(String(c.contact_id))) ?? [];
+      return (await timelineLoader(ctx, first, types).load(String(c.row.contact_id))) ?? [];
     },
   },
   TimelineEntry: {

@@ -2,13 +2,14 @@ import { dealsView, dealStageHistoryView, type DealRow, type DealStageHistoryRow
 import type { BatchLoader, QueryContext } from '../../context.js';
 import { byIdLoader } from '../common/by-id.js';
 import { groupBy } from '../common/rows.js';
+import { DealNode, DealStageChangeNode } from './nodes.js';
 
 declare module '../../context.js' {
   interface Loaders {
     /** Deals of the caller's tenant by id. */
-    readonly deal: BatchLoader<string, DealRead>;
+    readonly deal: BatchLoader<string, DealNode>;
     /** Stage history of deals, oldest first. */
-    readonly dealStageHistory: BatchLoader<string, DealStageHistoryRow[]>;
+    readonly dealStageHistory: BatchLoader<string, DealStageChangeNode[]>;
   }
 }
 
@@ -20,18 +21,18 @@ export const DEAL_SELECT = `t.*, t.expected_close_date::text AS expected_close_d
 export type DealRead = DealRow & { readonly expected_close_day: string };
 
 export const dealLoaders = (ctx: QueryContext) => ({
-  deal: byIdLoader<DealRead>(ctx, { entity: 'deal', view: dealsView.name, idColumn: 'deal_id', select: DEAL_SELECT }),
+  deal: byIdLoader(ctx, { entity: 'deal', view: dealsView.name, idColumn: 'deal_id', select: DEAL_SELECT }, (r: DealRead) => new DealNode(r)),
   dealStageHistory: ctx.batch('deal.stageHistory', async (ids: readonly string[]) => {
     const { rows } = await ctx.sql.query<DealStageHistoryRow>(
       `SELECT * FROM ${dealStageHistoryView.name} t WHERE t.tenant_id = $1 AND t.deal_id = ANY($2::uuid[]) ORDER BY t.deal_id, t.position`,
       [ctx.tenantId, ids],
     );
-    return groupBy(ids, rows, (r) => String(r.deal_id));
+    return groupBy(ids, rows.map((r) => new DealStageChangeNode(r)), (h) => String(h.row.deal_id));
   }),
 });
 
 /** Deals of many contacts (`first` per contact, newest update first): one statement per request. */
-export function contactDealsLoader(ctx: QueryContext, first: number, statuses: readonly string[] | null): BatchLoader<string, DealRead[]> {
+export function contactDealsLoader(ctx: QueryContext, first: number, statuses: readonly string[] | null): BatchLoader<string, DealNode[]> {
   return ctx.batch(`contact.deals:${first}:${JSON.stringify(statuses)}`, async (ids: readonly string[]) => {
     const params: unknown[] = [ctx.tenantId, ids, first];
     if (statuses) params.push(statuses);
@@ -42,6 +43,6 @@ export function contactDealsLoader(ctx: QueryContext, first: number, statuses: r
        ) x WHERE x.rn <= $3 ORDER BY x.contact_id, x.rn`,
       params,
     );
-    return groupBy(ids, rows, (r) => String(r.contact_id));
+    return groupBy(ids, rows.map((r) => new DealNode(r)), (d) => String(d.row.contact_id));
   });
 }

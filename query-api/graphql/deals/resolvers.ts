@@ -1,10 +1,12 @@
-import { dealsView, type ContactRow, type DealRow, type DealStageHistoryRow } from '../../../schemas/read-models/postgres/index.js';
+import { dealsView } from '../../../schemas/read-models/postgres/index.js';
 import type { QueryContext } from '../../context.js';
 import type { Resolvers } from '../area.js';
 import { connectionResolvers, orderOf, page, type OrderSpec, type PageArgs, type Params } from '../common/connection.js';
 import { boundedFirst, rangeArg, stringArg, stringListArg, uuidArg } from '../common/inputs.js';
-import { fromEnum, int32, int8, int8Text, toEnum } from '../common/rows.js';
+import { fromEnum } from '../common/rows.js';
+import type { ContactNode } from '../contacts/nodes.js';
 import { contactDealsLoader, DEAL_SELECT, type DealRead } from './loaders.js';
+import { DealNode } from './nodes.js';
 
 interface DealFilter {
   status?: string[] | null;
@@ -99,45 +101,29 @@ export const dealResolvers: Resolvers = {
     deal: (_: unknown, args: { id: string }, ctx: QueryContext) => ctx.loaders.deal.load(uuidArg(args.id, 'deal.id')).then((r) => r ?? null),
     deals: (_: unknown, args: PageArgs & { filter?: DealFilter | null; orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null }, ctx: QueryContext) => {
       const filter = args.filter ?? {};
-      return page<DealRead>(ctx, { name: 'deals', view: dealsView.name, idColumn: 'deal_id', select: DEAL_SELECT }, orderOf(ORDERS, args.orderBy, 'UPDATED_AT'), filter, args, 'deals', dealWhere(filter));
+      return page(
+        ctx,
+        { name: 'deals', view: dealsView.name, idColumn: 'deal_id', select: DEAL_SELECT, node: (r: DealRead) => new DealNode(r) },
+        orderOf(ORDERS, args.orderBy, 'UPDATED_AT'),
+        filter,
+        args,
+        'deals',
+        dealWhere(filter),
+      );
     },
     pipeline: (_: unknown, args: { pipeline: string; status: string[] }, ctx: QueryContext) => pipelineSummary(ctx, args.pipeline, args.status),
   },
   DealConnection: connectionResolvers,
+  // Deal's and DealStageChange's other fields are getters of DealNode / DealStageChangeNode (nodes.ts).
   Deal: {
-    id: (d: DealRow) => d.deal_id,
-    contact: (d: DealRow, _: unknown, ctx: QueryContext) => ctx.loaders.contact.load(String(d.contact_id)).then((r) => r ?? null),
-    contactId: (d: DealRow) => d.contact_id,
-    probability: (d: DealRow) => int32(d.probability),
-    value: (d: DealRow) => ({ minor: int8(d.value_minor), currency: d.currency }),
-    weightedValueMinor: (d: DealRow) => Number(d.weighted_value_minor),
-    ownerId: (d: DealRow) => d.owner_id,
-    status: (d: DealRow) => toEnum(d.status),
-    expectedCloseDate: (d: DealRead) => d.expected_close_day,
-    openedAt: (d: DealRow) => d.opened_at,
-    closedAt: (d: DealRow) => d.closed_at,
-    lostReason: (d: DealRow) => d.lost_reason,
-    competitor: (d: DealRow) => d.competitor,
-    stageEnteredAt: (d: DealRow) => d.stage_entered_at,
-    updatedAt: (d: DealRow) => d.updated_at,
-    revision: (d: DealRow) => int32(d.revision),
-    position: (d: DealRow) => int8Text(d.position),
-    stageHistory: (d: DealRow, _: unknown, ctx: QueryContext) => ctx.loaders.dealStageHistory.load(String(d.deal_id)).then((r) => r ?? []),
-  },
-  DealStageChange: {
-    fromStage: (h: DealStageHistoryRow) => h.from_stage,
-    toStage: (h: DealStageHistoryRow) => h.to_stage,
-    probability: (h: DealStageHistoryRow) => int32(h.probability),
-    status: (h: DealStageHistoryRow) => toEnum(h.status),
-    actorId: (h: DealStageHistoryRow) => h.actor_id,
-    revision: (h: DealStageHistoryRow) => int32(h.revision),
-    position: (h: DealStageHistoryRow) => int8Text(h.position),
+    contact: (d: DealNode, _: unknown, ctx: QueryContext) => ctx.loaders.contact.load(String(d.row.contact_id)).then((r) => r ?? null),
+    stageHistory: (d: DealNode, _: unknown, ctx: QueryContext) => ctx.loaders.dealStageHistory.load(String(d.row.deal_id)).then((r) => r ?? []),
   },
   Contact: {
-    deals: async (c: ContactRow, args: { first: number; status?: string[] | null }, ctx: QueryContext) => {
+    deals: async (c: ContactNode, args: { first: number; status?: string[] | null }, ctx: QueryContext) => {
       const first = boundedFirst(ctx, args.first, 'Contact.deals.first');
       const statuses = args.status?.length ? args.status.map(fromEnum) : null;
-      return (await contactDealsLoader(ctx, first, statuses).load(String(c.contact_id))) ?? [];
+      return (await contactDealsLoader(ctx, first, statuses).load(String(c.row.contact_id))) ?? [];
     },
   },
 };

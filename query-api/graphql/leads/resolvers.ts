@@ -1,9 +1,10 @@
-import { leadInactiveSql, leadsView, type ContactRow } from '../../../schemas/read-models/postgres/index.js';
+import { leadInactiveSql, leadsView } from '../../../schemas/read-models/postgres/index.js';
 import type { QueryContext } from '../../context.js';
 import type { Resolvers } from '../area.js';
 import { connectionResolvers, orderOf, page, type OrderSpec, type PageArgs, type Params } from '../common/connection.js';
 import { rangeArg, stringArg, uuidArg } from '../common/inputs.js';
 import { fromEnum, int32, int8, int8Text, personalField, toEnum } from '../common/rows.js';
+import type { ContactNode } from '../contacts/nodes.js';
 import { LEAD_SELECT, type LeadRead } from './loaders.js';
 
 interface LeadFilter {
@@ -105,7 +106,7 @@ export const leadResolvers: Resolvers = {
     timeline: (l: LeadRead) => l.bant_timeline,
   },
   Contact: {
-    convertedFromLead: (c: ContactRow, _: unknown, ctx: QueryContext) =>
-      c.converted_from_lead_id ? ctx.loaders.lead.load(String(c.converted_from_lead_id)).then((r) => r ?? null) : null,
+    convertedFromLead: (c: ContactNode, _: unknown, ctx: QueryContext) =>
+      c.row.converted_from_lead_id ? ctx.loaders.lead.load(String(c.row.converted_from_lead_id)).then((r) => r ?? null) : null,
   },
 };

@@ -51,17 +51,16 @@ async function search(_parent: unknown, args: SearchArgs, ctx: QueryContext): Pr
     hits.map(async (h): Promise<unknown> => {
       switch (h.kind) {
         case 'contact': {
-          const row = await ctx.loaders.contact.load(h.id);
-          return row && row.status === 'active' ? { ...row, __typename: TYPENAME.contact } : undefined;
+          // A Contact or Deal node (contacts/nodes.ts, deals/nodes.ts) names its own __typename; a copy would lose its getters.
+          const node = await ctx.loaders.contact.load(h.id);
+          return node && node.row.status === 'active' ? node : undefined;
         }
         case 'lead': {
           const row = await ctx.loaders.lead.load(h.id);
           return row && row.erased_at === null ? { ...row, __typename: TYPENAME.lead } : undefined;
         }
-        case 'deal': {
-          const row = await ctx.loaders.deal.load(h.id);
-          return row ? { ...row, __typename: TYPENAME.deal } : undefined;
-        }
+        case 'deal':
+          return (await ctx.loaders.deal.load(h.id)) ?? undefined;
       }
     }),
   );
