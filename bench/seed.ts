@@ -98,7 +98,7 @@ async function main() {
   const seedAt = await location('');
   const base = testConfig({ piiMasterKey: master, ...seedAt.config });
   const config: WriteSideConfig = { ...base, pii: { ...base.pii, encryption: true, keyStoreUrl: base.readDbUrl } };
-  const target = await openSeedTarget(config, CONCURRENCY, 'bench-seed');
+  const target = await openSeedTarget(config, CONCURRENCY, { applicationName: 'bench-seed', pgliteThreads: process.env.BENCH_PGLITE_THREADS !== '0' });
   const logger = createLogger({ level: 'silent', name: 'bench-seed' });
   let last = 0;
   const profile = await startProfile(process.env.BENCH_PROFILE);

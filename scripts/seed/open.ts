@@ -2,10 +2,17 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore } from '../../platform/event-store/event-store.js';
+import { createEventStore } from '../../platform/event-store/event-store.js';
 import { openEventStore } from '../../platform/event-store/open.js';
+import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
+import { assertStoreEncryption } from '../../platform/event-store/read-events.js';
 import { openPii } from '../../platform/pii/open.js';
 import { openPglite, pgClient, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import type { WriteSideConfig } from '../../write-side/config.js';
+import { pgliteThreadClient } from './pglite-thread.js';
+
+/** The embedded event store's buffer pool during a seed (pglite-host.ts says why it is larger than the services'). */
+const SEED_EVENT_STORE_BUFFERS = '256MB';
 
 /**
  * Persons seeded at once when --concurrency is not given. PGlite is one in-process connection: past a
@@ -39,21 +46,38 @@ export interface SeedTarget {
  * connection at a time (one statement, or the key store's creation transaction), so `concurrency`
  * connections (capped at 32 per pool, well under PostgreSQL's default 100) let every in-flight command
  * run its statement at once instead of queueing behind a pool of 10 — the seed is bound by round trips,
- * not by the server's CPU. PGlite is one connection whatever is asked.
+ * not by the server's CPU. PGlite is one connection whatever is asked; embedded, each database runs in a
+ * thread of its own (`pgliteThreads`, default on: pglite-thread.ts), so PostgreSQL's work and the command
+ * API's overlap on two cores instead of taking turns on one.
  */
-export async function openSeedTarget(config: WriteSideConfig, concurrency: number, applicationName = 'annals-seed'): Promise<SeedTarget> {
+export async function openSeedTarget(config: WriteSideConfig, concurrency: number, options: { applicationName?: string; pgliteThreads?: boolean } = {}): Promise<SeedTarget> {
+  const applicationName = options.applicationName ?? 'annals-seed';
+  const threads = options.pgliteThreads ?? true;
+  const embedded = (dir: string) => (threads ? pgliteThreadClient(dir) : openPglite(dir).then((db) => pgliteClient(db)));
   const connections = Math.max(2, Math.min(32, concurrency));
   const keyUrl = config.pii.keyStoreUrl;
   let keySql: SqlClient;
   if (keyUrl) keySql = pgClient(keyUrl, { applicationName: `${applicationName}-keystore`, max: connections });
   else {
     await mkdir(join(config.dataDir, 'read'), { recursive: true });
-    keySql = pgliteClient(await openPglite(join(config.dataDir, 'read')));
+    keySql = await embedded(join(config.dataDir, 'read'));
   }
   let eventStore: EventStore;
   try {
     const pii = await openPii(keySql, { masterKey: config.piiMasterKey, previousMasterKeys: config.pii.previousMasterKeys, cacheTtlMs: config.pii.cacheTtlMs, cacheSize: config.pii.cacheSize });
-    eventStore = await openEventStore(config.eventStore, { applicationName, maxConnections: connections, encryption: { codec: config.pii.encryption ? pii.codec : undefined } });
+    const encryption = { codec: config.pii.encryption ? pii.codec : undefined };
+    if (config.eventStore.kind === 'pglite' && threads) {
+      // What openEventStore does for PGlite, on the database's own thread (pglite-thread.ts).
+      await mkdir(config.eventStore.dir, { recursive: true });
+      const adapter = await postgresEventStore(await pgliteThreadClient(config.eventStore.dir, SEED_EVENT_STORE_BUFFERS));
+      try {
+        await assertStoreEncryption(adapter, encryption.codec !== undefined);
+      } catch (err) {
+        await adapter.close();
+        throw err;
+      }
+      eventStore = createEventStore(adapter, encryption);
+    } else eventStore = await openEventStore(config.eventStore, { applicationName, maxConnections: connections, encryption });
   } catch (err) {
     await keySql.close();
     throw err;

@@ -44,7 +44,7 @@ describe('annals seed on the PostgreSQL server', { timeout: 300_000 }, () => {
       const base = testConfig({ piiMasterKey: MASTER, eventStore: { kind: 'postgres', url: url.toString() }, readDbUrl: url.toString() });
       const config = { ...base, pii: { ...base.pii, encryption: true, keyStoreUrl: url.toString() } };
       configs.push(config);
-      targets.push(await openSeedTarget(config, 8, 'seed-int'));
+      targets.push(await openSeedTarget(config, 8, { applicationName: 'seed-int' }));
     }
   });
   after(async () => {

@@ -142,7 +142,7 @@ export async function seed(deps: SeedDeps, options: SeedOptions): Promise<SeedRe
   const conversion = { store, logger: deps.logger, clock, emailHashKey: deps.config.emailHashKey, legacyEmailHashKey: deps.config.piiMasterKey };
 
   let commands = 0;
-  const send = async (key: string, at: number, method: 'POST' | 'PATCH', url: string, body: unknown): Promise<{ id?: string; contactId?: string }> => {
+  const send = async (key: string, at: number, method: 'POST' | 'PATCH', url: string, body: unknown): Promise<{ id?: string; contactId?: string; revision?: string }> => {
     const ctx: CommandContext = { key, n: 0, at: new Date(Math.min(at, anchor)) };
     const res = await app.inject({
       method,
@@ -229,11 +229,12 @@ export async function seed(deps: SeedDeps, options: SeedOptions): Promise<SeedRe
       });
       await send(`${key}:score`, (t += DAY), 'POST', `/api/v1/leads/${leadId}/score`, { score: r.int(55, 98), factors: [{ name: 'fit', points: r.int(10, 40) }, { name: 'engagement', points: r.int(5, 30) }] });
       t += r.int(1, 21) * DAY;
-      await send(`${key}:convert`, t, 'POST', `/api/v1/leads/${leadId}/convert`, {
+      const accepted = await send(`${key}:convert`, t, 'POST', `/api/v1/leads/${leadId}/convert`, {
         deal: { name: `${company} — first order`, value: value(r), pipeline: 'default', expectedCloseDate: closeDate(t, r) },
       });
-      // The conversion process's own handler, in this command's context: the contact and the deal.
-      const converted = (await store.readStream(`lead-${leadId}`)).find((e) => e.type === 'LeadConverted');
+      // The conversion process's own handler, in this command's context: the contact and the deal. The
+      // answer's revision is the LeadConverted event's: read (and decrypt) that one, not the whole lead.
+      const converted = (await store.readStream(`lead-${leadId}`, { fromRevision: BigInt(accepted.revision ?? 0) })).find((e) => e.type === 'LeadConverted');
       if (converted?.type !== 'LeadConverted') throw new Error(`seed: lead ${leadId} has no LeadConverted`);
       await als.run({ key: `${key}:conversion`, n: 0, at: new Date(Math.min(t, anchor)) }, () => processLeadConverted(conversion, converted));
       contactId = converted.data.contactId;

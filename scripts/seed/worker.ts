@@ -7,7 +7,7 @@ import type { SeedWorkerData, SeedWorkerMessage } from './workers.js';
 /** One worker thread of `seedInWorkers`: its shard of the seed, on stores of its own. */
 const { config, options, shard } = workerData as SeedWorkerData;
 const post = (m: SeedWorkerMessage) => parentPort!.postMessage(m);
-const target = await openSeedTarget(config, options.concurrency ?? 8, `annals-seed-${shard.index}`);
+const target = await openSeedTarget(config, options.concurrency ?? 8, { applicationName: `annals-seed-${shard.index}` });
 try {
   // Progress at most every 100 ms: a message per person would cost the coordinator more than the bar is worth.
   let sent = 0;
