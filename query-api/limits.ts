@@ -32,6 +32,17 @@ export interface QueryMeasure {
 }
 
 export function measure(schema: GraphQLSchema, document: DocumentNode, variables: Readonly<Record<string, unknown>> | undefined, defaultPageSize: number): QueryMeasure {
+  return measured(schema, document, variables, defaultPageSize).measure;
+}
+
+/** The measure, and whether it read a variable (then it holds for these variables only). */
+function measured(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  defaultPageSize: number,
+): { measure: QueryMeasure; readVariables: boolean } {
+  let readVariables = false;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   let depth = 0;
@@ -43,7 +54,7 @@ export function measure(schema: GraphQLSchema, document: DocumentNode, variables
     depth = Math.max(depth, m.depth);
     cost = Math.max(cost, m.cost);
   }
-  return { depth, cost };
+  return { measure: { depth, cost }, readVariables };
 
   function walk(set: SelectionSetNode, parent: GraphQLNamedType | undefined, seen: ReadonlySet<string>): QueryMeasure {
     let d = 0;
@@ -79,6 +90,7 @@ export function measure(schema: GraphQLSchema, document: DocumentNode, variables
     const pageArg = def?.args.find((a) => a.name === 'first') ?? def?.args.find((a) => a.name === 'last');
     if (pageArg) {
       const given = field.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
+      if (given?.value.kind === Kind.VARIABLE) readVariables = true;
       const n = given ? valueOf(given.value, variables) : typeof pageArg.defaultValue === 'number' ? pageArg.defaultValue : defaultPageSize;
       multiplier = typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : n === 0 ? 0 : defaultPageSize;
     }
@@ -93,9 +105,32 @@ function valueOf(node: ValueNode, variables: Readonly<Record<string, unknown>> |
   return undefined;
 }
 
+/**
+ * `enforceLimits` for one service: a document's measure is remembered (per parsed document, which
+ * mercurius caches by query text) unless it read a variable (`first: $n`), so a query sent again is not
+ * walked again; a measure that depends on the variables is computed on every request, as before.
+ */
+export function limitEnforcer(limits: QueryLimits): (schema: GraphQLSchema, document: DocumentNode, variables: Readonly<Record<string, unknown>> | undefined) => QueryMeasure {
+  const known = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, QueryMeasure>>();
+  return (schema, document, variables) => {
+    let bySchema = known.get(schema);
+    if (!bySchema) known.set(schema, (bySchema = new WeakMap()));
+    let m = bySchema.get(document);
+    if (!m) {
+      const r = measured(schema, document, variables, limits.defaultPageSize);
+      m = r.measure;
+      if (!r.readVariables) bySchema.set(document, m);
+    }
+    return refuseBeyond(m, limits);
+  };
+}
+
 /** Throws the limit's QueryError (naming the variable that sets it) when the document exceeds one. */
 export function enforceLimits(schema: GraphQLSchema, document: DocumentNode, variables: Readonly<Record<string, unknown>> | undefined, limits: QueryLimits): QueryMeasure {
-  const m = measure(schema, document, variables, limits.defaultPageSize);
+  return refuseBeyond(measure(schema, document, variables, limits.defaultPageSize), limits);
+}
+
+function refuseBeyond(m: QueryMeasure, limits: QueryLimits): QueryMeasure {
   if (m.depth > limits.maxDepth) {
     throw new QueryError(QueryErrorCode.TooDeep, `the query is nested ${m.depth} levels deep; the limit is ${limits.maxDepth} (QUERY_MAX_DEPTH)`, {
       limit: 'QUERY_MAX_DEPTH',

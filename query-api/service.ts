@@ -13,7 +13,7 @@ import { createContext, type QueryContext, type QueryServices } from './context.
 import { createErrorFormatter } from './format-error.js';
 import { assembleSchema, type GraphqlArea } from './graphql/area.js';
 import { areas as defaultAreas } from './graphql/index.js';
-import { enforceLimits } from './limits.js';
+import { limitEnforcer } from './limits.js';
 import { registerReadDb } from './plugins/read-db.js';
 import { cachingVerifier } from './token-cache.js';
 import { noConsistencyGate, type ConsistencyGate } from './consistency/gate.js';
@@ -115,8 +115,9 @@ export async function registerQueryApi(app: FastifyInstance, deps: QueryApiDeps)
         return createContext({ request, reply, sql: scope.readDb, limits: deps.limits, deps: deps.services ?? {}, loaderFactories }) as unknown as Record<string, unknown>;
       },
     });
+    const enforceLimits = limitEnforcer(deps.limits);
     scope.graphql.addHook('preExecution', async (s, document, context, variables) => {
-      enforceLimits(s, document, variables, deps.limits);
+      enforceLimits(s, document, variables);
       for (const run of preExecutions) await run(context as unknown as QueryContext, document);
     });
     scope.graphql.addHook('onResolution', async (execution, context) => {

@@ -387,6 +387,9 @@ describe('query API guarantees', () => {
       assert.equal(t.sql.statements.length, 0, 'nothing was read');
       // The same document with a small page is within the limit (cost depends on the variables).
       ok(await t.gql(costly, { variables: { n: 2 } }));
+      // A measure is remembered per document only when no variable sets it: both are refused again.
+      refused(await t.gql(costly, { variables: { n: 100 } }), 'QUERY_ERR_TOO_COSTLY');
+      refused(await t.gql(deep), 'QUERY_ERR_TOO_DEEP');
       // Introspection's own depth is not counted.
       ok(await t.gql(`{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name ofType { name } } } } } } } } }`));
     });
