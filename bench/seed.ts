@@ -76,6 +76,8 @@ async function location(suffix: string): Promise<{ config: Partial<WriteSideConf
   };
 }
 
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
 /** A CPU profile of this process from now until `stop()` (node:inspector), written to `file`. */
 async function startProfile(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
   if (!file) return undefined;
@@ -102,6 +104,7 @@ async function main() {
   const logger = createLogger({ level: 'silent', name: 'bench-seed' });
   let last = 0;
   const profile = await startProfile(process.env.BENCH_PROFILE);
+  const seedCpu = process.cpuUsage();
   const options: SeedOptions = {
     contacts: CONTACTS,
     tenant: 'bench',
@@ -115,6 +118,7 @@ async function main() {
     },
   };
   const report = WORKERS > 1 ? await seedInWorkers(config, target.eventStore, options, WORKERS) : await seed({ config, logger, eventStore: target.eventStore }, options);
+  const seedCpuMs = cpuMs(process.cpuUsage(seedCpu));
   await profile?.stop();
   if (process.stderr.isTTY) process.stderr.write('\n');
   const records = (await target.eventStore.readAllRaw({ maxCount: 100_000_000 })).filter((r) => !r.streamId.startsWith('checkpoint-'));
@@ -123,6 +127,7 @@ async function main() {
   const rawAt = await location('_raw');
   const { adapter: raw } = await rawAt.raw();
   let next = 0;
+  const rawCpu = process.cpuUsage();
   const r0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -133,6 +138,7 @@ async function main() {
     }),
   );
   const rawMs = performance.now() - r0;
+  const rawCpuMs = cpuMs(process.cpuUsage(rawCpu));
   await raw.close();
 
   const seconds = report.elapsedMs / 1000;
@@ -155,6 +161,10 @@ async function main() {
     rawEventsPerSec: Math.round(rawRate),
     ratio: +(seedRate / rawRate).toFixed(3),
     projected100kContactsMin: +(100_000 / contactsPerSec / 60).toFixed(1),
+    // This process's CPU (every thread: the embedded databases' too; not a server's) per event: steadier
+    // than wall time on a shared machine, blind to what threads overlap.
+    seedCpuMsPerEvent: +(seedCpuMs / report.events).toFixed(3),
+    rawCpuMsPerEvent: +(rawCpuMs / records.length).toFixed(3),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `seed-${KIND}.json`);
