@@ -29,7 +29,8 @@
  *
  * Env: EVENTSTORE_URL, READ_DB_URL (required); BENCH_EVENTS (60000), BENCH_RATE (200), BENCH_STORES
  * (postgres | all), BENCH_STORE_DB (reuse), BENCH_PHASES (rates,lag; `seed` alone only seeds), BENCH_BATCH (2000),
- * BENCH_QUIET_S (15), BENCH_PRIORITY (low | normal: the rebuild process's `--priority`).
+ * BENCH_QUIET_S (15), BENCH_PRIORITY (low | normal: the rebuild process's `--priority`), BENCH_FOLD (on | off: the
+ * PostgreSQL batch fold in the in-process rebuild).
  * Per-run databases, indices and ClickHouse database are dropped afterwards. Writes
  * bench/results/replay-rebuild.json.
  */
@@ -73,6 +74,8 @@ const PHASES = new Set((process.env.BENCH_PHASES ?? 'rates,lag').split(','));
 const STORE_DB = process.env.BENCH_STORE_DB;
 // The rebuild process's CPU priority (`annals replay rebuild --priority`): low (its default) or normal.
 const PRIORITY = process.env.BENCH_PRIORITY ?? 'low';
+// BENCH_FOLD=off: the in-process rebuild without the PostgreSQL batch fold (projections/postgres/fold.ts), for an A/B.
+const FOLD = process.env.BENCH_FOLD !== 'off';
 const log = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
@@ -108,7 +111,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'annals-bench-rebuild-'));
 const closers: Array<() => Promise<unknown>> = [];
 try {
   const store = createEventStore(await postgresEventStore(storeSql));
-  const pgTargets = [postgresReadModelTarget(readSql, leadsProjection), postgresReadModelTarget(readSql, contactsProjection)];
+  const pgTargets = [postgresReadModelTarget(readSql, leadsProjection, { fold: FOLD }), postgresReadModelTarget(readSql, contactsProjection, { fold: FOLD })];
   const targets: ReadModelTarget[] = [...pgTargets];
   let chEngine: Awaited<ReturnType<typeof openAnalyticsWiring>> | undefined;
   if (ALL_STORES) {
@@ -152,7 +155,7 @@ try {
     say(`  ${streams * 6} events in ${((performance.now() - a0) / 1000).toFixed(1)} s (${Math.round((streams * 6) / ((performance.now() - a0) / 1000))} events/s through the store's append)`);
   } else say(`reusing ${storeDb}: ${have} events`);
   const events = await stored();
-  const result: Record<string, unknown> = { run, at: new Date().toISOString(), events, stores: ALL_STORES ? 'postgres+elasticsearch+clickhouse' : 'postgres', batch: BATCH, storeDb: STORE_DB ?? null };
+  const result: Record<string, unknown> = { run, at: new Date().toISOString(), events, stores: ALL_STORES ? 'postgres+elasticsearch+clickhouse' : 'postgres', fold: FOLD, batch: BATCH, storeDb: STORE_DB ?? null };
 
   if (PHASES.has('rates')) {
     // ── 1. the rebuild, no other load ──────────────────────────────────────────────────────────────
@@ -243,11 +246,12 @@ try {
       await engine.command(eventsTableDdl('raw_events'));
       let rows = 0;
       let rawMs = 0;
-      let after = '-1';
-      for (;;) {
-        const data = await engine.query<Record<string, unknown> & { position: string }>(`SELECT * FROM ${table} FINAL WHERE position > ${after} ORDER BY position LIMIT 100000`);
-        if (data.length === 0) break;
-        after = String(data[data.length - 1]!.position);
+      // By position ranges, without FINAL or ORDER BY (a 1M-row FINAL sort exceeds the server's memory limit
+      // here); a rebuilt generation holds each position once.
+      const [{ lo, hi } = { lo: '1', hi: '0' }] = await engine.query<{ lo: string; hi: string }>(`SELECT toString(min(position)) AS lo, toString(max(position)) AS hi FROM ${table}`);
+      for (let from = BigInt(lo!) - 1n; from < BigInt(hi!); from += 100_000n) {
+        const data = await engine.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE position > ${from} AND position <= ${from + 100_000n}`);
+        if (data.length === 0) continue;
         const lines = data.map((x) => JSON.stringify(x)).join('\n');
         const s0 = performance.now();
         await engine.insertJsonLines('raw_events', lines);
