@@ -30,7 +30,9 @@
  *
  * Env: EVENTSTORE_URL, READ_DB_URL, KAFKA_BROKERS (required); BENCH_EVENTS (20000), BENCH_ROUNDS (3),
  * BENCH_RATE (200), BENCH_SECONDS (15; 0 skips the lag), BENCH_PII (off | both; default off), BENCH_KEEP,
- * BENCH_REUSE, BENCH_PROFILE (a file: a CPU profile of this process during the first encrypted catch-up).
+ * BENCH_REUSE, BENCH_SERIAL (1: each round also runs the projector with its pipelining off, `off-serial` /
+ * `on-serial`, for the gain of pipelining in the same run), BENCH_PROFILE (a file: a CPU profile of this process
+ * during the first encrypted catch-up), BENCH_TX_MAX (the projector's maxMessagesPerTransaction; default its own).
  * Writes bench/results/projection-catchup.json (bench/results/projection-catchup-pii.json with BENCH_PII).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -69,6 +71,8 @@ const PII = (process.env.BENCH_PII ?? 'off') as 'off' | 'both';
 if (!['off', 'both'].includes(PII)) throw new Error('BENCH_PII must be off or both');
 const KEEP = process.env.BENCH_KEEP === '1';
 const REUSE = process.env.BENCH_REUSE === '1';
+const SERIAL = process.env.BENCH_SERIAL === '1';
+const TX_MAX = process.env.BENCH_TX_MAX ? Number(process.env.BENCH_TX_MAX) : undefined;
 const STATE_FILE = join(tmpdir(), 'annals-bench-projection.json');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
@@ -313,14 +317,18 @@ async function dropDataset(brokers: string[], d: Dataset): Promise<void> {
 }
 
 /** One catch-up: a fresh read database and consumer group apply the dataset's N events; then the raw INSERT of the same rows. */
-async function catchUp(kafka: Bus, d: Dataset, mode: 'off' | 'on', round: number, profile: boolean) {
-  const db = await database(need('READ_DB_URL'), `annals_bench_proj_${run}_r${round}_${mode}`);
+/** A catch-up mode: the codec off or on; `-serial`: with the projector's pipelining off (fetch, decode, commit, fetch). */
+type Mode = 'off' | 'on' | 'off-serial' | 'on-serial';
+
+async function catchUp(kafka: Bus, d: Dataset, mode: Mode, round: number, profile: boolean) {
+  const codec = mode.startsWith('on') ? 'on' : 'off';
+  const db = await database(need('READ_DB_URL'), `annals_bench_proj_${run}_r${round}_${mode.replace('-', '_')}`);
   const sql: SqlClient = pgClient(db.url, { max: 8, applicationName: `bench-projector-${mode}` });
-  const keysSql = mode === 'on' ? pgClient((await database(need('READ_DB_URL'), d.keys!, true)).url, { max: 4 }) : undefined;
+  const keysSql = codec === 'on' ? pgClient((await database(need('READ_DB_URL'), d.keys!, true)).url, { max: 4 }) : undefined;
   const stop = new AbortController();
   let consuming: Promise<void> = Promise.resolve();
   try {
-    const tenant = mode === 'on' ? d.piiTenant : d.plainTenant;
+    const tenant = codec === 'on' ? d.piiTenant : d.plainTenant;
     // A fresh key store: its cache is cold, as for a projector that starts a catch-up.
     // The event store's reader with the codec (what the projections service is given): decrypt, upcast, validate.
     const reader = keysSql ? createEventReader(createPiiCodec({ keyStore: await sqlKeyStore(keysSql, { masterKey: parseMasterKey(d.masterKey), migrate: false }) })) : undefined;
@@ -328,10 +336,33 @@ async function catchUp(kafka: Bus, d: Dataset, mode: 'off' | 'on', round: number
     const table = 'leads_g1';
     await registerProjection(sql, projection);
     let first: number | undefined;
-    const bus = tracedBus(privateTopics(kafka, mode === 'on' ? d.piiTopics : d.plainTopics), new Map(), () => (first ??= performance.now()));
-    const projector = createProjector({ sql, bus, projection, log, ...(reader ? { reader } : {}) });
+    let batches = 0;
+    const bus = tracedBus(privateTopics(kafka, codec === 'on' ? d.piiTopics : d.plainTopics), new Map(), () => {
+      first ??= performance.now();
+      batches++;
+    });
+    // Where the time goes: the projector's transactions (serial, so their durations add up to the time the
+    // read database was busy with them) versus the rest (fetching, decoding, waiting for either).
+    const tx = { count: 0, ms: 0 };
+    const counted: SqlClient = {
+      ...sql,
+      query: sql.query.bind(sql),
+      exec: sql.exec.bind(sql),
+      close: sql.close.bind(sql),
+      async transaction(fn) {
+        const t = performance.now();
+        try {
+          return await sql.transaction(fn);
+        } finally {
+          tx.count++;
+          tx.ms += performance.now() - t;
+        }
+      },
+    };
+    const projector = createProjector({ sql: counted, bus, projection, log, ...(reader ? { reader } : {}), ...(mode.endsWith('-serial') ? { pipelineMessages: 0 } : {}), ...(TX_MAX ? { maxMessagesPerTransaction: TX_MAX } : {}) });
     const profiling = profile ? await startProfile(process.env.BENCH_PROFILE) : undefined;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     consuming = projector.run(stop.signal);
     const count = async () => Number((await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE tenant_id = $1`, [tenant])).rows[0]!.n);
     while ((await count()) < d.events) {
@@ -339,12 +370,13 @@ async function catchUp(kafka: Bus, d: Dataset, mode: 'off' | 'on', round: number
       await sleep(10);
     }
     const doneAt = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     await profiling?.stop();
     stop.abort();
     await consuming;
     const projectorMs = doneAt - first!;
     const { rows } = await sql.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE tenant_id = $1`, [tenant]);
-    if (mode === 'on' && !rows.every((r) => typeof r.email === 'string' && /^lead\d+@example\.com$/.test(r.email))) throw new Error('the encrypted read model does not hold the decrypted emails');
+    if (codec === 'on' && !rows.every((r) => typeof r.email === 'string' && /^lead\d+@example\.com$/.test(r.email))) throw new Error('the encrypted read model does not hold the decrypted emails');
     const columns = Object.keys(rows[0]!);
     await sql.exec(`CREATE TABLE raw_leads (LIKE ${table} INCLUDING ALL)`);
     const r0 = performance.now();
@@ -365,6 +397,11 @@ async function catchUp(kafka: Bus, d: Dataset, mode: 'off' | 'on', round: number
       rawInsertMs: Math.round(rawMs),
       rawRowsPerSec: Math.round(rawRate),
       ratio: +(rate / rawRate).toFixed(3),
+      // CPU of this process (the projector, and this script's polling) from the start to the last row.
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      batches,
+      transactions: tx.count,
+      inTransactionMs: Math.round(tx.ms),
       deadLettered: projector.stats.deadLettered,
     };
   } finally {
@@ -508,36 +545,41 @@ async function main() {
       }
     }
     const d = dataset;
-    const rounds: { off: Awaited<ReturnType<typeof catchUp>>; on?: Awaited<ReturnType<typeof catchUp>> }[] = [];
+    type Result = Awaited<ReturnType<typeof catchUp>>;
+    const rounds: Partial<Record<Mode, Result>>[] = [];
+    const modes: Mode[] = [...(PII === 'both' ? (['off', 'on'] as const) : (['off'] as const)), ...(SERIAL ? (PII === 'both' ? (['off-serial', 'on-serial'] as const) : (['off-serial'] as const)) : [])];
     for (let round = 1; round <= ROUNDS; round++) {
-      // Alternating order, so neither mode always runs first in a round (the machine's load drifts).
-      const order: ('off' | 'on')[] = PII === 'both' ? (round % 2 === 1 ? ['off', 'on'] : ['on', 'off']) : ['off'];
-      const r: Partial<(typeof rounds)[number]> = {};
+      // The order rotates, so no mode always runs first in a round (the machine's load drifts).
+      const order = modes.map((_, i) => modes[(i + round - 1) % modes.length]!);
+      const r: Partial<Record<Mode, Result>> = {};
       for (const mode of order) {
-        process.stdout.write(`round ${round}: catch-up with the codec ${mode}…\n`);
+        process.stdout.write(`round ${round}: catch-up, codec ${mode}…\n`);
         r[mode] = await catchUp(kafka, d, mode, round, mode === 'on' && round === 1);
         process.stdout.write(`  ${JSON.stringify(r[mode])}\n`);
       }
-      rounds.push(r as (typeof rounds)[number]);
+      rounds.push(r);
     }
     const lag = SECONDS > 0 ? await measureLag(brokers, kafka) : undefined;
     const med = (f: (r: (typeof rounds)[number]) => number | undefined) => +median(rounds.map(f).filter((x): x is number => x !== undefined)).toFixed(3);
+    const per = (a: Mode, b: Mode) => med((r) => (r[a] && r[b] ? r[a].projectorEventsPerSec / r[b].projectorEventsPerSec : undefined));
     const result = {
       at: new Date().toISOString(),
       events: EVENTS,
       rounds: ROUNDS,
       reused: REUSE,
       appendEventsPerSec: appendPerSec,
+      // Medians over the rounds of each round's own ratios.
       summary: {
-        ratioCodecOff: med((r) => r.off.ratio),
-        ...(PII === 'both'
+        ratioCodecOff: med((r) => r.off?.ratio),
+        codecOffEventsPerSec: med((r) => r.off?.projectorEventsPerSec),
+        ...(PII === 'both' ? { ratioCodecOn: med((r) => r.on?.ratio), codecOnVsOff: per('on', 'off'), codecOnEventsPerSec: med((r) => r.on?.projectorEventsPerSec) } : {}),
+        ...(SERIAL
           ? {
-              ratioCodecOn: med((r) => r.on?.ratio),
-              codecOnVsOff: med((r) => (r.on ? r.on.projectorEventsPerSec / r.off.projectorEventsPerSec : undefined)),
-              codecOnEventsPerSec: med((r) => r.on?.projectorEventsPerSec),
+              ratioCodecOffSerial: med((r) => r['off-serial']?.ratio),
+              pipeliningGainCodecOff: per('off', 'off-serial'),
+              ...(PII === 'both' ? { ratioCodecOnSerial: med((r) => r['on-serial']?.ratio), pipeliningGainCodecOn: per('on', 'on-serial') } : {}),
             }
           : {}),
-        codecOffEventsPerSec: med((r) => r.off.projectorEventsPerSec),
       },
       catchUp: rounds,
       ...(lag ? { lag } : {}),

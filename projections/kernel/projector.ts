@@ -41,6 +41,12 @@ export interface ProjectorSettings {
    */
   readonly maxMessagesPerTransaction?: number;
   /**
+   * Pipelining (the bus port's `pipelineMessages`): most messages handed over and not yet durable, so the
+   * next fetch and its decoding overlap the transaction in flight. Default: twice maxMessagesPerTransaction;
+   * 0 turns it off (one fetch at a time: fetch, decode, commit, fetch).
+   */
+  readonly pipelineMessages?: number;
+  /**
    * Bus record → event (decrypt, upcast, validate): the event store's reader, so a projector decrypts
    * with the same key store as every other reader. Default: a store in clear (no codec).
    */
@@ -92,6 +98,9 @@ interface Decoded {
   readonly error?: unknown;
 }
 
+/** Records read (decrypted, validated) in one go: one key-store statement each, the event loop free in between. */
+const DECODE_CHUNK = 250;
+
 const lastOffset = (decoded: readonly Decoded[]): bigint => decoded[decoded.length - 1]!.message.offset;
 
 /** Whether the projector knows of messages it has not applied (handed over, or behind a partition's end). */
@@ -132,7 +141,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   /**
    * Decodes a batch of messages once: the headers always (they carry the position, which moves for every
    * event), the payload only for the types this projection handles, through the event reader (decrypt,
-   * upcast, validate: one key-store statement per batch); the others cost a header read and no write. A
+   * upcast, validate: one key-store statement per DECODE_CHUNK records); the others cost a header read and no write. A
    * record the reader cannot read (tampered ciphertext, bad schema) is dead-lettered; an erased subject
    * reads as "[erased]" values, not as an error.
    */
@@ -148,11 +157,19 @@ export function createProjector(options: ProjectorOptions): Projector {
         out.push({ message, error });
       }
     }
-    const outcomes = await reader.read(toRead.map((t) => t.raw));
-    outcomes.forEach((o, k) => {
-      const { i } = toRead[k]!;
-      out[i] = o.ok ? { ...out[i]!, event: o.event } : { message: out[i]!.message, error: o.error };
-    });
+    // In chunks, yielding to the event loop between them: decoding runs while a transaction is in flight
+    // (from hand-over, and with pipelining for the next fetch), and one long synchronous block would hold
+    // back each of that transaction's round trips until it ends.
+    for (let from = 0; from < toRead.length; from += DECODE_CHUNK) {
+      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const chunk = toRead.slice(from, from + DECODE_CHUNK);
+      const outcomes = await reader.read(chunk.map((t) => t.raw));
+      for (let k = 0; k < chunk.length; k++) {
+        const { i } = chunk[k]!;
+        const o = outcomes[k]!;
+        out[i] = o.ok ? { ...out[i]!, event: o.event } : { message: out[i]!.message, error: o.error };
+      }
+    }
     return out;
   };
 
@@ -315,7 +332,7 @@ export function createProjector(options: ProjectorOptions): Projector {
           concurrentPartitions: 64,
           // The next fetch (and its decoding) while this transaction runs: one transaction's worth waiting
           // behind the one in flight.
-          pipelineMessages: 2 * maxMessages,
+          pipelineMessages: options.pipelineMessages ?? 2 * maxMessages,
           onBatch: async (batch) => {
             await enqueue(batch, signal, session);
             failures = 0;
