@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
 import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
@@ -9,6 +12,7 @@ import { sqlKeyStore } from '../../platform/pii/key-store.js';
 import { parseMasterKey } from '../../platform/pii/master-key.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { testConfig } from '../../write-side/testing.js';
+import { openSeedTarget } from './open.js';
 import { prng, uuidV7At } from './prng.js';
 import { conversionCheckpoint, seed, type SeedProgress } from './seed.js';
 
@@ -103,6 +107,22 @@ describe('annals seed', { timeout: 300_000 }, () => {
       await assert.rejects(seed({ config, logger, eventStore: c.store }, { contacts: 1, tenant: 'x', seed: 'g', shard: { index: 3, count: 3 } }), /shard 3 of 3 does not exist/);
     } finally {
       await c.store.close();
+    }
+  });
+
+  it('embedded as `annals seed` opens it (data directory, each database on its own thread): the same events, encrypted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'annals-seed-dir-'));
+    const base = testConfig({ piiMasterKey: MASTER, dataDir: dir, eventStore: { kind: 'pglite', dir: join(dir, 'eventstore') } });
+    const config = { ...base, pii: { ...base.pii, encryption: true } };
+    const target = await openSeedTarget(config, 8);
+    try {
+      await seed({ config, logger, eventStore: target.eventStore }, { contacts: 16, tenant: 'demo', seed: 'g', concurrency: 8 });
+      assert.deepEqual(await dump(target.eventStore), await dump(a));
+      const raw = await target.eventStore.readAllRaw({ maxCount: 500 });
+      for (const r of raw.filter((x) => x.type === 'ContactCreated')) assert.match(String(r.data), /"firstName":"pii:v2:/);
+    } finally {
+      await target.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
