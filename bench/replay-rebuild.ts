@@ -246,12 +246,13 @@ try {
       await engine.command(eventsTableDdl('raw_events'));
       let rows = 0;
       let rawMs = 0;
-      // By position ranges, without FINAL or ORDER BY (a 1M-row FINAL sort exceeds the server's memory limit
-      // here); a rebuilt generation holds each position once.
-      const [{ lo, hi } = { lo: '1', hi: '0' }] = await engine.query<{ lo: string; hi: string }>(`SELECT toString(min(position)) AS lo, toString(max(position)) AS hi FROM ${table}`);
-      for (let from = BigInt(lo!) - 1n; from < BigInt(hi!); from += 100_000n) {
-        const data = await engine.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE position > ${from} AND position <= ${from + 100_000n}`);
-        if (data.length === 0) continue;
+      // In slices of 100,000 rows between position bounds read first (positions are sparse; a FINAL sort of
+      // 1M whole rows exceeds the server's memory limit here); a rebuilt generation holds each position once.
+      const positions = (await engine.query<{ p: string }>(`SELECT toString(position) AS p FROM ${table} ORDER BY position`)).map((r) => r.p);
+      for (let i = 0; i < positions.length; i += 100_000) {
+        const lo = positions[i]!;
+        const hi = positions[Math.min(positions.length, i + 100_000) - 1]!;
+        const data = await engine.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE position >= ${lo} AND position <= ${hi}`);
         const lines = data.map((x) => JSON.stringify(x)).join('\n');
         const s0 = performance.now();
         await engine.insertJsonLines('raw_events', lines);
