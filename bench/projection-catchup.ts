@@ -57,6 +57,7 @@ import { createProjector } from '../projections/kernel/projector.js';
 import { leadsProjection } from '../projections/postgres/leads/projection.js';
 import { sqlRelayCheckpoint } from '../write-side/relay/checkpoint.js';
 import { newRelayStats, runRelay } from '../write-side/relay/relay.js';
+import { startProfile } from './lib/profile.js';
 
 const need = (n: string) => {
   const v = process.env[n];
@@ -180,23 +181,6 @@ async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
   }
 }
 
-/** A CPU profile of this process from now until `stop()` (node:inspector), written to `file`. */
-async function startProfile(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
-  if (!file) return undefined;
-  const { Session } = await import('node:inspector');
-  const session = new Session();
-  const post = (method: string): Promise<unknown> => new Promise((ok, ko) => session.post(method, (e, r) => (e ? ko(e) : ok(r))));
-  session.connect();
-  await post('Profiler.enable');
-  await post('Profiler.start');
-  return {
-    async stop() {
-      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-      await writeFile(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
-}
 /** A database on the server of `baseUrl` (created unless `existing`), and its URL. */
 async function database(baseUrl: string, name: string, existing = false): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const url = new URL(baseUrl);

@@ -32,6 +32,7 @@ import { seed, type SeedOptions } from '../scripts/seed/seed.js';
 import { seedInWorkers } from '../scripts/seed/workers.js';
 import type { WriteSideConfig } from '../write-side/config.js';
 import { testConfig } from '../write-side/testing.js';
+import { startProfile } from './lib/profile.js';
 
 const KIND = (process.env.BENCH_STORE ?? 'dir') as 'dir' | 'server';
 if (!['dir', 'server'].includes(KIND)) throw new Error(`BENCH_STORE must be dir or server, not ${KIND}`);
@@ -78,23 +79,6 @@ async function location(suffix: string): Promise<{ config: Partial<WriteSideConf
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
-/** A CPU profile of this process from now until `stop()` (node:inspector), written to `file`. */
-async function startProfile(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
-  if (!file) return undefined;
-  const { Session } = await import('node:inspector');
-  const session = new Session();
-  const post = (method: string): Promise<unknown> => new Promise((ok, ko) => session.post(method, (e, r) => (e ? ko(e) : ok(r))));
-  session.connect();
-  await post('Profiler.enable');
-  await post('Profiler.start');
-  return {
-    async stop() {
-      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-      await writeFile(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
-}
 
 async function main() {
   const seedAt = await location('');
