@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { Session } from 'chdb';
-import { assertDatabaseName, queryFailed, type AnalyticsEngine } from './port.js';
+import { assertDatabaseName, MAX_QUERY_SIZE, queryFailed, type AnalyticsEngine } from './port.js';
 
 export interface ChdbEngineOptions {
   /** Where the engine keeps its data (DATA_DIR/analytics): it survives a restart. */
@@ -17,8 +17,9 @@ export interface ChdbEngineOptions {
 export async function chdbEngine(options: ChdbEngineOptions): Promise<AnalyticsEngine> {
   const database = assertDatabaseName(options.database);
   await mkdir(options.path, { recursive: true });
-  // 64-bit integers quoted like the server adapter does it, so callers see one JSON shape.
-  const session = new Session(options.path, { connectionArgs: ['--output_format_json_quote_64bit_integers=1'] });
+  // 64-bit integers quoted like the server adapter does it, so callers see one JSON shape; statements up to
+  // MAX_QUERY_SIZE, as on the server.
+  const session = new Session(options.path, { connectionArgs: ['--output_format_json_quote_64bit_integers=1', `--max_query_size=${MAX_QUERY_SIZE}`] });
   const run = async (sql: string, format?: string) => {
     try {
       return await session.queryAsync(sql, format === undefined ? {} : { format });

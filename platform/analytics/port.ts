@@ -30,6 +30,13 @@ export interface AnalyticsEngine {
   close(): Promise<void>;
 }
 
+/**
+ * Bytes of SQL an engine parses per statement (both adapters set it; ClickHouse's default is 256 KiB). The
+ * pipeline ledger's recompute names a batch's deals in its statement (schemas/read-models/clickhouse/
+ * deal-intervals.ts keeps each statement under a quarter of this).
+ */
+export const MAX_QUERY_SIZE = 16 * 1024 * 1024;
+
 export const AnalyticsErrorCode = defineErrors('ANALYTICS', {
   /** The engine refused or failed a statement (syntax, a missing table, the server down). */
   QueryFailed: 'ANALYTICS_ERR_QUERY_FAILED',

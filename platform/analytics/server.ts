@@ -1,5 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { assertDatabaseName, queryFailed, type AnalyticsEngine } from './port.js';
+import { assertDatabaseName, MAX_QUERY_SIZE, queryFailed, type AnalyticsEngine } from './port.js';
 
 export interface ServerEngineOptions {
   readonly url: string;
@@ -35,7 +35,9 @@ export async function clickhouseServerEngine(options: ServerEngineOptions): Prom
     request_timeout: options.requestTimeoutMs ?? 300_000,
     compression: { request: false, response: false },
     // Progress headers keep a long query's connection alive through idle timeouts (18.16 knows both settings).
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 1, send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' },
+    // max_query_size (default 256 KiB of SQL parsed): the pipeline ledger's recompute names a batch's deals
+    // in the statement (deal-intervals.ts), up to ~2 MB of ids for a 50,000-event batch.
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1, send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000', max_query_size: String(MAX_QUERY_SIZE) },
   });
   return {
     kind: 'server',

@@ -3,7 +3,8 @@ import { AnalyticsError } from '../../../platform/analytics/port.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
 import { EVENTS_ALL_VIEW, EVENTS_VIEW, eventsAllViewDdl, eventsTable, eventsTableDdl, eventsViewDdl, type EventFactRow } from '../../../schemas/read-models/clickhouse/events.js';
 import { str } from '../../../schemas/read-models/clickhouse/sql.js';
-import { stateGenerationDdl, stateGenerationObjects, stateViews } from '../../../schemas/read-models/clickhouse/state.js';
+import { dealSelectors } from '../../../schemas/read-models/clickhouse/deal-intervals.js';
+import { recomputeDealIntervals, stateGenerationDdl, stateGenerationObjects, stateViews } from '../../../schemas/read-models/clickhouse/state.js';
 import { ProjectionEventError } from '../../kernel/errors.js';
 import type { ExternalReadModel } from '../../kernel/target.js';
 import { clickhousePiiScanner } from '../pii-scanner.js';
@@ -44,7 +45,8 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
     name,
     // 2: the per-entity state tables (state.ts) beside the fact table; a generation without them needs a rebuild.
     // 3: the deal state's event lists are groupArray (read as sets), not groupUniqArray: a rebuild.
-    version: 3,
+    // 4: the pipeline ledger deal_intervals (deal-intervals.ts), filled by write: a rebuild.
+    version: 4,
     store: 'clickhouse',
     eventTypes: factEventTypes,
     async createGeneration(generation) {
@@ -67,6 +69,11 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
       for (let i = 0; i < rows.length; i += maxRows) {
         await engine.insertJsonLines(table, factJsonLines(rows.slice(i, i + maxRows)));
       }
+      // Then the pipeline ledger of every deal these rows belong to, from the deal state the INSERTs just
+      // updated (deal-intervals.ts). If this fails, so does the batch, and its retry recomputes from the
+      // ledger's current rows.
+      const deals = rows.filter((r) => r.aggregate === 'deal').map((r) => ({ tenantId: r.tenant_id, streamId: r.stream_id }));
+      for (const selector of dealSelectors(deals)) await engine.command(recomputeDealIntervals(generation, selector));
     },
     async swap(generation) {
       // No CREATE OR REPLACE VIEW on 18.16: build the new views beside, then RENAME all of them in ONE

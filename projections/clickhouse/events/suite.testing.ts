@@ -10,6 +10,7 @@ import {
   spendByMonthSql,
   stageStaysSql,
 } from '../../../schemas/read-models/clickhouse/aggregates.js';
+import { dealIntervalsTable } from '../../../schemas/read-models/clickhouse/deal-intervals.js';
 import { EVENTS_ALL_VIEW, EVENTS_VIEW, eventsTable } from '../../../schemas/read-models/clickhouse/events.js';
 import { LiteralError, monthsBetween, str } from '../../../schemas/read-models/clickhouse/sql.js';
 import { dealStateTable, leadStateTable } from '../../../schemas/read-models/clickhouse/state.js';
@@ -72,7 +73,8 @@ export function analyticsSuite(label: string, open: () => Promise<AnalyticsEngin
       // No merge may hide a duplicate: every query below must be right on unmerged parts.
       await engine.command(`SYSTEM STOP MERGES ${eventsTable(1)}`);
       // Nor may a merge of the per-entity state tables (state.ts) fold away a duplicate's partial state.
-      for (const t of [leadStateTable(1), dealStateTable(1)]) await engine.command(`SYSTEM STOP MERGES ${t}`);
+      // Nor a merge of the pipeline ledger (deal-intervals.ts) add a cancelled interval's +1 and −1 away.
+      for (const t of [leadStateTable(1), dealStateTable(1), dealIntervalsTable(1)]) await engine.command(`SYSTEM STOP MERGES ${t}`);
       // Delivered out of order and twice, in uneven batches: the figures must not notice.
       const r = rng(7);
       const shuffled = [...inOrder, ...inOrder.slice(0, Math.floor(inOrder.length / 2))].sort(() => r() - 0.5);

@@ -1,4 +1,5 @@
 import { EVENTS_VIEW } from './events.js';
+import { DEAL_INTERVALS_VIEW } from './deal-intervals.js';
 import { DEAL_STATE_VIEW, LEAD_STATE_VIEW } from './state.js';
 import { bucketOf, LiteralError, monthsBetween, str, strArray, type Granularity } from './sql.js';
 
@@ -117,46 +118,19 @@ export function pipelineByStageSql(f: PipelineFilter): string {
   const months = monthsBetween(f.from, f.to);
   const first = str(months[0]!);
   const last = str(months[months.length - 1]!);
-  // Per deal, from its state kept at insert time (state.ts): its stage events and its value events,
-  // sorted by revision. The deal's state at a month's end is element i = (how many of its stage events
-  // fall in months <= that month) and j (value events), and i, j only change at a month in which the deal
-  // has an event. A duplicate is the same tuple at the same revision, so it sits right beside its twin
-  // after the sort and element i is the same event with or without it: no arrayDistinct needed here
-  // (it cost ~25% of the query's CPU at 10M; the stage stays below do need it). The tests check it. So instead of evaluating
-  // every deal at every requested month, each deal yields its INTERVALS: from each month with an event
-  // (`since`) to the next one (`until`, exclusive; '9999-99' = still so today), with the state it holds
-  // over it. The open intervals are summed per (pipeline, stage, currency, since, until) — a few
-  // thousand groups whatever the deal count — and only those are spread over the requested months.
-  // Same figures as evaluating each deal at each month-end (tests); about 3× less work at 1M events.
-  // Tuples: stage (revision, ms, month, stage, probability, status); value (revision, month, amount, currency).
-  const e = (a: string, k: number) => `arrayMap(x -> tupleElement(x, ${k}), ${a})`;
-  return `SELECT period, pipeline, stage, currency, sum(n) AS deals, sum(value) AS value_minor, intDiv(sum(weighted), 100) AS weighted_minor
+  // From the pipeline ledger (deal-intervals.ts): per deal, the intervals [since, until) of months over
+  // which it is open with the same stage, probability, value and currency, kept up to date by the
+  // projector after each batch (a difference against what is stored, so rows are SUMMED, never counted:
+  // a cancelled interval is a +1 and a −1 until a merge drops both). The intervals that overlap the
+  // period are summed per (pipeline, stage, currency, since, until) — a few thousand groups whatever the
+  // deal count — and only those are spread over the requested month-ends. No per-deal work at query time.
+  return `SELECT period, pipeline, stage, currency, sum(n) AS deals, sum(val) AS value_minor, intDiv(sum(wt), 100) AS weighted_minor
 FROM (
-  SELECT pipeline, tupleElement(s[i], 4) AS stage, tupleElement(v[j], 4) AS currency, since, until,
-         count() AS n, sum(tupleElement(v[j], 3)) AS value, sum(tupleElement(v[j], 3) * tupleElement(s[i], 5)) AS weighted
-  FROM (
-    SELECT pipeline, s, v, changes[k] AS since, if(k < length(changes), changes[k + 1], '9999-99') AS until,
-           arrayCount(x -> x <= since, sm) AS i, arrayCount(x -> x <= since, vm) AS j
-    FROM (
-      SELECT pipeline, s, v, sm, vm, arraySort(arrayDistinct(arrayConcat(sm, vm))) AS changes
-      FROM (
-        SELECT pipeline, s, v, ${e('s', 3)} AS sm, ${e('v', 2)} AS vm
-        FROM (
-          SELECT stream_id,
-                 maxMerge(pipeline_max) AS pipeline,
-                 arraySort(x -> tupleElement(x, 1), groupArrayIfMerge(stages)) AS s,
-                 arraySort(x -> tupleElement(x, 1), groupArrayIfMerge(amounts)) AS v
-          FROM ${DEAL_STATE_VIEW}
-          WHERE ${tenant(f)}
-          GROUP BY stream_id
-        )
-        WHERE 1${inList('pipeline', f.pipelines)}
-      )
-    )
-    ARRAY JOIN arrayEnumerate(changes) AS k
-  )
-  WHERE i > 0 AND j > 0 AND tupleElement(s[i], 6) = 'open' AND until > ${first} AND since <= ${last}
+  SELECT pipeline, stage, currency, since, until, sum(deals) AS n, sum(value) AS val, sum(weighted) AS wt
+  FROM ${DEAL_INTERVALS_VIEW}
+  WHERE ${tenant(f)} AND until > ${first} AND since <= ${last}${inList('pipeline', f.pipelines)}
   GROUP BY pipeline, stage, currency, since, until
+  HAVING n != 0 OR val != 0 OR wt != 0
 )
 ARRAY JOIN ${strArray(months)} AS period
 WHERE period >= since AND period < until

@@ -22,13 +22,16 @@
  * set is taken once per deal at read time instead, on arrays of a handful of elements.
  *
  * Generations: the state tables are `<name>_g<N>` beside `events_g<N>`, created with it (the views first
- * need their target), dropped with it, and read through the views `lead_state` / `deal_state`, which are
- * swapped in the same RENAME as `events` and `events_all`.
+ * need their target), dropped with it, and read through the views `lead_state` / `deal_state` (and the
+ * pipeline ledger `deal_intervals`, deal-intervals.ts), which are swapped in the same RENAME as `events`
+ * and `events_all`.
  *
  * Both engines: `AggregateFunction(…)` columns, `…State` / `…Merge`, the `If` combinator and
  * `CREATE MATERIALIZED VIEW … TO …` are accepted by ClickHouse 18.16 and current ClickHouse (chDB) alike;
  * `SimpleAggregateFunction` is not (19.8+), so it is not used.
  */
+
+import { DEAL_INTERVALS_VIEW, dealIntervalsDdl, dealIntervalsTable, recomputeDealIntervalsSql } from './deal-intervals.js';
 
 export const LEAD_STATE_VIEW = 'lead_state';
 export const DEAL_STATE_VIEW = 'deal_state';
@@ -98,8 +101,8 @@ WHERE aggregate = 'deal'
 GROUP BY tenant_id, stream_id`;
 }
 
-/** DDL of a generation's state tables and their views, in the order to run them (tables before the views that fill them). */
-export function stateGenerationDdl(generation: number, events: string): string[] {
+/** DDL of a generation's per-entity state tables and their views (tables before the views that fill them). */
+export function entityStateDdl(generation: number, events: string): string[] {
   return [
     leadStateDdl(leadStateTable(generation)),
     leadStateMvDdl(leadStateMv(generation), leadStateTable(generation), events),
@@ -108,13 +111,32 @@ export function stateGenerationDdl(generation: number, events: string): string[]
   ];
 }
 
+/**
+ * DDL of everything a generation keeps beside its fact table, in the order to run it: the per-entity
+ * state (filled by views on every INSERT) and the deal pipeline ledger (deal-intervals.ts; filled by the
+ * projector's recompute after each INSERT, see `recomputeDealIntervals`).
+ */
+export function stateGenerationDdl(generation: number, events: string): string[] {
+  return [...entityStateDdl(generation, events), dealIntervalsDdl(dealIntervalsTable(generation))];
+}
+
 /** What to drop with a generation, views first (so no insert feeds a half-dropped table). */
 export function stateGenerationObjects(generation: number): string[] {
-  return [leadStateMv(generation), dealStateMv(generation), leadStateTable(generation), dealStateTable(generation)];
+  return [leadStateMv(generation), dealStateMv(generation), leadStateTable(generation), dealStateTable(generation), dealIntervalsTable(generation)];
 }
 
 /** The public views over a generation's state tables (swapped with `events`). */
 export const stateViews = [
   { name: LEAD_STATE_VIEW, table: leadStateTable },
   { name: DEAL_STATE_VIEW, table: dealStateTable },
+  { name: DEAL_INTERVALS_VIEW, table: dealIntervalsTable },
 ] as const;
+
+/**
+ * The statement that brings generation `generation`'s pipeline ledger up to date with its deal state for
+ * the deals `selector` picks (deal-intervals.ts `dealSelectors`): run after every INSERT into the fact
+ * table, for the deals the inserted rows belong to.
+ */
+export function recomputeDealIntervals(generation: number, selector: string): string {
+  return recomputeDealIntervalsSql(dealIntervalsTable(generation), dealStateTable(generation), selector);
+}
