@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { assertDatabaseName, MAX_QUERY_SIZE, queryFailed, type AnalyticsEngine } from './port.js';
 
 export interface ServerEngineOptions {
@@ -8,6 +8,8 @@ export interface ServerEngineOptions {
   readonly password?: string;
   /** Per-request timeout (ms); a long bulk insert or a cold FINAL scan may take a while. */
   readonly requestTimeoutMs?: number;
+  /** More settings for every statement (the analytics bench logs its queries: `{ log_queries: 1 }`). */
+  readonly settings?: ClickHouseSettings;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function clickhouseServerEngine(options: ServerEngineOptions): Prom
     // Progress headers keep a long query's connection alive through idle timeouts (18.16 knows both settings).
     // max_query_size (default 256 KiB of SQL parsed): the pipeline ledger's recompute names a batch's deals
     // in the statement (deal-intervals.ts), up to ~2 MB of ids for a 50,000-event batch.
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 1, send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000', max_query_size: String(MAX_QUERY_SIZE) },
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1, send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000', max_query_size: String(MAX_QUERY_SIZE), ...options.settings },
   });
   return {
     kind: 'server',
