@@ -78,6 +78,7 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     version: model.version,
     store: model.store,
     eventTypes: model.eventTypes,
+    ...(model.preferredBatch ? { preferredBatch: model.preferredBatch } : {}),
     async register() {
       await migrate(sql, projectionKernelMigrations);
       return sql.transaction(async (tx) => {

@@ -11,6 +11,7 @@ export const ProjectionErrorCode = defineErrors('PROJECTION', {
   NulInLiteral: 'PROJECTION_ERR_NUL_IN_LITERAL',
   NotRegistered: 'PROJECTION_ERR_NOT_REGISTERED',
   GenerationLive: 'PROJECTION_ERR_GENERATION_LIVE',
+  BatchSize: 'PROJECTION_ERR_BATCH_SIZE',
 });
 
 /**

@@ -7,6 +7,7 @@ import type { SqlClient } from '../../platform/sql/client.js';
 import type { EventEnvelope, RawStoredEvent } from '../../schemas/events/registry.js';
 import { createEventReader, type EventReader } from '../../platform/event-store/read-events.js';
 import { postgresReadModelTarget } from '../postgres/target.js';
+import { liveBatchSize } from './batching.js';
 import { describeFailure } from './failures.js';
 import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
 import type { PostgresProjection } from './projection.js';
@@ -37,7 +38,9 @@ export interface ProjectorSettings {
   readonly clock?: () => number;
   /**
    * Group commit bound: most messages one transaction takes when batches of several partitions wait
-   * together (default 5 000). A partition's batch is never split, so 1 means one batch per transaction.
+   * together. Default: the target's `preferredBatch` (target.ts), else 5 000; this setting wins over both.
+   * A partition's batch is never split (the bus bounds it: Kafka ~1 MB per partition per fetch, the
+   * embedded bus 500), so 1 means one batch per transaction.
    */
   readonly maxMessagesPerTransaction?: number;
   /**
@@ -250,7 +253,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   }
   const queue: { batch: ConsumedBatch; decoded: Promise<Decoded[]>; signal?: AbortSignal | undefined; session: Session; done: (error?: unknown) => void }[] = [];
   let draining = false;
-  const maxMessages = options.maxMessagesPerTransaction ?? 5_000;
+  // An upper bound, not a quantity to wait for: a drain takes what is queued now (see enqueue), so a
+  // large hint costs no latency at low traffic; under a backlog, pipelining fills the queue up to it.
+  const maxMessages = liveBatchSize(target, options.maxMessagesPerTransaction);
   const drain = async () => {
     while (queue.length > 0) {
       let size = queue[0]!.batch.messages.length;

@@ -3,6 +3,7 @@ import type { EventStore } from '../../platform/event-store/event-store.js';
 import type { StoredRecord } from '../../platform/event-store/port.js';
 import type { EventReader } from '../../platform/event-store/read-events.js';
 import type { ProjectionEventError } from './errors.js';
+import { replayBatchSize } from './batching.js';
 import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
 import { targetOf, type TargetChoice } from './projector.js';
 import type { ApplyOptions, ApplyResult, BatchItem, GenerationRef, ReadModelTarget, TargetBatch } from './target.js';
@@ -31,6 +32,7 @@ export interface ReplaySettings {
   readonly store: EventStore;
   /** Generation to fill (default: the live one; use the target's `createShadow` for a rebuild or a verification). */
   readonly generation?: number | GenerationRef;
+  /** Records read and applied per batch. Default: the target's `preferredBatch` (target.ts), else 1 000; this setting wins over both. */
   readonly batchSize?: number;
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal;
@@ -64,9 +66,10 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   const totals = { events: 0, applied: 0, duplicates: 0, failures: [] as ReplayFailure[] };
   let position = await target.readPosition(generation);
   const head = await options.store.headPosition();
+  const batchSize = replayBatchSize(target, options.batchSize);
   for (;;) {
     if (options.signal?.aborted) break;
-    const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
+    const records = await options.store.readAllRaw({ after: position, maxCount: batchSize });
     if (records.length === 0) break;
     const r = await applyRecords({ apply: (b, o) => target.apply(b, o), target, generation, reader: options.store.reader, records, retry: options.retry ?? defaultRetryPolicy, signal: options.signal, log, onFailure: options.onFailure });
     totals.events += records.length;
@@ -188,6 +191,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   const { log } = options;
   const target = targetOf(options);
   const previous = (await target.live())?.generation;
+  const batchSize = replayBatchSize(target, options.batchSize);
   const shadow = await target.createShadow();
   log.info({ projection: target.name, generation: shadow.generation }, 'rebuild: replaying into a new generation');
   const first = await replayProjection({ target, store: options.store, generation: shadow, ...settingsOf(options) });
@@ -203,7 +207,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       // Inside one hold a retry sees the same data: one attempt, then bisect.
       const once: RetryPolicy = { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } };
       for (;;) {
-        const records = await options.store.readAllRaw({ after: position, maxCount: options.batchSize ?? 1000 });
+        const records = await options.store.readAllRaw({ after: position, maxCount: batchSize });
         if (records.length === 0) break;
         const r = await applyRecords({ apply, target, generation: shadow, reader: options.store.reader, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
         tail = { events: tail.events + records.length, applied: tail.applied + r.applied, duplicates: tail.duplicates + r.duplicates, failures: [...tail.failures, ...r.failures] };

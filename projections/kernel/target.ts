@@ -42,6 +42,11 @@ export interface ReadModelTarget {
   readonly store: ReadModelStore;
   /** Event types it reacts to: the runtime decodes (decrypts) only these; the others move the position and cost no write. */
   readonly eventTypes: readonly AnnalsEventType[];
+  /**
+   * The batch size this store works best with (see `BatchPreference`); absent: the runtime's defaults
+   * (batching.ts). An explicit setting of the caller still wins.
+   */
+  readonly preferredBatch?: BatchPreference;
 
   /**
    * Makes sure the control tables exist and the model has a live generation; the first time, creates
@@ -106,6 +111,21 @@ export interface ReadModelTarget {
 }
 
 export type ReadModelStore = 'postgres' | 'elasticsearch' | 'clickhouse';
+
+/**
+ * A store's hint for the size of the batches the runtime hands it. Some stores pay per request far more
+ * than per row (ClickHouse 18.16: ~0.2 s and a part on disk per INSERT whatever its size), so the
+ * runtime's defaults (5,000 events per live transaction, 1,000 per replay read) would cap them well
+ * below their bulk rate. The runtime (batching.ts) honours it as an UPPER bound, never as a target to
+ * wait for: the live projector commits whatever its fetches returned, up to `maxEvents` (so latency at
+ * low traffic does not grow), and keeps about two batches in memory while pipelining; a replay reads
+ * `maxEvents` records per batch. A caller's explicit setting (`maxMessagesPerTransaction`, `batchSize`)
+ * wins over it.
+ */
+export interface BatchPreference {
+  /** Most events per apply (a positive integer). Memory: the live projector holds about twice this many messages. */
+  readonly maxEvents: number;
+}
 
 /** One generation of one read model. Physical names derive from it (`contacts_g3`, `annals-contacts-g3`). */
 export interface GenerationRef {
@@ -211,6 +231,8 @@ export interface ExternalReadModel {
   readonly version: number;
   readonly store: Exclude<ReadModelStore, 'postgres'>;
   readonly eventTypes: readonly AnnalsEventType[];
+  /** Passed on as the target's `preferredBatch`. */
+  readonly preferredBatch?: BatchPreference;
   /**
    * Creates the store objects of generation `generation` (index with its mapping, table). Idempotent: a
    * crash before the bookkeeping commits calls it again for the same number; an object left over from an
