@@ -16,7 +16,8 @@
  * 2. Projector throughput: `BENCH_PROJECTOR_EVENTS` (default 200,000) real, schema-validated events
  *    (projections/clickhouse/testing.ts) applied through the ClickHouse target as the runtime does
  *    (controlledTarget: revision guard and position in the control tables of the read database, mapping,
- *    serialising, one INSERT per batch of 5,000 = the runtime's batch; `BENCH_PROJECTOR_BATCH` to try another), next to raw bulk INSERTs
+ *    serialising, one INSERT per batch of the runtime's live batch size for this target: its `preferredBatch` hint,
+ *    50,000 on the server, the default 5,000 on chDB (projections/kernel/batching.ts); `BENCH_PROJECTOR_BATCH` to try another), next to raw bulk INSERTs
  *    of the SAME rows as the SAME pre-serialised JSONEachRow text, in the same run, in a database of its own:
  *      - the FAIR baseline (the target's ratio): 50,000 rows per INSERT into a generation of the model WITH
  *        its state views attached, i.e. the same table and the same store work as the projector's INSERTs;
@@ -42,6 +43,7 @@ import { openPglite, pgClient, pgliteClient, type SqlClient } from '../platform/
 import { factJsonLines, factRow } from '../projections/clickhouse/events/facts.js';
 import { analyticsEventsModel } from '../projections/clickhouse/events/model.js';
 import { buildScenario, History } from '../projections/clickhouse/testing.js';
+import { liveBatchSize } from '../projections/kernel/batching.js';
 import { controlledTarget } from '../projections/kernel/controlled.js';
 import { deleteControlRows } from '../projections/kernel/target-contract.testing.js';
 import type { EventEnvelope } from '../schemas/events/registry.js';
@@ -65,11 +67,12 @@ const QUERIES = process.env.BENCH_QUERIES?.split(',').map((q) => q.trim()).filte
 const DATABASE = process.env.BENCH_DATABASE ?? 'annals_bench_analytics';
 const CHDB_DIR = process.env.BENCH_CHDB_DIR ?? join(tmpdir(), 'annals-bench-analytics-chdb');
 /**
- * Events per apply (= rows per INSERT) of the projector: default the runtime's batch (projections/kernel/
- * projector.ts maxMessagesPerTransaction, 5,000); `BENCH_PROJECTOR_BATCH` shows what a larger one would give.
+ * Events per apply (= rows per INSERT) of the projector: default what the live runtime uses for this target
+ * (batching.ts liveBatchSize: the target's `preferredBatch`, else 5,000); `BENCH_PROJECTOR_BATCH` overrides it
+ * as `maxMessagesPerTransaction` overrides it in the runtime.
  */
-const PROJECTOR_BATCH = Number(process.env.BENCH_PROJECTOR_BATCH ?? 5_000);
-if (!Number.isInteger(PROJECTOR_BATCH) || PROJECTOR_BATCH < 1) throw new Error('BENCH_PROJECTOR_BATCH must be a positive integer');
+const PROJECTOR_BATCH = process.env.BENCH_PROJECTOR_BATCH === undefined ? undefined : Number(process.env.BENCH_PROJECTOR_BATCH);
+if (PROJECTOR_BATCH !== undefined && (!Number.isInteger(PROJECTOR_BATCH) || PROJECTOR_BATCH < 1)) throw new Error('BENCH_PROJECTOR_BATCH must be a positive integer');
 const TENANT = 'bench';
 /** A generation number no target registers: the raw-with-views baseline's table and state views. */
 const RAW_GENERATION = 9_999;
@@ -254,8 +257,12 @@ async function projectorVsRaw(engine: AnalyticsEngine, control: SqlClient, event
     for (let i = 0; i < rows.length; i += per) out.push(factJsonLines(rows.slice(i, i + per)));
     return out;
   };
+  // The target as the runtime gets it; its batch size is the runtime's for it (unless BENCH_PROJECTOR_BATCH).
+  const name = `bench_analytics_${Date.now().toString(36)}`;
+  const target = controlledTarget(control, analyticsEventsModel(engine, { name }));
+  const batch = liveBatchSize(target, PROJECTOR_BATCH);
   const big = chunksOf(50_000);
-  const small = chunksOf(PROJECTOR_BATCH);
+  const small = chunksOf(batch);
   // 1. A bare table of the same DDL, no views.
   await engine.command(eventsTableDdl('raw_events'));
   const rawMs = await timedInserts(engine, 'raw_events', big);
@@ -271,12 +278,10 @@ async function projectorVsRaw(engine: AnalyticsEngine, control: SqlClient, event
   const rawViewsSmallMs = await timedInserts(engine, eventsTable(RAW_GENERATION), small);
   await rawModel.dropGeneration(RAW_GENERATION);
   // Ours: the runtime's path into the ClickHouse target (controlledTarget + the fact-table model), as a replay applies it.
-  const name = `bench_analytics_${Date.now().toString(36)}`;
-  const target = controlledTarget(control, analyticsEventsModel(engine, { name }));
   const reg = await target.register();
   const t = performance.now();
-  for (let i = 0; i < events.length; i += PROJECTOR_BATCH) {
-    await target.apply({ generation: reg, items: events.slice(i, i + PROJECTOR_BATCH).map((event) => ({ position: event.position, event })) });
+  for (let i = 0; i < events.length; i += batch) {
+    await target.apply({ generation: reg, items: events.slice(i, i + batch).map((event) => ({ position: event.position, event })) });
   }
   const oursMs = performance.now() - t;
   await deleteControlRows(control, name);
@@ -288,14 +293,15 @@ async function projectorVsRaw(engine: AnalyticsEngine, control: SqlClient, event
   const rawViews = rate(rawViewsMs);
   const rawViewsSmall = rate(rawViewsSmallMs);
   const ours = rate(oursMs);
-  say(`    projector (batches of ${PROJECTOR_BATCH.toLocaleString('en')}, controlledTarget): ${ours.toLocaleString('en')} events/s`);
+  say(`    projector (batches of ${batch.toLocaleString('en')}${PROJECTOR_BATCH === undefined ? ", the runtime's for this target" : ', BENCH_PROJECTOR_BATCH'}, controlledTarget): ${ours.toLocaleString('en')} events/s`);
   say(`    raw INSERT, same text, 50,000/INSERT, same generation + state views (fair baseline): ${rawViews.toLocaleString('en')} rows/s   ours/raw ${(ours / rawViews).toFixed(2)} (target ≥ 0.33)`);
   say(`    raw INSERT, same text, 50,000/INSERT, bare table (no views): ${raw.toLocaleString('en')} rows/s   ours/raw ${(ours / raw).toFixed(2)}`);
-  say(`    raw INSERT, same text, ${PROJECTOR_BATCH.toLocaleString('en')}/INSERT, same generation + state views: ${rawViewsSmall.toLocaleString('en')} rows/s   ours/raw ${(ours / rawViewsSmall).toFixed(2)}`);
+  say(`    raw INSERT, same text, ${batch.toLocaleString('en')}/INSERT, same generation + state views: ${rawViewsSmall.toLocaleString('en')} rows/s   ours/raw ${(ours / rawViewsSmall).toFixed(2)}`);
   const r = (x: number) => Math.round(x * 100) / 100;
   return {
     events: events.length,
-    batch: PROJECTOR_BATCH,
+    batch,
+    batchFrom: PROJECTOR_BATCH === undefined ? 'runtime' : 'BENCH_PROJECTOR_BATCH',
     projectorEventsPerSec: ours,
     rawWithViewsRowsPerSec: rawViews,
     ratio: r(ours / rawViews),
