@@ -1,7 +1,7 @@
 import { EventContractError } from '../../schemas/events/errors.js';
 import { parseEvent, personalPathsOf, type EventEnvelope, type RawStoredEvent } from '../../schemas/events/registry.js';
 import { isCiphertext } from '../pii/cipher.js';
-import type { PiiCodec } from '../pii/codec.js';
+import type { DecodeOptions, PiiCodec } from '../pii/codec.js';
 import { PiiError, PiiErrorCode } from '../pii/errors.js';
 import type { EventStoreAdapter } from './port.js';
 
@@ -26,8 +26,11 @@ export type ReadOutcome = { readonly ok: true; readonly event: EventEnvelope } |
 export interface EventReader {
   /** Whether personal fields are decrypted (the store is encrypted). */
   readonly encrypted: boolean;
-  /** One outcome per record, in order; at most one key-store statement for the batch. */
-  read(records: readonly RawStoredEvent[]): Promise<ReadOutcome[]>;
+  /**
+   * One outcome per record, in order; at most one key-store statement for the batch. `pause` (codec.ts)
+   * is called between records, so a long batch can leave the event loop free now and then.
+   */
+  read(records: readonly RawStoredEvent[], options?: DecodeOptions): Promise<ReadOutcome[]>;
   /** Every record as an event; the first unreadable one throws its error. */
   readOrThrow(records: readonly RawStoredEvent[]): Promise<EventEnvelope[]>;
 }
@@ -54,11 +57,24 @@ const parse = (record: RawStoredEvent, erased: boolean): ReadOutcome => {
 };
 
 export function createEventReader(codec?: PiiCodec): EventReader {
-  const read = async (records: readonly RawStoredEvent[]): Promise<ReadOutcome[]> => {
-    if (!codec) return records.map((r) => parse(r, false));
+  const read = async (records: readonly RawStoredEvent[], options: DecodeOptions = {}): Promise<ReadOutcome[]> => {
+    const { pause } = options;
+    // Validation after decryption, with the same pauses: parseEvent costs about as much as the decryption.
+    const parseAll = async (rs: readonly RawStoredEvent[], erased: (i: number) => boolean): Promise<ReadOutcome[]> => {
+      if (!pause) return rs.map((r, i) => parse(r, erased(i)));
+      const out = new Array<ReadOutcome>(rs.length);
+      for (let i = 0; i < rs.length; i++) {
+        const p = pause();
+        if (p) await p;
+        out[i] = parse(rs[i]!, erased(i));
+      }
+      return out;
+    };
+    if (!codec) return parseAll(records, () => false);
     if (records.length === 0) return [];
     try {
-      return (await codec.decodeAll(records)).map((d) => parse(d, d.erased));
+      const decoded = await codec.decodeAll(records, options);
+      return await parseAll(decoded, (i) => decoded[i]!.erased);
     } catch (error) {
       if (!isRecordError(error)) throw error;
     }
@@ -66,7 +82,7 @@ export function createEventReader(codec?: PiiCodec): EventReader {
     const out: ReadOutcome[] = [];
     for (const record of records) {
       try {
-        const [d] = await codec.decodeAll([record]);
+        const [d] = await codec.decodeAll([record], options);
         out.push(parse(d!, d!.erased));
       } catch (error) {
         if (!isRecordError(error)) throw error;

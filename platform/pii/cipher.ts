@@ -1,5 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
 
+/** A data key: its raw bytes (key-store.ts) or a KeyObject (tests, tools). */
+export type CipherKey = Buffer | KeyObject;
+
 /**
  * AES-256-GCM, from node:crypto, for one personal value and for one wrapped data key.
  *
@@ -62,11 +65,11 @@ function freshIv(): Buffer {
   return iv;
 }
 
-export function encryptValue(key: KeyObject, binding: FieldBinding, value: unknown): string {
+export function encryptValue(key: CipherKey, binding: FieldBinding, value: unknown): string {
   return encryptField(key, aadPrefix(binding), binding.path, value);
 }
 
-export function encryptField(key: KeyObject, prefix: string, path: readonly string[], value: unknown): string {
+export function encryptField(key: CipherKey, prefix: string, path: readonly string[], value: unknown): string {
   const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(fieldAad(prefix, path));
@@ -119,7 +122,7 @@ function aadV2(prefix: string, fields: readonly SealedField[], lengths: readonly
 }
 
 /** Encrypts the values of one event's fields (given in canonical order) with one GCM operation. */
-export function sealEvent(key: KeyObject, prefix: string, fields: readonly SealedField[], values: readonly unknown[]): string[] {
+export function sealEvent(key: CipherKey, prefix: string, fields: readonly SealedField[], values: readonly unknown[]): string[] {
   const plain = values.map((v, i) => Buffer.from(i === values.length - 1 ? JSON.stringify(v) : `${JSON.stringify(v)},`, 'utf8'));
   const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
@@ -142,7 +145,7 @@ export type OpenOutcome =
   | { readonly ok: false; readonly reason: 'unsupported' | 'invalid'; readonly field?: number };
 
 /** Decrypts one event's v2 fields (given in canonical order) with one GCM operation. */
-export function openEvent(key: KeyObject, prefix: string, fields: readonly OpenField[]): OpenOutcome {
+export function openEvent(key: CipherKey, prefix: string, fields: readonly OpenField[]): OpenOutcome {
   const n = fields.length;
   const segments: string[] = new Array<string>(n);
   const seals: string[] = new Array<string>(n);
@@ -218,7 +221,7 @@ export function isCiphertext(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX);
 }
 
-export function decryptValue(key: KeyObject, binding: FieldBinding, text: string): DecryptOutcome {
+export function decryptValue(key: CipherKey, binding: FieldBinding, text: string): DecryptOutcome {
   return decryptField(key, aadPrefix(binding), binding.path, text);
 }
 
@@ -228,7 +231,7 @@ export function decryptValue(key: KeyObject, binding: FieldBinding, text: string
  * plaintext (GCM is a stream mode: `final()` only checks the tag and returns nothing). Measured with
  * bench/pii-reader.ts; the node:crypto context set-up per value remains the bulk of the cost.
  */
-export function decryptField(key: KeyObject, prefix: string, path: readonly string[], text: string): DecryptOutcome {
+export function decryptField(key: CipherKey, prefix: string, path: readonly string[], text: string): DecryptOutcome {
   // A v2 value alone is not a v1 value: it is only readable together with its event's other fields.
   if (!text.startsWith(V1)) return { ok: false, reason: text.startsWith(V2) ? 'invalid' : 'unsupported' };
   const body = text.slice(V1.length);

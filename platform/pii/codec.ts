@@ -1,11 +1,10 @@
-import type { KeyObject } from 'node:crypto';
 import { CorruptEventError } from '../../schemas/events/errors.js';
 import { ERASED_MARKER } from '../../schemas/events/opaque-personal.js';
 import type { DataPath } from '../../schemas/events/personal-data.js';
 import { personalPathsOf, type RawStoredEvent } from '../../schemas/events/registry.js';
 import { aadPrefix, aadPrefixV2, bySealOrder, decryptField, encryptField, isCiphertext, openEvent, sealEvent, type FieldBinding } from './cipher.js';
 import { PiiError, PiiErrorCode, fieldName } from './errors.js';
-import { subjectKey, type KeyLookup, type KeyStore, type SubjectRef } from './key-store.js';
+import { subjectKey, type DataKey, type KeyLookup, type KeyStore, type SubjectRef } from './key-store.js';
 
 /**
  * The codec the event-store facade will run at append (encode) and at read (decode), so every reader —
@@ -66,7 +65,18 @@ export interface PiiCodec {
   encodeAll(events: readonly EventToEncode[]): Promise<unknown[]>;
   decode<R extends RawStoredEvent>(record: R): Promise<DecodedRecord<R>>;
   /** Decodes a batch with at most one key-store statement, whatever the number of subjects. */
-  decodeAll<R extends RawStoredEvent>(records: readonly R[]): Promise<DecodedRecord<R>[]>;
+  decodeAll<R extends RawStoredEvent>(records: readonly R[], options?: DecodeOptions): Promise<DecodedRecord<R>[]>;
+}
+
+/**
+ * Called between records; when it returns a promise, the decoder awaits it before the next record. A
+ * projector decodes a whole fetch with ONE key-store statement while a transaction is in flight on the
+ * same thread, and gives that transaction's round trips a turn every few milliseconds (projector.ts).
+ */
+export type Pause = () => Promise<void> | undefined;
+
+export interface DecodeOptions {
+  readonly pause?: Pause | undefined;
 }
 
 /** Where one present personal value sits: its container, its key there, and its concrete path. */
@@ -186,14 +196,15 @@ function decodeOne<R extends RawStoredEvent>(p: Prepared<R>, keys: ReadonlyMap<s
       else openV1(r, found.key, binding, sealed);
     }
   }
-  return {
-    ...r,
-    data,
-    metadata: p.metadata,
-    erased: erasedPaths !== undefined,
-    erasedPaths: erasedPaths ?? NO_PATHS,
-    plaintextPaths: plaintextPaths ?? NO_PATHS,
-  } as DecodedRecord<R>;
+  // Object.assign and then the fields, not `{ ...r, data, … }`: a spread that overrides properties of its
+  // source cost ~3 µs per record (measured with node 20: more than the record's decryption).
+  const out = Object.assign({}, r) as Record<string, unknown>;
+  out.data = data;
+  out.metadata = p.metadata;
+  out.erased = erasedPaths !== undefined;
+  out.erasedPaths = erasedPaths ?? NO_PATHS;
+  out.plaintextPaths = plaintextPaths ?? NO_PATHS;
+  return out as DecodedRecord<R>;
 }
 
 const isV2 = (slot: Slot): boolean => (slot.value as string).startsWith(V2_PREFIX);
@@ -209,7 +220,7 @@ function invalid(r: RawStoredEvent, path: readonly string[]): PiiError {
 }
 
 /** Every v1 value on its own (one GCM operation each). */
-function openV1(r: RawStoredEvent, key: KeyObject, binding: Omit<FieldBinding, 'path'>, sealed: readonly Slot[]): void {
+function openV1(r: RawStoredEvent, key: DataKey, binding: Omit<FieldBinding, 'path'>, sealed: readonly Slot[]): void {
   const prefix = aadPrefix(binding);
   for (const slot of sealed) {
     const value = slot.value as string;
@@ -220,7 +231,7 @@ function openV1(r: RawStoredEvent, key: KeyObject, binding: Omit<FieldBinding, '
 }
 
 /** The event's one v2 seal (cipher.ts): one GCM operation over its values in canonical field order. */
-function openV2(r: RawStoredEvent, key: KeyObject, binding: Omit<FieldBinding, 'path'>, sealed: readonly Slot[]): void {
+function openV2(r: RawStoredEvent, key: DataKey, binding: Omit<FieldBinding, 'path'>, sealed: readonly Slot[]): void {
   const fields = sealed.map(toOpenField);
   if (fields.length > 1) fields.sort(bySealOrder);
   const opened = openEvent(key, aadPrefixV2(binding), fields);
@@ -279,7 +290,7 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
     // call and of concurrent ones) are created together by the key store.
     const refs = new Map<string, SubjectRef>();
     for (const { ref } of prepared) if (ref) refs.set(subjectKey(ref), ref);
-    const keys = new Map<string, KeyObject>(await Promise.all([...refs].map(async ([k, ref]) => [k, await keyStore.getOrCreate(ref)] as const)));
+    const keys = new Map<string, DataKey>(await Promise.all([...refs].map(async ([k, ref]) => [k, await keyStore.getOrCreate(ref)] as const)));
     return prepared.map(({ e, data, slots, ref }) => {
       if (!ref) return data;
       const key = keys.get(subjectKey(ref))!;
@@ -296,10 +307,15 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
     });
   };
 
-  const decodeAll = async <R extends RawStoredEvent>(records: readonly R[]): Promise<DecodedRecord<R>[]> => {
+  const decodeAll = async <R extends RawStoredEvent>(records: readonly R[], options: DecodeOptions = {}): Promise<DecodedRecord<R>[]> => {
+    const { pause } = options;
     const prepared: Prepared<R>[] = new Array<Prepared<R>>(records.length);
     const refs: SubjectRef[] = [];
     for (let i = 0; i < records.length; i++) {
+      if (pause) {
+        const p = pause();
+        if (p) await p;
+      }
       const r = records[i]!;
       const patterns = patternsOf(r.type, r.schemaVersion);
       if (patterns.length === 0) {
@@ -321,7 +337,13 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
     }
     const keys: ReadonlyMap<string, KeyLookup> = refs.length > 0 ? await keyStore.lookup(refs) : new Map();
     const out: DecodedRecord<R>[] = new Array<DecodedRecord<R>>(prepared.length);
-    for (let i = 0; i < prepared.length; i++) out[i] = decodeOne(prepared[i]!, keys, onPlaintext);
+    for (let i = 0; i < prepared.length; i++) {
+      if (pause) {
+        const p = pause();
+        if (p) await p;
+      }
+      out[i] = decodeOne(prepared[i]!, keys, onPlaintext);
+    }
     return out;
   };
 

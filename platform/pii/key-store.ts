@@ -1,4 +1,4 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { SqlClient, SqlExecutor } from '../sql/client.js';
 import { migrate, type Migration } from '../sql/migrate.js';
 import { unwrapKey, wrapKey } from './cipher.js';
@@ -45,8 +45,15 @@ export interface Destruction {
   readonly keyExisted: boolean;
 }
 
+/**
+ * A subject's AES-256 data key: its 32 raw bytes, as unwrapped. Not a node:crypto KeyObject: createSecretKey
+ * cost ~5 µs per key more than the decryption it served (measured with node 20), and a catch-up meets every
+ * subject once. The bytes live in this process's memory either way; nothing outside platform/pii sees them.
+ */
+export type DataKey = Buffer;
+
 export type KeyLookup =
-  | { readonly state: 'live'; readonly key: KeyObject }
+  | { readonly state: 'live'; readonly key: DataKey }
   | { readonly state: 'erased' }
   /** Neither a key nor a tombstone: the subject never had personal data written, or the key table was lost. */
   | { readonly state: 'missing' };
@@ -55,7 +62,7 @@ export interface KeyStore {
   /** Keys of many subjects in at most one statement; the map is keyed by `subjectKey(ref)`. */
   lookup(refs: readonly SubjectRef[]): Promise<ReadonlyMap<string, KeyLookup>>;
   /** The subject's key, created on first use. Throws PII_ERR_SUBJECT_ERASED once the key was destroyed. */
-  getOrCreate(ref: SubjectRef): Promise<KeyObject>;
+  getOrCreate(ref: SubjectRef): Promise<DataKey>;
   /** Destroys the subject's key (idempotent: a second call returns the first record). */
   destroy(ref: SubjectRef, by: { readonly actor: string; readonly reason: string }): Promise<Destruction>;
   destruction(ref: SubjectRef): Promise<Destruction | undefined>;
@@ -175,13 +182,13 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
   const cacheSize = options.cacheSize ?? DEFAULT_KEY_CACHE_SIZE;
   const ttlMs = options.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS;
   const now = options.now ?? Date.now;
-  const live = new Lru<string, KeyObject>(cacheSize);
+  const live = new Lru<string, DataKey>(cacheSize);
   // Erasure is final, so "erased" may be remembered as long as memory allows; bounded all the same.
   const erased = new Lru<string, true>(cacheSize);
   let epoch: bigint | undefined;
   let checkedAt = Number.NEGATIVE_INFINITY;
 
-  const unwrap = (ref: SubjectRef, wrapped: string, masterKeyId: string): KeyObject => {
+  const unwrap = (ref: SubjectRef, wrapped: string, masterKeyId: string): DataKey => {
     const master = masters.get(masterKeyId);
     if (!master) {
       throw new PiiError(
@@ -199,7 +206,7 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
         masterKeyId,
       });
     }
-    return createSecretKey(raw);
+    return raw;
   };
 
   const markErased = (k: string) => {
@@ -212,7 +219,7 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
     for (const r of refs) distinct.set(subjectKey(r), r);
     const stale = now() - checkedAt >= ttlMs;
     const missing = [...distinct].filter(([k]) => !erased.get(k) && !live.get(k)).map(([, r]) => r);
-    const fetched = new Map<string, KeyObject>();
+    const fetched = new Map<string, DataKey>();
     if (stale || missing.length > 0) {
       const startedAt = now();
       const { rows } = await client.query<LookupRow>(LOOKUP_SQL, [
@@ -275,10 +282,10 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
    * destruction committed before the locks were granted: a destroyed subject never gets a key back — then,
    * only if some row was not inserted, one select of their tombstones and existing keys.
    */
-  type Waiter = { readonly ref: SubjectRef; readonly resolve: (key: KeyObject) => void; readonly reject: (error: unknown) => void };
+  type Waiter = { readonly ref: SubjectRef; readonly resolve: (key: DataKey) => void; readonly reject: (error: unknown) => void };
   let pending = new Map<string, Waiter[]>();
   let creating = false;
-  const create = (ref: SubjectRef): Promise<KeyObject> =>
+  const create = (ref: SubjectRef): Promise<DataKey> =>
     new Promise((resolve, reject) => {
       const k = subjectKey(ref);
       const ws = pending.get(k);
@@ -310,7 +317,7 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
     }
     creating = false;
   };
-  const createBatch = async (refs: readonly SubjectRef[]): Promise<Map<string, { ok: true; key: KeyObject } | { ok: false; error: unknown }>> => {
+  const createBatch = async (refs: readonly SubjectRef[]): Promise<Map<string, { ok: true; key: DataKey } | { ok: false; error: unknown }>> => {
     const raws = refs.map(() => randomBytes(32));
     const wrapped = refs.map((r, i) => wrapKey(options.masterKey.kek, r.tenantId, r.subjectId, raws[i]!));
     const { inserted, others } = await client.transaction(async (tx) => {
@@ -339,11 +346,11 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
       );
       return { inserted: done, others: rows };
     });
-    const out = new Map<string, { ok: true; key: KeyObject } | { ok: false; error: unknown }>();
+    const out = new Map<string, { ok: true; key: DataKey } | { ok: false; error: unknown }>();
     refs.forEach((r, i) => {
       const k = subjectKey(r);
       if (!inserted.has(k)) return;
-      const key = createSecretKey(raws[i]!);
+      const key = raws[i]!;
       live.set(k, key);
       out.set(k, { ok: true, key });
     });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { openPglite, pgliteClient, type SqlClient } from '../sql/client.js';
 import { unwrapKey } from './cipher.js';
 import { PiiError } from './errors.js';
-import { rotateMasterKey, sqlKeyStore, subjectKey, type KeyStore, type SqlKeyStoreOptions } from './key-store.js';
+import { rotateMasterKey, sqlKeyStore, subjectKey, type DataKey, type KeyStore, type SqlKeyStoreOptions } from './key-store.js';
 import { parseMasterKey, type MasterKey } from './master-key.js';
 import { countingClient } from './testing.js';
 
@@ -40,7 +40,7 @@ describe('key store on PGlite', () => {
     assert.ok(!k1.equals(other));
     const { rows } = await db.query<{ wrapped_key: string }>(`SELECT wrapped_key FROM pii_data_keys WHERE tenant_id = $1`, [s.tenantId]);
     assert.equal(rows.length, 1);
-    assert.ok(!rows[0]!.wrapped_key.includes(k1.export().toString('base64url')), 'the key is stored wrapped, not in clear');
+    assert.ok(!rows[0]!.wrapped_key.includes(k1.toString('base64url')), 'the key is stored wrapped, not in clear');
   });
 
   it('destroys once: the row is deleted, the tombstone records time/actor/reason, a second destroy returns the first record', async () => {
@@ -102,12 +102,12 @@ describe('key store on PGlite', () => {
     assert.equal(statements.length, 3, `lock, insert, then one select for the two not inserted: ${statements.join(' | ')}`);
     const keys = outcomes.slice(0, 30).map((o) => {
       assert.equal(o.status, 'fulfilled');
-      return (o as PromiseFulfilledResult<KeyObject>).value.export().toString('hex');
+      return (o as PromiseFulfilledResult<DataKey>).value.toString('hex');
     });
     assert.equal(new Set(keys).size, 30, 'a key of its own per subject');
     assert.equal(outcomes[30]!.status, 'rejected');
     isCode('PII_ERR_SUBJECT_ERASED')((outcomes[30] as PromiseRejectedResult).reason);
-    assert.ok(theirs.equals((outcomes[31] as PromiseFulfilledResult<KeyObject>).value), 'the key created by the other instance');
+    assert.ok(theirs.equals((outcomes[31] as PromiseFulfilledResult<DataKey>).value), 'the key created by the other instance');
     const { rows } = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pii_data_keys WHERE tenant_id = $1`, [tenantId]);
     assert.equal(rows[0]!.n, '31', 'no key for the erased subject');
     // Each created key is the one stored (a fresh instance unwraps the same bytes).
@@ -115,7 +115,7 @@ describe('key store on PGlite', () => {
     fresh.forEach((s, i) => {
       const found = reread.get(subjectKey(s));
       assert.equal(found?.state, 'live');
-      assert.equal((found as { key: KeyObject }).key.export().toString('hex'), keys[i]);
+      assert.equal((found as { key: DataKey }).key.toString('hex'), keys[i]);
     });
   });
 

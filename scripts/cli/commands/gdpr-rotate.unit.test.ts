@@ -35,7 +35,7 @@ describe('annals gdpr rotate-master-key (embedded key store)', { timeout: 60_000
     try {
       const store = await sqlKeyStore(sql, { masterKey: parseMasterKey(masterKey), cacheTtlMs: 0 });
       const found = new Map<string, string>();
-      for (const s of SUBJECTS) found.set(s, (await store.getOrCreate({ tenantId: 't', subjectId: s })).export().toString('hex'));
+      for (const s of SUBJECTS) found.set(s, (await store.getOrCreate({ tenantId: 't', subjectId: s })).toString('hex'));
       const ids = (await sql.query<{ id: string }>(`SELECT DISTINCT master_key_id AS id FROM pii_data_keys`)).rows.map((r) => r.id);
       return { found, ids };
     } finally {
