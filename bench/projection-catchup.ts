@@ -316,6 +316,9 @@ async function catchUp(kafka: Bus, d: Dataset, mode: Mode, round: number, profil
     // A fresh key store: its cache is cold, as for a projector that starts a catch-up.
     // The event store's reader with the codec (what the projections service is given): decrypt, upcast, validate.
     const reader = keysSql ? createEventReader(createPiiCodec({ keyStore: await sqlKeyStore(keysSql, { masterKey: parseMasterKey(d.masterKey), migrate: false }) })) : undefined;
+    // Its connection is opened before the clock starts, as the read database's is (registerProjection
+    // below): connecting (SCRAM) is start-up, like the group join, not throughput. Its cache stays cold.
+    await keysSql?.query('SELECT 1');
     const projection = { ...leadsProjection, name: `bench-leads-${run}-r${round}-${mode}` };
     const table = 'leads_g1';
     await registerProjection(sql, projection);

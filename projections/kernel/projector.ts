@@ -8,6 +8,7 @@ import type { EventEnvelope, RawStoredEvent } from '../../schemas/events/registr
 import { createEventReader, type EventReader } from '../../platform/event-store/read-events.js';
 import { postgresReadModelTarget } from '../postgres/target.js';
 import { liveBatchSize } from './batching.js';
+import { decodeSlices } from './decode-slices.js';
 import { describeFailure } from './failures.js';
 import { defaultRetryPolicy, runIsolated, type RetryPolicy } from './isolate.js';
 import type { PostgresProjection } from './projection.js';
@@ -101,9 +102,6 @@ interface Decoded {
   readonly error?: unknown;
 }
 
-/** Records read (decrypted, validated) in one go: one key-store statement each, the event loop free in between. */
-const DECODE_CHUNK = 250;
-
 const lastOffset = (decoded: readonly Decoded[]): bigint => decoded[decoded.length - 1]!.message.offset;
 
 /** Whether the projector knows of messages it has not applied (handed over, or behind a partition's end). */
@@ -144,11 +142,13 @@ export function createProjector(options: ProjectorOptions): Projector {
   /**
    * Decodes a batch of messages once: the headers always (they carry the position, which moves for every
    * event), the payload only for the types this projection handles, through the event reader (decrypt,
-   * upcast, validate: one key-store statement per DECODE_CHUNK records); the others cost a header read and no write. A
+   * upcast, validate: one key-store statement per batch); the others cost a header read and no write. A
    * record the reader cannot read (tampered ciphertext, bad schema) is dead-lettered; an erased subject
    * reads as "[erased]" values, not as an error.
    */
-  const decodeAll = async (messages: readonly ConsumedMessage[]): Promise<Decoded[]> => {
+  const slices = decodeSlices();
+  let handedOver = 0;
+  const decodeAll = async (messages: readonly ConsumedMessage[], seq = handedOver++): Promise<Decoded[]> => {
     const out: Decoded[] = [];
     const toRead: { i: number; raw: RawStoredEvent }[] = [];
     for (const message of messages) {
@@ -160,18 +160,19 @@ export function createProjector(options: ProjectorOptions): Projector {
         out.push({ message, error });
       }
     }
-    // In chunks, yielding to the event loop between them: decoding runs while a transaction is in flight
-    // (from hand-over, and with pipelining for the next fetch), and one long synchronous block would hold
-    // back each of that transaction's round trips until it ends.
-    for (let from = 0; from < toRead.length; from += DECODE_CHUNK) {
-      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const chunk = toRead.slice(from, from + DECODE_CHUNK);
-      const outcomes = await reader.read(chunk.map((t) => t.raw));
-      for (let k = 0; k < chunk.length; k++) {
-        const { i } = chunk[k]!;
-        const o = outcomes[k]!;
-        out[i] = o.ok ? { ...out[i]!, event: o.event } : { message: out[i]!.message, error: o.error };
-      }
+    // The whole batch in one read (one key-store statement), in time slices with the event loop free in
+    // between (decode-slices.ts): decoding runs while a transaction is in flight (from hand-over, and with
+    // pipelining for the next fetch), and one long synchronous block would hold back each of its round
+    // trips until it ends.
+    if (toRead.length === 0) return out;
+    const outcomes = await reader.read(
+      toRead.map((t) => t.raw),
+      { pause: slices.pauser(seq) },
+    );
+    for (let k = 0; k < toRead.length; k++) {
+      const { i } = toRead[k]!;
+      const o = outcomes[k]!;
+      out[i] = o.ok ? { message: out[i]!.message, position: out[i]!.position, event: o.event } : { message: out[i]!.message, error: o.error };
     }
     return out;
   };
