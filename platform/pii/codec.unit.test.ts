@@ -247,6 +247,31 @@ describe('PII codec (encode at append, decode at read) on PGlite', () => {
     assert.deepEqual(out.map((o) => o.data), events.map((e) => e.data));
   });
 
+  it('decodes a batch with pauses between records (a projector leaving its event loop free): the same records, still ONE key statement', async () => {
+    const events = Array.from({ length: 40 }, (_, i) => leadCaptured({ notes: `p${i}` }));
+    const records = await Promise.all(events.map(async (e, i) => ({ ...stored(e, await codec.encode(e)), hash: `h${i}`, extra: i })));
+    await keys.destroy({ tenantId: 'acme', subjectId: events[7]!.metadata.subjectId! }, { actor: 'dpo', reason: 'erasure' });
+    const { client, statements } = countingClient(db);
+    const fresh = createPiiCodec({ keyStore: await sqlKeyStore(client, { masterKey: master, migrate: false }) });
+    let pauses = 0;
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 0);
+    try {
+      const out = await fresh.decodeAll(records, { pause: () => (++pauses % 5 === 0 ? new Promise<void>((resolve) => setTimeout(resolve, 1)) : undefined) });
+      assert.equal(statements.length, 1, statements.join('\n---\n'));
+      assert.ok(pauses >= 2 * records.length, `pause asked between records while parsing and while decrypting (${pauses})`);
+      assert.ok(turns > 0, 'the event loop ran while the batch was decoded');
+      out.forEach((o, i) => {
+        const { metadata: _m, data: _d, ...envelope } = records[i]!;
+        assert.deepEqual({ ...o, metadata: undefined, data: undefined, erased: undefined, erasedPaths: undefined, plaintextPaths: undefined }, { ...envelope, metadata: undefined, data: undefined, erased: undefined, erasedPaths: undefined, plaintextPaths: undefined }, 'every other field of the record, as given');
+        if (i === 7) assert.equal((o.data as { name: string }).name, ERASED);
+        else assert.deepEqual(o.data, events[i]!.data);
+      });
+    } finally {
+      clearInterval(ticking);
+    }
+  });
+
   it('a codec in another process with the key cached stops decrypting within the cache TTL (two key stores, one database)', async () => {
     let t = 0;
     const other = createPiiCodec({ keyStore: await sqlKeyStore(db, { masterKey: master, cacheTtlMs: 500, now: () => t, migrate: false }) });
