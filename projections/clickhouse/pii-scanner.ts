@@ -1,9 +1,11 @@
 import type { AnalyticsEngine } from '../../platform/analytics/port.js';
 import { matchLeaves, type PersonalDataScanner, type ScanFinding, type ScanResult, type ScanTarget } from '../../platform/pii/scanner.js';
+import { DEAL_INTERVALS_VIEW } from '../../schemas/read-models/clickhouse/deal-intervals.js';
 import { EVENTS_ALL_VIEW, stringColumns } from '../../schemas/read-models/clickhouse/events.js';
 import { str, strArray } from '../../schemas/read-models/clickhouse/sql.js';
 
 /** Label columns a user types (a campaign, a category, a channel …): where a personal value could be pasted. */
+const LEDGER_LABEL_COLUMNS = ['pipeline', 'stage', 'currency'] as const;
 const LABEL_COLUMNS = ['source', 'campaign', 'category', 'channel', 'pipeline', 'stage', 'previous_stage', 'currency', 'actor_id', 'owner_id'] as const;
 
 /**
@@ -44,6 +46,16 @@ export function clickhousePiiScanner(engine: AnalyticsEngine, modelName: string)
         );
         examined += values.length;
         for (const { v } of values) matchLeaves(target.matcher, v, (h) => findings.push({ location: `${EVENTS_ALL_VIEW}.${column}`, valueHash: h }));
+      }
+      // The pipeline ledger copies three of those labels per deal (deal-intervals.ts): scanned as stored too,
+      // so the proof covers what the store holds, not only what it was derived from.
+      const ledger = await engine.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${str(DEAL_INTERVALS_VIEW)}`);
+      if (ledger[0]?.n !== '0') {
+        for (const column of LEDGER_LABEL_COLUMNS) {
+          const values = await engine.query<{ v: string }>(`SELECT DISTINCT ${column} AS v FROM ${DEAL_INTERVALS_VIEW} WHERE tenant_id = ${str(target.tenantId)}`);
+          examined += values.length;
+          for (const { v } of values) matchLeaves(target.matcher, v, (h) => findings.push({ location: `${DEAL_INTERVALS_VIEW}.${column}`, valueHash: h }));
+        }
       }
       return { store, found: findings.length, findings, examined };
     },

@@ -127,10 +127,13 @@ export interface DealRef {
 }
 
 /**
- * Conditions selecting `deals`, grouped per tenant (`tenant_id = … AND stream_id IN (…)`, which both
- * engines answer from the (tenant_id, stream_id) primary key of the state table and the ledger), each
- * at most `maxChars` long (the engines parse at most `max_query_size` bytes of a statement, and the
- * selector appears twice in it).
+ * Conditions selecting `deals`, grouped per tenant, each at most `maxChars` long (the engines parse at
+ * most `max_query_size` bytes of a statement, and the selector appears twice in it):
+ * `tenant_id = … AND stream_id IN (SELECT arrayJoin(splitByChar(',', 'id1,id2,…')))`. Both engines
+ * answer it from the (tenant_id, stream_id) primary key of the state table and the ledger. The ids travel
+ * as ONE string literal because parsing thousands of literals is most of the statement's cost on 18.16
+ * (measured: 45 ms of CPU for 5,800 ids as a list, 12 ms as one string). An id holding the separator
+ * (never one the event store issues) falls back to the list form.
  */
 export function dealSelectors(deals: Iterable<DealRef>, maxChars = 2_000_000): string[] {
   const byTenant = new Map<string, Set<string>>();
@@ -153,18 +156,20 @@ export function dealSelectors(deals: Iterable<DealRef>, maxChars = 2_000_000): s
     let idsSize = 0;
     const close = () => {
       if (ids.length === 0) return;
-      const part = `(tenant_id = ${t} AND stream_id IN (${ids.join(', ')}))`;
+      const set = ids.some((id) => id.includes(',')) ? ids.map(str).join(', ') : `SELECT arrayJoin(splitByChar(',', ${str(ids.join(','))}))`;
+      const part = `(tenant_id = ${t} AND stream_id IN (${set}))`;
       if (size + part.length > maxChars) flush();
       parts.push(part);
       size += part.length + 4;
       ids = [];
       idsSize = 0;
     };
-    for (const s of streams) {
-      const id = str(s);
-      if (idsSize + id.length + t.length + 40 > maxChars) close();
+    for (const id of streams) {
+      // A literal is at most 4 bytes per UTF-16 unit (\xHH), plus its quotes and separator.
+      const cost = id.length * 4 + 4;
+      if (idsSize + cost + t.length + 80 > maxChars) close();
       ids.push(id);
-      idsSize += id.length + 2;
+      idsSize += cost;
     }
     close();
   }
