@@ -112,6 +112,17 @@ export function dealIntervalsSuite(label: string, open: () => Promise<AnalyticsE
       await assertPipelines('after recomputing every deal again');
     });
 
+    it('a deal whose stream id holds the selector\'s separator, a quote and a backslash is recomputed too', async () => {
+      const tenant = `${A}-odd`;
+      const odd = events.filter((e) => e.tenantId === A && e.streamId === events.find((x) => x.tenantId === A && x.type === 'DealOpened')!.streamId)
+        .map((e) => ({ ...e, tenantId: tenant, streamId: `${e.streamId},'\\x` }) as EventEnvelope);
+      await analyticsEventsModel(engine).write(1, odd);
+      const f = { from: '2023-01', to: '2025-03' };
+      const want = sorted(expectedPipeline(odd, { tenantId: tenant, ...f, months: monthsBetween(f.from, f.to) }) as unknown as Record<string, unknown>[]);
+      assert.ok(want.length > 0, 'the deal is open for a while');
+      assert.deepEqual(await pipelineRows(tenant, f), want);
+    });
+
     it('a crash between the events INSERT and the recompute fails the batch; its retry recomputes from the current rows', async () => {
       const g = 2;
       const crashing = (when: 'before' | 'after') => {
