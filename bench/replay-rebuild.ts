@@ -27,10 +27,13 @@
  *    rebuild, then for as long as `annals replay rebuild <the same models>` runs in its own process (as an
  *    operator runs it; its process start, ~2 s, falls inside the window).
  *
+ * 0. (`BENCH_PHASES=alone`) The rebuild rate PER STORE: each store's models rebuilt alone (`rebuildModels` with
+ *    that store's targets, the CLI's code path), timed end to end, next to the raw bulk of the rows it wrote.
+ *
  * Env: EVENTSTORE_URL, READ_DB_URL (required); BENCH_EVENTS (60000), BENCH_RATE (200), BENCH_STORES
- * (postgres | all), BENCH_STORE_DB (reuse), BENCH_PHASES (rates,lag; `seed` alone only seeds), BENCH_BATCH (2000),
+ * (postgres | all), BENCH_STORE_DB (reuse), BENCH_PHASES (rates,lag; also `alone`; `seed` alone only seeds), BENCH_BATCH (2000),
  * BENCH_QUIET_S (15), BENCH_PRIORITY (low | normal: the rebuild process's `--priority`), BENCH_FOLD (on | off: the
- * PostgreSQL batch fold in the in-process rebuild).
+ * PostgreSQL batch fold in the in-process rebuild), BENCH_PROFILE (a .cpuprofile of the in-process phases).
  * Per-run databases, indices and ClickHouse database are dropped afterwards. Writes
  * bench/results/replay-rebuild.json.
  */
@@ -59,6 +62,7 @@ import { searchKinds } from '../schemas/read-models/search/documents.js';
 import { openAnalyticsWiring } from '../scripts/cli/commands/start-analytics.js';
 import { openSearch } from '../scripts/cli/commands/start-search.js';
 import { rebuildModels, type RebuildReport } from '../scripts/replay/rebuild.js';
+import { startProfile } from './lib/profile.js';
 
 const need = (n: string) => {
   const v = process.env[n];
@@ -157,6 +161,41 @@ try {
   const events = await stored();
   const result: Record<string, unknown> = { run, at: new Date().toISOString(), events, stores: ALL_STORES ? 'postgres+elasticsearch+clickhouse' : 'postgres', fold: FOLD, batch: BATCH, storeDb: STORE_DB ?? null };
 
+  // The raw bulk baseline of one store: the rows/documents a rebuild wrote, read back and written again
+  // from the client (only the writes timed). Each raw table/index is dropped after it is measured, so the
+  // per-store-alone rows and the one-pass row can measure in the same run.
+  const rawOf = (store: string, r: RebuildReport): Promise<{ rows: number; rawMs: number }> =>
+    store === 'postgres' ? rawPostgres(r) : store === 'elasticsearch' ? rawElasticsearch(r) : rawClickhouse(r);
+  const storesChosen = ALL_STORES ? ['postgres', 'elasticsearch', 'clickhouse'] : ['postgres'];
+  const rowLine = (label: string, store: string, rows: number, oursMs: number, rawMs: number) => {
+    const ours = rows / (oursMs / 1000);
+    const raw = rows / (rawMs / 1000);
+    say(`  ${label.padEnd(22)} ${rows} rows: rebuild ${Math.round(ours)} rows/s (${(oursMs / 1000).toFixed(1)} s) · raw ${Math.round(raw)} rows/s (${(rawMs / 1000).toFixed(1)} s) → ${(ours / raw).toFixed(2)}×`);
+    return { store, rows, ms: Math.round(oursMs), rawMs: Math.round(rawMs), rebuildRowsPerS: Math.round(ours), rawRowsPerS: Math.round(raw), ratio: round2(ours / raw) };
+  };
+
+  // BENCH_PROFILE=<file>: a CPU profile of this process over the in-process rebuild phases (alone, rates).
+  const profile = await startProfile(process.env.BENCH_PROFILE);
+  if (PHASES.has('alone')) {
+    // ── 0. the rebuild rate PER STORE: each store's models rebuilt ALONE (the CLI's code path, one store
+    //       chosen), timed end to end (shadow, pass, catch-up, switch), then that store's raw bulk of the
+    //       very rows it wrote, in the same run. The honest "rebuild rate per store" of issue 13.
+    const alone: unknown[] = [];
+    // BENCH_ALONE=clickhouse,…: only these stores' alone rows (default: every store of BENCH_STORES).
+    const aloneStores = process.env.BENCH_ALONE ? process.env.BENCH_ALONE.split(',') : storesChosen;
+    for (const storeName of storesChosen.filter((x) => aloneStores.includes(x))) {
+      const chosen = targets.filter((t) => t.store === storeName);
+      say(`rebuilding ${chosen.map((t) => t.name).join(', ')} alone (${storeName})…`);
+      const a0 = performance.now();
+      const report = await rebuildModels(chosen, { store, log, controlSql: readSql, batchSize: BATCH, graceMs: 0, onProgress: progressLine() });
+      const ms = performance.now() - a0;
+      if (!report.switched) throw new Error('rebuild did not switch');
+      const { rows, rawMs } = await rawOf(storeName, report);
+      alone.push({ ...rowLine(`${storeName} alone`, storeName, rows, ms, rawMs), events: report.events, eventsPerS: Math.round(report.events / (ms / 1000)) });
+    }
+    result.alone = alone;
+  }
+
   if (PHASES.has('rates')) {
     // ── 1. the rebuild, no other load ──────────────────────────────────────────────────────────────
     say(`rebuilding ${models.join(', ')} in one pass…`);
@@ -168,99 +207,101 @@ try {
 
     // ── 2. per store: rows written by the rebuild, then the raw bulk baseline of the same rows ──────
     const perStore: Record<string, unknown> = {};
-    const line = (store: string, { rows, busyMs, rawMs }: Measured) => {
+    const line = (store: string, { rows, rawMs }: { rows: number; rawMs: number }) => {
+      const busyMs = busy(store);
       const ours = rows / (busyMs / 1000);
       const raw = rows / (rawMs / 1000);
-      // Two readings of "the rebuild's rate": its own write time (busy), and the whole one-pass wall time.
+      // Two readings of "the rebuild's rate" in one pass: its own write time (busy), and the whole pass's wall time.
       const wall = rows / (rebuildMs / 1000);
       perStore[store] = { rows, busyMs: Math.round(busyMs), rawMs: Math.round(rawMs), rebuildRowsPerS: Math.round(ours), wallRowsPerS: Math.round(wall), rawRowsPerS: Math.round(raw), ratio: round2(ours / raw), ratioWall: round2(wall / raw) };
       say(`  ${store.padEnd(13)} ${rows} rows: rebuild ${Math.round(ours)} rows/s (busy ${(busyMs / 1000).toFixed(1)} s; ${Math.round(wall)} rows/s over the whole pass) · raw ${Math.round(raw)} rows/s → ${(ours / raw).toFixed(2)}× (${(wall / raw).toFixed(2)}× by wall time)`);
     };
     const busy = (store: string) => report.models.find((m) => m.store === store)?.storeBusyMs ?? NaN;
-    line('postgres', await rawPostgres(report));
-    if (ALL_STORES) {
-      line('elasticsearch', await rawElasticsearch(report));
-      line('clickhouse', await rawClickhouse(report));
-    }
+    for (const storeName of storesChosen) line(storeName, await rawOf(storeName, report));
     result.rebuild = { ms: Math.round(rebuildMs), eventsPerS: Math.round(report.events / (rebuildMs / 1000)), models: report.models.map((m) => ({ name: m.name, store: m.store, applied: m.applied, busyMs: m.busyMs, storeBusyMs: m.storeBusyMs, failures: m.failures.length })) };
     result.perStore = perStore;
+  }
+  await profile?.stop();
 
-    async function rawPostgres(r: RebuildReport): Promise<Measured> {
-      let rows = 0;
-      let rawMs = 0;
-      for (const m of r.models.filter((x) => x.store === 'postgres')) {
-        const table = `${m.name}_g${m.generation}`;
-        const key = m.name === 'leads' ? 'lead_id' : 'contact_id';
-        await readSql.exec(`CREATE TABLE raw_${m.name} (LIKE ${table} INCLUDING ALL)`);
-        let after = '00000000-0000-0000-0000-000000000000';
-        for (;;) {
-          // Read outside the timing, 10,000 rows at a time (a 1M history does not fit a client's memory at once).
-          const { rows: data } = await readSql.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE ${key} > $1 ORDER BY ${key} LIMIT 10000`, [after]);
-          if (data.length === 0) break;
-          after = String(data[data.length - 1]![key]);
-          const columns = Object.keys(data[0]!);
-          const s0 = performance.now();
-          for (let i = 0; i < data.length; i += 1000) {
-            const chunk = data.slice(i, i + 1000);
-            const params: unknown[] = [];
-            const values = chunk.map((row) => `(${columns.map((c) => (params.push(row[c]), `$${params.length}`)).join(',')})`);
-            await readSql.query(`INSERT INTO raw_${m.name} (${columns.join(', ')}) VALUES ${values.join(',')}`, params);
-          }
-          rawMs += performance.now() - s0;
-          rows += data.length;
-        }
-      }
-      return { rows, busyMs: busy('postgres'), rawMs };
-    }
-
-    async function rawElasticsearch(r: RebuildReport): Promise<Measured> {
-      const m = r.models.find((x) => x.store === 'elasticsearch')!;
-      let rows = 0;
-      let rawMs = 0;
-      for (const kind of searchKinds) {
-        const index = indexOf(kind, m.generation, esPrefix);
-        const raw = `${esPrefix}raw_${kind}`;
-        await es!.indices.create({ index: raw, settings: searchIndexSettings, mappings: searchIndexMappings as never });
-        let page = await es!.search<Record<string, unknown>>({ index, scroll: '2m', size: 5_000, sort: ['_doc'] });
-        while (page.hits.hits.length > 0) {
-          const hits = page.hits.hits;
-          const s0 = performance.now();
-          for (let i = 0; i < hits.length; i += 1_000) {
-            const b = hits.slice(i, i + 1_000);
-            const res = await es!.bulk({ operations: b.flatMap((h) => [{ index: { _index: raw, _id: h._id!, version: Number(h._source!.position), version_type: 'external' as const } }, h._source!]) });
-            if (res.errors) throw new Error('raw _bulk refused items');
-          }
-          rawMs += performance.now() - s0;
-          rows += hits.length;
-          page = await es!.scroll<Record<string, unknown>>({ scroll_id: page._scroll_id!, scroll: '2m' });
-        }
-        if (page._scroll_id) await es!.clearScroll({ scroll_id: page._scroll_id }).catch(() => undefined);
-      }
-      return { rows, busyMs: busy('elasticsearch'), rawMs };
-    }
-
-    async function rawClickhouse(r: RebuildReport): Promise<Measured> {
-      const m = r.models.find((x) => x.store === 'clickhouse')!;
-      const engine = chEngine!.engine;
-      const table = eventsTable(m.generation);
-      await engine.command(eventsTableDdl('raw_events'));
-      let rows = 0;
-      let rawMs = 0;
-      // In slices of 100,000 rows between position bounds read first (positions are sparse; a FINAL sort of
-      // 1M whole rows exceeds the server's memory limit here); a rebuilt generation holds each position once.
-      const positions = (await engine.query<{ p: string }>(`SELECT toString(position) AS p FROM ${table} ORDER BY position`)).map((r) => r.p);
-      for (let i = 0; i < positions.length; i += 100_000) {
-        const lo = positions[i]!;
-        const hi = positions[Math.min(positions.length, i + 100_000) - 1]!;
-        const data = await engine.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE position >= ${lo} AND position <= ${hi}`);
-        const lines = data.map((x) => JSON.stringify(x)).join('\n');
+  async function rawPostgres(r: RebuildReport): Promise<{ rows: number; rawMs: number }> {
+    let rows = 0;
+    let rawMs = 0;
+    for (const m of r.models.filter((x) => x.store === 'postgres')) {
+      const table = `${m.name}_g${m.generation}`;
+      const key = m.name === 'leads' ? 'lead_id' : 'contact_id';
+      await readSql.exec(`DROP TABLE IF EXISTS raw_${m.name}; CREATE TABLE raw_${m.name} (LIKE ${table} INCLUDING ALL)`);
+      let after = '00000000-0000-0000-0000-000000000000';
+      for (;;) {
+        // Read outside the timing, 10,000 rows at a time (a 1M history does not fit a client's memory at once).
+        const { rows: data } = await readSql.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE ${key} > $1 ORDER BY ${key} LIMIT 10000`, [after]);
+        if (data.length === 0) break;
+        after = String(data[data.length - 1]![key]);
+        const columns = Object.keys(data[0]!);
         const s0 = performance.now();
-        await engine.insertJsonLines('raw_events', lines);
+        for (let i = 0; i < data.length; i += 1000) {
+          const chunk = data.slice(i, i + 1000);
+          const params: unknown[] = [];
+          const values = chunk.map((row) => `(${columns.map((c) => (params.push(row[c]), `$${params.length}`)).join(',')})`);
+          await readSql.query(`INSERT INTO raw_${m.name} (${columns.join(', ')}) VALUES ${values.join(',')}`, params);
+        }
         rawMs += performance.now() - s0;
         rows += data.length;
       }
-      return { rows, busyMs: busy('clickhouse'), rawMs };
+      await readSql.exec(`DROP TABLE raw_${m.name}`);
     }
+    return { rows, rawMs };
+  }
+
+  async function rawElasticsearch(r: RebuildReport): Promise<{ rows: number; rawMs: number }> {
+    const m = r.models.find((x) => x.store === 'elasticsearch')!;
+    let rows = 0;
+    let rawMs = 0;
+    for (const kind of searchKinds) {
+      const index = indexOf(kind, m.generation, esPrefix);
+      const raw = `${esPrefix}raw_${kind}`;
+      await es!.indices.create({ index: raw, settings: searchIndexSettings, mappings: searchIndexMappings as never });
+      let page = await es!.search<Record<string, unknown>>({ index, scroll: '2m', size: 5_000, sort: ['_doc'] });
+      while (page.hits.hits.length > 0) {
+        const hits = page.hits.hits;
+        const s0 = performance.now();
+        for (let i = 0; i < hits.length; i += 1_000) {
+          const b = hits.slice(i, i + 1_000);
+          const res = await es!.bulk({ operations: b.flatMap((h) => [{ index: { _index: raw, _id: h._id!, version: Number(h._source!.position), version_type: 'external' as const } }, h._source!]) });
+          if (res.errors) throw new Error('raw _bulk refused items');
+        }
+        rawMs += performance.now() - s0;
+        rows += hits.length;
+        page = await es!.scroll<Record<string, unknown>>({ scroll_id: page._scroll_id!, scroll: '2m' });
+      }
+      if (page._scroll_id) await es!.clearScroll({ scroll_id: page._scroll_id }).catch(() => undefined);
+      await es!.indices.delete({ index: raw });
+    }
+    return { rows, rawMs };
+  }
+
+  async function rawClickhouse(r: RebuildReport): Promise<{ rows: number; rawMs: number }> {
+    const m = r.models.find((x) => x.store === 'clickhouse')!;
+    const engine = chEngine!.engine;
+    const table = eventsTable(m.generation);
+    await engine.command('DROP TABLE IF EXISTS raw_events');
+    await engine.command(eventsTableDdl('raw_events'));
+    let rows = 0;
+    let rawMs = 0;
+    // In slices of 100,000 rows between position bounds read first (positions are sparse; a FINAL sort of
+    // 1M whole rows exceeds the server's memory limit here); a rebuilt generation holds each position once.
+    const positions = (await engine.query<{ p: string }>(`SELECT toString(position) AS p FROM ${table} ORDER BY position`)).map((r) => r.p);
+    for (let i = 0; i < positions.length; i += 100_000) {
+      const lo = positions[i]!;
+      const hi = positions[Math.min(positions.length, i + 100_000) - 1]!;
+      const data = await engine.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE position >= ${lo} AND position <= ${hi}`);
+      const lines = data.map((x) => JSON.stringify(x)).join('\n');
+      const s0 = performance.now();
+      await engine.insertJsonLines('raw_events', lines);
+      rawMs += performance.now() - s0;
+      rows += data.length;
+    }
+    await engine.command('DROP TABLE raw_events');
+    return { rows, rawMs };
   }
 
   if (PHASES.has('lag')) {
@@ -384,12 +425,6 @@ try {
   for (const db of drop) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
   await admin.end();
   await rm(dataDir, { recursive: true, force: true });
-}
-
-interface Measured {
-  readonly rows: number;
-  readonly busyMs: number;
-  readonly rawMs: number;
 }
 
 function round2(x: number): number {

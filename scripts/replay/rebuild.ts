@@ -75,8 +75,35 @@ export interface FillOptions {
 const handles = (target: ReadModelTarget) => new Set<string>(target.eventTypes);
 
 /**
+ * Events per apply for one model of a multi-model rebuild. The read batch (`--batch`) bounds every
+ * PostgreSQL transaction. A store that asks for larger batches (`preferredBatch`, target.ts: ClickHouse
+ * pays ~0.2 s per INSERT whatever its size) gets up to that many, gathered from several reads: its apply
+ * takes a transaction id only for the bookkeeping after its write (controlled.ts), so a large batch there
+ * does not hold back the event store's readers.
+ */
+export function applyBatchOf(target: Pick<ReadModelTarget, 'store' | 'preferredBatch'>, readBatch: number): number {
+  if (target.store === 'postgres') return readBatch;
+  return Math.max(readBatch, target.preferredBatch?.maxEvents ?? readBatch);
+}
+
+interface Lane {
+  readonly run: ModelRun;
+  readonly size: number;
+  buffer: StoredRecord[];
+  decoded: Map<string, Outcome>;
+  /** The apply in flight (at most one per model: its checkpoint must commit in order). */
+  inflight: Promise<void> | undefined;
+}
+
+/**
  * One pass over the event store feeding every shadow from its own checkpoint: starts at the lowest
  * checkpoint, skips for each model what it already has. Returns the records read.
+ *
+ * Each model is a lane: the records it has not got gather in its buffer until they fill its apply batch
+ * (`applyBatchOf`), then go to the store as one apply while the reader goes on; one apply in flight per
+ * model (checkpoints commit in order), and a full buffer waits for it (memory stays at about two batches
+ * per model). So a slow store holds back the reading only once its next batch is ready, and the stores
+ * work side by side instead of in lock step.
  */
 export async function fillShadows(runs: readonly ModelRun[], options: FillOptions): Promise<{ events: number; position: bigint | undefined; head: bigint | undefined }> {
   const started = Date.now();
@@ -84,51 +111,95 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
   let cursor = runs.some((r) => r.position === undefined) ? undefined : runs.reduce<bigint | undefined>((m, r) => (m === undefined || r.position! < m ? r.position : m), undefined);
   const from = cursor;
   const wanted = new Set(runs.flatMap((r) => [...handles(r.target)]));
+  const readBatch = options.batchSize ?? 1000;
   let events = 0;
   const clock = options.clock ?? Date.now;
   const throttleStart = clock();
   // Read and decode batch n+1 while batch n is applied: the store and the read database work in parallel.
   const fetch = async (after: bigint | undefined) => {
-    const records = await options.store.readAllRaw({ after, maxCount: options.batchSize ?? 1000 });
+    const records = await options.store.readAllRaw({ after, maxCount: readBatch });
     // Decoded once for every model; types no chosen model handles are not decrypted at all.
     const decode = records.filter((r) => wanted.has(r.type));
     const outcomes = await options.store.reader.read(decode);
     return { records, decoded: new Map(decode.map((r, i) => [r.eventId, outcomes[i]!])) };
   };
+  // A store is busy while any of its models has an apply in flight (its models overlap).
+  const active = new Map<string, { n: number; since: number; total: number }>();
+  const busy = (store: string) => active.get(store) ?? active.set(store, { n: 0, since: 0, total: 0 }).get(store)!;
+  const lanes: Lane[] = runs.map((run) => ({ run, size: applyBatchOf(run.target, readBatch), buffer: [], decoded: new Map(), inflight: undefined }));
+  let failure: { error: unknown } | undefined;
+  // Hands the lane's first `count` gathered records to its store, once its previous apply is done.
+  const dispatch = async (lane: Lane, count: number) => {
+    if (count === 0) return;
+    await lane.inflight;
+    if (failure) throw failure.error;
+    const records = lane.buffer.slice(0, count);
+    lane.buffer = lane.buffer.slice(count);
+    const decoded = new Map<string, Outcome>();
+    for (const r of records) {
+      const o = lane.decoded.get(r.eventId);
+      if (o) {
+        decoded.set(r.eventId, o);
+        lane.decoded.delete(r.eventId);
+      }
+    }
+    const b = busy(lane.run.target.store);
+    if (b.n++ === 0) b.since = performance.now();
+    lane.inflight = applyToShadow(lane.run, records, decoded, { apply: (x, o) => lane.run.target.apply(x, o), retry: options.retry ?? defaultRetryPolicy, ...options })
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => {
+        if (--b.n === 0) b.total += performance.now() - b.since;
+      });
+  };
   let next = head !== undefined && (cursor === undefined || cursor < head) ? fetch(cursor) : undefined;
-  while (next) {
-    if (options.signal?.aborted) break;
-    const { records, decoded } = await next;
-    next = undefined;
-    if (records.length === 0) break;
-    const last = records[records.length - 1]!.position;
-    if (last < head!) {
-      next = fetch(last);
-      next.catch(() => undefined);
+  try {
+    while (next) {
+      if (options.signal?.aborted || failure) break;
+      const { records, decoded } = await next;
+      next = undefined;
+      if (records.length === 0) break;
+      const last = records[records.length - 1]!.position;
+      const more = last < head!;
+      if (more) {
+        next = fetch(last);
+        next.catch(() => undefined);
+      }
+      for (const lane of lanes) {
+        const p = lane.run.position;
+        const mine = p === undefined ? records : records.filter((r) => r.position > p);
+        if (mine.length === 0) continue;
+        for (const r of mine) {
+          lane.buffer.push(r);
+          const o = decoded.get(r.eventId);
+          if (o) lane.decoded.set(r.eventId, o);
+        }
+      }
+      for (const lane of lanes) {
+        // Full batches (never more than the lane's size: a store's preference is an upper bound), and at
+        // the end of the pass whatever is left.
+        while (lane.buffer.length >= lane.size) await dispatch(lane, lane.size);
+        if (!more) await dispatch(lane, lane.buffer.length);
+      }
+      events += records.length;
+      cursor = last;
+      options.onProgress?.({ events, position: cursor, from, head, elapsedMs: Date.now() - started });
+      if (options.maxEventsPerSecond !== undefined) {
+        // Where the ceiling says this many events may be done, against where the clock is: wait the difference.
+        const ahead = (events * 1000) / options.maxEventsPerSecond - (clock() - throttleStart);
+        if (ahead > 0) await (options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(ahead);
+      }
     }
-    // The models are independent (each its own transaction, each store its own): applied side by side.
-    const took = new Map<string, number>();
-    await Promise.all(
-      runs.map(async (run) => {
-        const mine = run.position === undefined ? records : records.filter((r) => r.position > run.position!);
-        if (mine.length === 0 || options.signal?.aborted) return;
-        const t0 = performance.now();
-        await applyToShadow(run, mine, decoded, { apply: (b, o) => run.target.apply(b, o), retry: options.retry ?? defaultRetryPolicy, ...options });
-        took.set(run.target.store, Math.max(took.get(run.target.store) ?? 0, performance.now() - t0));
-      }),
-    );
-    for (const run of runs) run.storeBusyMs += took.get(run.target.store) ?? 0;
-    events += records.length;
-    cursor = last;
-    options.onProgress?.({ events, position: cursor, from, head, elapsedMs: Date.now() - started });
-    if (options.maxEventsPerSecond !== undefined) {
-      // Where the ceiling says this many events may be done, against where the clock is: wait the difference.
-      const ahead = (events * 1000) / options.maxEventsPerSecond - (clock() - throttleStart);
-      if (ahead > 0) await (options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(ahead);
-    }
+    // What is gathered is applied (unless stopped: the checkpoints say where the next run resumes).
+    if (!options.signal?.aborted && !failure) for (const lane of lanes) await dispatch(lane, lane.buffer.length);
+  } finally {
+    await Promise.all(lanes.map((l) => l.inflight));
+    // An abandoned prefetch must not reject unobserved.
+    await next?.catch(() => undefined);
   }
-  // An abandoned prefetch must not reject unobserved.
-  await next?.catch(() => undefined);
+  for (const run of runs) run.storeBusyMs += active.get(run.target.store)?.total ?? 0;
+  if (failure) throw failure.error;
   return { events, position: cursor, head };
 }
 
