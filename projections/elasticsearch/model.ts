@@ -207,6 +207,10 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
     version: 1,
     store: 'elasticsearch',
     eventTypes: searchEventTypes,
+    // Batches of up to 10,000 events (a replay or rebuild; live batches are what the consumer fetched):
+    // each costs an _mget, a control transaction and a bulk round per 1,000 documents, so larger batches
+    // reach about the raw _bulk rate per document (bench:rebuild: 0.30× raw at 2,000 events, 0.37× at 10,000).
+    preferredBatch: { maxEvents: 10_000 },
     prefix,
     createGeneration,
     write,
