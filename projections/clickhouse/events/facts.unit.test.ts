@@ -5,7 +5,7 @@ import { personalSlots } from '../../../schemas/events/opaque-personal.js';
 import { eventDefinition, type EventEnvelope } from '../../../schemas/events/registry.js';
 import { arbitraryOf } from '../../../schemas/events/testing/arbitrary.js';
 import { eventColumns } from '../../../schemas/read-models/clickhouse/events.js';
-import { assertNoPersonalFacts, factEventTypes, factRow, FACTS } from './facts.js';
+import { assertNoPersonalFacts, factEventTypes, factJsonLines, factRecord, factRow, FACTS } from './facts.js';
 
 const envelope = (type: string, data: unknown, occurredAt = '2024-05-03T10:00:00.000+02:00'): EventEnvelope =>
   ({
@@ -58,6 +58,20 @@ describe('analytics facts (the pure mapping of the fact table)', () => {
         }
       }
     }
+  });
+
+  it("factRecord serialises to exactly factJsonLines' line of factRow (every type, generated hostile payloads, NUL and lone surrogates in the envelope)", () => {
+    for (const type of factEventTypes) {
+      const def = eventDefinition(type)!;
+      const samples = fc.sample(arbitraryOf(def.data), { numRuns: 40, seed: 7 }).filter((d) => def.data.safeParse(d).success);
+      assert.ok(samples.length > 0, `${type}: no valid sample`);
+      for (const [i, data] of samples.entries()) {
+        const base = envelope(type, data, i % 2 === 0 ? '2024-05-03T10:00:00.000+02:00' : '0001-01-01T00:00:00.000Z');
+        const event = (i % 3 === 0 ? { ...base, tenantId: 't\u0000\ud800"x', correlationId: '\udfff\n', actor: { userId: 'u"\\', roles: ['a\u0000', '\ud83d'] } } : base) as EventEnvelope;
+        assert.equal(`${JSON.stringify(factRecord(event))}\n`, factJsonLines([factRow(event)!]), `${type} sample ${i}`);
+      }
+    }
+    assert.equal(factRecord(envelope('ProcessorCheckpointed', { processor: 'p', position: '1' })), undefined);
   });
 
   it('normalises instants to UTC and derives the day and month as strings (years 0001–9999)', () => {
