@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { AnalyticsEngine } from '../../../platform/analytics/port.js';
 import { hashMatcher, valueHash } from '../../../platform/pii/scanner.js';
@@ -100,6 +101,17 @@ export function dealIntervalsSuite(label: string, open: () => Promise<AnalyticsE
       await writeIn(model, 1, events.filter(() => r() < 0.2), 4);
       assert.equal(await ledgerRows(1), before, 'a duplicate leaves no difference to write');
       await assertPipelines('after late duplicates');
+    });
+
+    it('the ledger query of docs/analytics.md, run as printed there, gives the open pipeline at a month\'s end', async () => {
+      const doc = readFileSync(new URL('../../../docs/analytics.md', import.meta.url), 'utf8');
+      const block = /The pipeline ledger, kept at apply time[\s\S]*?```sql\n([\s\S]*?)\n\s*```/.exec(doc);
+      assert.ok(block, 'the guide prints the ledger query');
+      const sql = block[1]!.split('\n').map((l) => l.trim()).join('\n').replace("'acme'", str(A));
+      const rows = await engine.query<Record<string, unknown>>(sql);
+      const want = expectedPipeline(events, { tenantId: A, months: ['2024-06'] }).map((r) => ({ pipeline: r.pipeline, stage: r.stage, currency: r.currency, deals: r.deals, value_minor: r.value_minor }));
+      assert.ok(want.length > 0);
+      assert.deepEqual(sorted(rows), sorted(want));
     });
 
     it('a recompute is idempotent: run again, over every deal and in small statements, it writes nothing', async () => {
