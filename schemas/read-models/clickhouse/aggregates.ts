@@ -9,11 +9,12 @@ import { bucketOf, LiteralError, monthsBetween, str, strArray, type Granularity 
  * by the query API and documented in docs/analytics.md. Every statement names its tenant in the query
  * itself (never a filter applied afterwards).
  *
- * Duplicates: a redelivered event is the same row at the same position. The funnel, the pipeline and
- * deal velocity read the per-lead and per-deal state kept at insert time (state.ts: `lead_state`,
- * `deal_state`), whose states a duplicate cannot change (max, bitwise OR, argMax by revision, a set of
- * tuples holding the revision); they merge it per entity themselves, so they are right on unmerged parts.
- * The spend report SUMS amounts, so it reads `events` (FINAL).
+ * Duplicates: a redelivered event is the same row at the same position. The funnel and deal velocity
+ * read the per-lead and per-deal state kept at insert time (state.ts: `lead_state`, `deal_state`), whose
+ * states a duplicate cannot change (max, bitwise OR, argMax by revision, a set of tuples holding the
+ * revision); they merge it per entity themselves, so they are right on unmerged parts. The pipeline reads
+ * the ledger the projector recomputes from the deal state after each batch (deal-intervals.ts:
+ * `deal_intervals`), summing its rows. The spend report SUMS amounts, so it reads `events` (FINAL).
  *
  * Money is in minor units per currency, never summed across currencies; sums come back as decimal
  * strings (Int64), exact beyond 2^53.
