@@ -27,7 +27,8 @@ import { elasticsearchPiiScanner, redactSubjectDocuments } from './erasure.js';
  * after a newer event of the contact) is written at the stored version with `external_gte`, because
  * erasure must win and only ever removes data.
  *
- * BACKPRESSURE. One bulk request in flight per model, at most MAX_BULK_DOCS documents / MAX_BULK_BYTES
+ * BACKPRESSURE. At most REQUESTS_IN_FLIGHT bulk (or _mget) requests in flight per model (a large batch of a
+ * replay or rebuild: the next request travels while the server indexes the previous one), at most MAX_BULK_DOCS documents / MAX_BULK_BYTES
  * each; items refused with 429 or 5xx are retried alone (never the whole bulk) with exponential backoff;
  * if they still fail, the batch fails with a transient error (the runtime waits it out, never blames an
  * event). An item refused for any other reason (a mapping error) is that event's failure: it is named,
@@ -36,6 +37,8 @@ import { elasticsearchPiiScanner, redactSubjectDocuments } from './erasure.js';
 export const ELASTICSEARCH_MODEL_NAME = 'search_es';
 export const MAX_BULK_DOCS = 1_000;
 export const MAX_BULK_BYTES = 5 * 1024 * 1024;
+/** Requests of one batch sent side by side. Two: the client's work on one overlaps the server's on the other. */
+export const REQUESTS_IN_FLIGHT = 2;
 
 export interface ElasticsearchModelOptions {
   readonly client: Client;
@@ -109,8 +112,9 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
     const pending = new Map<string, Pending & { kind: SearchKind; id: string }>();
     for (const { change } of planned) if (!pending.has(keyOf(change))) pending.set(keyOf(change), { kind: change.key.kind, id: documentIdOf(change.key.tenantId, change.key.id), current: undefined, storedVersion: undefined, next: undefined, lastEvent: -1 });
     const list = [...pending.values()];
-    for (let i = 0; i < list.length; i += MAX_BULK_DOCS) {
-      const slice = list.slice(i, i + MAX_BULK_DOCS);
+    const slices: (typeof list)[] = [];
+    for (let i = 0; i < list.length; i += MAX_BULK_DOCS) slices.push(list.slice(i, i + MAX_BULK_DOCS));
+    await sideBySide(slices, async (slice) => {
       const r = await client.mget<SearchDocument>({ docs: slice.map((p) => ({ _index: indexOf(p.kind, generation, prefix), _id: p.id })) });
       r.docs.forEach((d, k) => {
         const p = slice[k]!;
@@ -120,7 +124,7 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
         }
         p.next = p.current;
       });
-    }
+    });
     // 3. Fold, in event order.
     for (const { change, index } of planned) {
       const p = pending.get(keyOf(change))!;
@@ -157,9 +161,9 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
     readonly eventIndex: number;
   }
 
-  /** Sends `ops` in bounded chunks, one request at a time; retries only the items refused with 429/5xx. */
+  /** Sends `ops` in bounded chunks, REQUESTS_IN_FLIGHT at a time (each document is in one chunk only); retries only the items refused with 429/5xx. */
   async function bulkWithRetry(ops: readonly BulkOp[], events: readonly EventEnvelope[]): Promise<void> {
-    for (const chunk of chunks(ops)) {
+    await sideBySide([...chunks(ops)], async (chunk) => {
       let todo = chunk;
       for (let attempt = 0; todo.length > 0; attempt++) {
         const r = await client.bulk({ operations: todo.flatMap((o) => [o.action, o.doc]), ...(options.refresh ? { refresh: options.refresh } : {}) });
@@ -184,7 +188,7 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
         await sleep(Math.min(5_000, 50 * 2 ** attempt));
         todo = retry;
       }
-    }
+    });
   }
 
   async function swap(generation: number, previous: number | undefined): Promise<void> {
@@ -220,6 +224,25 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
     scanner,
     isTransient: (error) => isTransientElasticsearchError(error) || error instanceof ElasticsearchBackpressureError,
   };
+}
+
+/**
+ * `work` over `items`, REQUESTS_IN_FLIGHT at a time. Every started request is waited for (none outlives the
+ * batch's write, so the checkpoint never commits while one is still running); then the failure of the
+ * earliest failed item, if any, is thrown (the same as one at a time would have thrown first).
+ */
+export async function sideBySide<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  const failures = new Map<number, unknown>();
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) {
+      // After a failure nothing new starts; what runs finishes.
+      if (failures.size > 0) return;
+      await work(items[i]!).catch((error: unknown) => void failures.set(i, error));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REQUESTS_IN_FLIGHT, items.length) }, lane));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
 }
 
 /** Chunks of at most MAX_BULK_DOCS operations and about MAX_BULK_BYTES of documents. */
