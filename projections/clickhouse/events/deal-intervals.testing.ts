@@ -182,6 +182,17 @@ export function dealIntervalsSuite(label: string, open: () => Promise<AnalyticsE
       assert.equal(left[0]!.n, '0', 'the old generation\'s ledger is dropped with it');
     });
 
+    it('a live generation built by version 3 (no ledger) still takes batches while its rebuild runs', async () => {
+      const g = 7;
+      const model = analyticsEventsModel(engine);
+      await model.createGeneration(g);
+      await engine.command(`DROP TABLE ${dealIntervalsTable(g)}`); // as version 3 built it
+      await model.write(g, events.slice(0, 50));
+      const n = await engine.query<{ n: string }>(`SELECT uniqExact(position) AS n FROM ${eventsTable(g)}`);
+      assert.equal(n[0]!.n, '50');
+      await model.dropGeneration(g);
+    });
+
     it('holds no personal data: its labels are the fact table\'s, and the erasure scanner reads them (finds a planted one there)', async () => {
       // Every label and id of the ledger is one of the deal's own fact rows.
       const stray = await engine.query<Record<string, unknown>>(

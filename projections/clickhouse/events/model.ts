@@ -3,7 +3,7 @@ import { AnalyticsError } from '../../../platform/analytics/port.js';
 import type { EventEnvelope } from '../../../schemas/events/registry.js';
 import { EVENTS_ALL_VIEW, EVENTS_VIEW, eventsAllViewDdl, eventsTable, eventsTableDdl, eventsViewDdl } from '../../../schemas/read-models/clickhouse/events.js';
 import { str } from '../../../schemas/read-models/clickhouse/sql.js';
-import { dealSelectors } from '../../../schemas/read-models/clickhouse/deal-intervals.js';
+import { dealIntervalsTable, dealSelectors } from '../../../schemas/read-models/clickhouse/deal-intervals.js';
 import { recomputeDealIntervals, stateGenerationDdl, stateGenerationObjects, stateViews } from '../../../schemas/read-models/clickhouse/state.js';
 import { ProjectionEventError } from '../../kernel/errors.js';
 import type { BatchPreference, ExternalReadModel } from '../../kernel/target.js';
@@ -57,6 +57,12 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
   const preferredBatch = options.preferredBatch ?? analyticsBatchPreference(engine);
   const tableExists = async (name: string) =>
     (await engine.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${str(name)}`))[0]?.n !== '0';
+  // Generations seen with a pipeline ledger (a generation keeps its tables until it is dropped).
+  const ledgers = new Set<number>();
+  const hasLedger = async (generation: number) => {
+    if (!ledgers.has(generation) && (await tableExists(dealIntervalsTable(generation)))) ledgers.add(generation);
+    return ledgers.has(generation);
+  };
   return {
     name,
     // 2: the per-entity state tables (state.ts) beside the fact table; a generation without them needs a rebuild.
@@ -93,8 +99,11 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
       }
       // Then the pipeline ledger of every deal these rows belong to, from the deal state the INSERTs just
       // updated (deal-intervals.ts). If this fails, so does the batch, and its retry recomputes from the
-      // ledger's current rows.
-      for (const selector of dealSelectors(deals)) await engine.command(recomputeDealIntervals(generation, selector));
+      // ledger's current rows. A generation built by version 3 or older has no ledger: while its rebuild
+      // runs it stays live, and its batches must still apply (no dead letters for a missing table).
+      if (deals.length > 0 && (await hasLedger(generation))) {
+        for (const selector of dealSelectors(deals)) await engine.command(recomputeDealIntervals(generation, selector));
+      }
     },
     async swap(generation) {
       // No CREATE OR REPLACE VIEW on 18.16: build the new views beside, then RENAME all of them in ONE
@@ -123,6 +132,7 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
       for (const d of drops) await engine.command(`DROP TABLE IF EXISTS ${d}`);
     },
     async dropGeneration(generation) {
+      ledgers.delete(generation);
       for (const object of stateGenerationObjects(generation)) await engine.command(`DROP TABLE IF EXISTS ${object}`);
       await engine.command(`DROP TABLE IF EXISTS ${eventsTable(generation)}`);
     },
