@@ -90,20 +90,62 @@ function parseInsert(sql: string): InsertShape | null {
  * `$n` placeholders replaced by the parameter as a quoted literal, exactly as node-postgres would have
  * serialised it (`prepareValue`: arrays, dates, JSON, buffers). Quoted literals are untyped, like
  * extended-protocol parameters, so the server resolves their types from the same context.
+ *
+ * This runs for every parameter of every event while the batch's transaction is open, so it is kept cheap:
+ * the SQL text is split at its placeholders once per text (memoised), and a value with no quote and no
+ * backslash is quoted as it is (pg's escapeLiteral builds its result one character at a time; for such a
+ * value its result is the same string: `'` + value + `'`).
  */
 export function inlineParameters(s: SqlStatement): string {
-  return s.sql.replace(/\$(\d+)/g, (_, n: string) => {
-    const index = Number(n) - 1;
-    if (index >= s.params.length) throw new Error(`statement uses $${n} but has ${s.params.length} parameters: ${s.sql}`);
-    const value = prepareValue(s.params[index]);
-    if (value === null || value === undefined) return 'NULL';
-    const text = value instanceof Buffer ? `\\x${value.toString('hex')}` : String(value);
-    // A NUL cannot travel inside a query's text: the server refuses the whole message (08P01) and runs
-    // none of the script. Refuse it here, before anything is sent; the caller falls back to bound
-    // parameters, where the server names the value (22021) and the runtime can blame its event.
-    if (text.includes('\u0000')) throw new InlineLiteralError(index + 1);
-    return escapeLiteral(text);
-  });
+  const t = templateOf(s.sql);
+  let out = t.parts[0]!;
+  for (let k = 0; k < t.indexes.length; k++) {
+    const index = t.indexes[k]!;
+    if (index >= s.params.length) throw new Error(`statement uses $${index + 1} but has ${s.params.length} parameters: ${s.sql}`);
+    out += literal(s.params[index], index) + t.parts[k + 1]!;
+  }
+  return out;
+}
+
+interface Template {
+  /** The text around the placeholders: one more than `indexes`. */
+  readonly parts: readonly string[];
+  /** The 0-based parameter index of each placeholder, in order. */
+  readonly indexes: readonly number[];
+}
+
+const templates = new Map<string, Template>();
+
+function templateOf(sql: string): Template {
+  let t = templates.get(sql);
+  if (!t) {
+    const parts: string[] = [];
+    const indexes: number[] = [];
+    let from = 0;
+    for (const m of sql.matchAll(/\$(\d+)/g)) {
+      parts.push(sql.slice(from, m.index));
+      indexes.push(Number(m[1]) - 1);
+      from = m.index + m[0].length;
+    }
+    parts.push(sql.slice(from));
+    t = { parts, indexes };
+    if (templates.size > 10_000) templates.clear(); // a few dozen statement texts per projection; never unbounded
+    templates.set(sql, t);
+  }
+  return t;
+}
+
+const NEEDS_ESCAPING = /['\\]/;
+
+function literal(param: unknown, index: number): string {
+  const value = prepareValue(param);
+  if (value === null || value === undefined) return 'NULL';
+  const text = value instanceof Buffer ? `\\x${value.toString('hex')}` : String(value);
+  // A NUL cannot travel inside a query's text: the server refuses the whole message (08P01) and runs
+  // none of the script. Refuse it here, before anything is sent; the caller falls back to bound
+  // parameters, where the server names the value (22021) and the runtime can blame its event.
+  if (text.includes('\u0000')) throw new InlineLiteralError(index + 1);
+  return NEEDS_ESCAPING.test(text) ? escapeLiteral(text) : `'${text}'`;
 }
 
 /** A parameter cannot be inlined as a literal (it holds a NUL character). */

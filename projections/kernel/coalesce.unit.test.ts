@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
+import { hostileStrings } from '../../platform/pii/testing.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { applyEvents } from './apply.js';
@@ -49,6 +51,18 @@ describe('merging runs of single-row INSERTs (coalesce.ts)', () => {
       sql = pgliteClient(await openPglite());
     });
     after(() => sql.close());
+
+    test('inlined literals read back as the very values, quotes and backslashes included (fast path for plain text, pg escapeLiteral otherwise)', async () => {
+      const values = [...hostileStrings.filter((s) => !s.includes('\u0000')), "O'Brien", 'back\\slash', "both ' and \\", "''", '\\', '$1', "E'x'", 'plain text'];
+      for (const v of values) {
+        const inlined = inlineParameters({ sql: `SELECT $1::text AS v, $2::text AS w`, params: [v, `${v}!`] });
+        assert.equal(inlined, `SELECT ${pg.escapeLiteral(v)}::text AS v, ${pg.escapeLiteral(`${v}!`)}::text AS w`);
+        // A lone surrogate has no UTF-8 form: the server stores U+FFFD whichever way it is sent.
+        if (/\p{Surrogate}/u.test(v)) continue;
+        const { rows } = await sql.query<{ v: string; w: string }>(inlined);
+        assert.deepEqual(rows[0], { v, w: `${v}!` });
+      }
+    });
 
     test('ON CONFLICT DO NOTHING: the merged statement keeps the first row, as statements one by one do', async () => {
       const statements = [insert(1, 'first'), insert(2, 'b'), insert(1, 'second')];
