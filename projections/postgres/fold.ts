@@ -88,9 +88,11 @@ interface Chain {
   readonly conflict: 'none' | 'nothing';
   /** The first statement's WHERE (UPDATE chains), renumbered. */
   readonly where: string;
-  /** Column → its expression so far (parameters numbered in `params`). */
-  readonly values: Map<string, string>;
-  readonly params: unknown[];
+  /** The first statement's op: `values` and `params` are built from it only when a second one folds in. */
+  readonly op: Op;
+  /** Column → its expression so far (parameters numbered in `params`); undefined until something folds in. */
+  values: Map<string, string> | undefined;
+  params: unknown[] | undefined;
   /** Statements folded into this one (1: nothing folded, the original is emitted as it was). */
   count: number;
   readonly original: SqlStatement;
@@ -141,26 +143,33 @@ function keyOf(op: Op, params: readonly unknown[], table: TableInfo): string | u
   return JSON.stringify(parts);
 }
 
+// Most rows of a batch see one statement: a chain costs no copy of its statement until a second one folds in.
 function begin(op: Op, s: SqlStatement): Chain {
-  const params = [...s.params];
-  if (op.kind === 'insert') {
-    return { table: op.table, start: 'insert', conflict: op.conflict, where: '', values: new Map(op.columns.map((c, i) => [c, op.values[i]!])), params, count: 1, original: s };
+  return { table: op.table, start: op.kind, conflict: op.kind === 'insert' ? op.conflict : 'none', where: op.kind === 'update' ? op.where : '', op, values: undefined, params: undefined, count: 1, original: s };
+}
+
+function materialise(chain: Chain): { values: Map<string, string>; params: unknown[] } {
+  if (!chain.values || !chain.params) {
+    const op = chain.op;
+    chain.values = op.kind === 'insert' ? new Map(op.columns.map((c, i) => [c, op.values[i]!])) : new Map(op.sets);
+    chain.params = [...chain.original.params];
   }
-  return { table: op.table, start: 'update', conflict: 'none', where: op.where, values: new Map(op.sets), params, count: 1, original: s };
+  return { values: chain.values, params: chain.params };
 }
 
 /** Folds an UPDATE into the chain; false when it cannot be (the caller starts a new chain with it). */
 function extend(chain: Chain, op: Op, s: SqlStatement, table: TableInfo): boolean {
   if (op.kind !== 'update') return false;
-  const offset = chain.params.length;
-  const next = new Map(chain.values);
+  const { values, params } = materialise(chain);
+  const offset = params.length;
+  const next = new Map(values);
   let size = 0;
   for (const [column, expr] of op.sets) {
     let unknown = false;
     const composed = rewrite(expr, offset, {
       is: (name) => table.columns.has(name),
       read: (ref) => {
-        const v = chain.values.get(ref);
+        const v = values.get(ref);
         const col = table.columns.get(ref)!;
         if (v !== undefined) return `(${v})::${col.type}`;
         if (chain.start === 'update') return ref; // the stored value, unchanged so far
@@ -173,20 +182,21 @@ function extend(chain: Chain, op: Op, s: SqlStatement, table: TableInfo): boolea
     size += composed.length;
   }
   if (size > MAX_FOLDED_SQL) return false;
-  for (const [c, v] of next) chain.values.set(c, v);
-  chain.params.push(...s.params);
+  for (const [c, v] of next) values.set(c, v);
+  params.push(...s.params);
   chain.count++;
   return true;
 }
 
 function render(chain: Chain, table: TableInfo): SqlStatement {
   if (chain.count === 1) return chain.original;
-  const columns = [...chain.values.keys()];
+  const { values, params } = materialise(chain);
+  const columns = [...values.keys()];
   if (chain.start === 'update') {
-    return { sql: `UPDATE ${chain.table} SET ${columns.map((c) => `${c} = ${chain.values.get(c)!}`).join(', ')} WHERE ${chain.where}`, params: chain.params };
+    return { sql: `UPDATE ${chain.table} SET ${columns.map((c) => `${c} = ${values.get(c)!}`).join(', ')} WHERE ${chain.where}`, params };
   }
   const conflict = chain.conflict === 'nothing' ? ` ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${table.key[0]} = NULL` : '';
-  return { sql: `INSERT INTO ${chain.table} (${columns.join(', ')}) VALUES (${columns.map((c) => chain.values.get(c)!).join(', ')})${conflict}`, params: chain.params };
+  return { sql: `INSERT INTO ${chain.table} (${columns.join(', ')}) VALUES (${columns.map((c) => values.get(c)!).join(', ')})${conflict}`, params };
 }
 
 // ── parsing (our own projections' SQL; anything unexpected is simply not folded) ───────────────────────

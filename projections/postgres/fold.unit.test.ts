@@ -7,6 +7,8 @@ import { parseEvent, type EventEnvelope } from '../../schemas/events/registry.js
 import { applyItemsIsolated, type ReplayFailure } from '../kernel/replay.js';
 import type { GenerationRef } from '../kernel/target.js';
 import { historyArbitrary } from '../testing/round-trip.js';
+import { scriptOf } from '../kernel/coalesce.js';
+import type { SqlStatement } from '../kernel/projection.js';
 import { statementFolder } from './fold.js';
 import { postgresProjections, type PostgresReadModel } from './index.js';
 import { leadsProjection } from './leads/projection.js';
@@ -149,7 +151,7 @@ describe('batch fold of the PostgreSQL read models', () => {
     }
   });
 
-  it('folds what it should: a captured and thrice scored lead is one INSERT; a barrier stops it', () => {
+  it('folds what it should: a captured and thrice scored lead is one INSERT; a barrier stops it; the folded SQL itself runs and writes the same rows', async () => {
     const fold = statementFolder(leadsProjection.ddl);
     const tables = { leads: 'leads_g9' };
     const meta = { tenantId: 't', actor: { userId: 'u', roles: ['sales'] }, correlationId: '00000000-0000-7000-8000-0000000000c1', causationId: '00000000-0000-7000-8000-0000000000c1', occurredAt: '2026-01-01T00:00:00.000Z' };
@@ -165,5 +167,12 @@ describe('batch fold of the PostgreSQL read models', () => {
     const barrier = { sql: 'SELECT 1', params: [] };
     // capture + first score fold; the barrier stays; the two scores after it fold into one UPDATE.
     assert.equal(fold([...statements.slice(0, 2), barrier, ...statements.slice(2, 4)], tables).length, 3);
+    // Run as they are, without the runtime's fall-back to the unfolded statements (which would hide a wrong fold).
+    const rows = async (table: string, list: readonly SqlStatement[]) => {
+      await sql.exec(leadsProjection.ddl({ leads: table }));
+      await sql.exec(scriptOf(list.map((x) => ({ ...x, sql: x.sql.replaceAll('leads_g9', table) })), { merge: false }));
+      return (await sql.query<{ j: string }>(`SELECT to_jsonb(x)::text AS j FROM ${table} x ORDER BY 1`)).rows.map((r) => r.j);
+    };
+    assert.deepEqual(await rows('leads_fold_a', out), await rows('leads_fold_b', statements));
   });
 });
