@@ -64,7 +64,7 @@ export function createEventReader(codec?: PiiCodec): EventReader {
       if (!pause) return rs.map((r, i) => parse(r, erased(i)));
       const out = new Array<ReadOutcome>(rs.length);
       for (let i = 0; i < rs.length; i++) {
-        const p = pause();
+        const p = pause('decode');
         if (p) await p;
         out[i] = parse(rs[i]!, erased(i));
       }

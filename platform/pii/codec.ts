@@ -73,7 +73,14 @@ export interface PiiCodec {
  * projector decodes a whole fetch with ONE key-store statement while a transaction is in flight on the
  * same thread, and gives that transaction's round trips a turn every few milliseconds (projector.ts).
  */
-export type Pause = () => Promise<void> | undefined;
+export type Pause = (stage: PauseStage) => Promise<void> | undefined;
+
+/**
+ * Where the decoder is: `prepare` (parsing records and finding their subjects, before the batch's one key
+ * lookup) or `decode` (decrypting, then validating). A scheduler may let `prepare` go first, so every batch's
+ * lookup (I/O) is in flight early while the decoding (CPU) of older batches goes on.
+ */
+export type PauseStage = 'prepare' | 'decode';
 
 export interface DecodeOptions {
   readonly pause?: Pause | undefined;
@@ -313,7 +320,7 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
     const refs: SubjectRef[] = [];
     for (let i = 0; i < records.length; i++) {
       if (pause) {
-        const p = pause();
+        const p = pause('prepare');
         if (p) await p;
       }
       const r = records[i]!;
@@ -339,7 +346,7 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
     const out: DecodedRecord<R>[] = new Array<DecodedRecord<R>>(prepared.length);
     for (let i = 0; i < prepared.length; i++) {
       if (pause) {
-        const p = pause();
+        const p = pause('decode');
         if (p) await p;
       }
       out[i] = decodeOne(prepared[i]!, keys, onPlaintext);

@@ -57,4 +57,22 @@ describe('decode slices (the projector decoding on the thread that drives its tr
     await Promise.race([Promise.all([first, later, earlier]), new Promise((_, reject) => setTimeout(() => reject(new Error('a paused batch never resumed')), 2_000))]);
     assert.deepEqual(order, [3, 5, 5, 7]);
   });
+
+  it('the head (oldest batch still being read) first; then batches still parsing (before their key lookup); then the oldest decrypting', async () => {
+    let t = 0;
+    const slices = decodeSlices(2, () => t);
+    t = 10;
+    const pausers = [0, 1, 2, 3].map((seq) => slices.pauser(seq));
+    const within = (ps: Promise<unknown>[]) => Promise.race([Promise.all(ps), new Promise((_, reject) => setTimeout(() => reject(new Error('a paused batch never resumed')), 2_000))]);
+    const order: string[] = [];
+    const wait = (seq: number, stage: 'prepare' | 'decode') => pausers[seq]!(stage)!.then(() => order.push(`${seq} ${stage}`));
+    await within([wait(1, 'decode'), wait(0, 'decode'), wait(3, 'prepare'), wait(2, 'prepare')]);
+    assert.deepEqual(order, ['0 decode', '2 prepare', '3 prepare', '1 decode']);
+    // Batch 0 is read: batch 1 is the head, and goes before a batch still parsing.
+    slices.done(0);
+    order.length = 0;
+    t = 20; // past the slice of the last resume
+    await within([wait(2, 'prepare'), wait(1, 'decode')]);
+    assert.deepEqual(order, ['1 decode', '2 prepare']);
+  });
 });

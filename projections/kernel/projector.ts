@@ -165,10 +165,15 @@ export function createProjector(options: ProjectorOptions): Projector {
     // pipelining for the next fetch), and one long synchronous block would hold back each of its round
     // trips until it ends.
     if (toRead.length === 0) return out;
-    const outcomes = await reader.read(
-      toRead.map((t) => t.raw),
-      { pause: slices.pauser(seq) },
-    );
+    let outcomes;
+    try {
+      outcomes = await reader.read(
+        toRead.map((t) => t.raw),
+        { pause: slices.pauser(seq) },
+      );
+    } finally {
+      slices.done(seq);
+    }
     for (let k = 0; k < toRead.length; k++) {
       const { i } = toRead[k]!;
       const o = outcomes[k]!;
