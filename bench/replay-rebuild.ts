@@ -34,7 +34,9 @@
  * Env: EVENTSTORE_URL, READ_DB_URL (required); BENCH_EVENTS (60000), BENCH_RATE (200), BENCH_STORES
  * (postgres | all), BENCH_STORE_DB (reuse), BENCH_PHASES (rates,lag; also `alone`; `seed` alone only seeds), BENCH_BATCH (2000),
  * BENCH_QUIET_S (15), BENCH_PRIORITY (low | normal: the rebuild process's `--priority`), BENCH_FOLD (on | off: the
- * PostgreSQL batch fold in the in-process rebuild), BENCH_PROFILE (a .cpuprofile of the in-process phases).
+ * PostgreSQL batch fold in the in-process rebuild), BENCH_PROFILE (a .cpuprofile of the in-process phases),
+ * BENCH_ALONE (postgres,elasticsearch,clickhouse: which stores get an alone row). Each lag phase appends its
+ * single-event lead captures to a kept store (about 30,000 a run), so a kept store grows slowly.
  * Per-run databases, indices and ClickHouse database are dropped afterwards. Writes
  * bench/results/replay-rebuild.json.
  */
