@@ -140,15 +140,13 @@ function instant(iso: string): { iso: string; ms: number; day: string; month: st
 const NUMBER_COLUMNS = new Set<string>(['probability', 'score', 'threshold', 'overridden']);
 const INT64_COLUMNS = new Set<string>(['amount_minor', 'previous_amount_minor']);
 
-/** The fact row of one event, or undefined for a type the table does not hold (system events). */
-export function factRow(event: EventEnvelope): EventFactRow | undefined {
-  const spec = (FACTS as Partial<Record<string, FactSpec>>)[event.type];
-  if (spec === undefined) return undefined;
+/** The envelope's columns of a fact row, in table order (the payload columns follow them). */
+function envelopeFacts(event: EventEnvelope, spec: FactSpec) {
   const stream = parseStreamName(event.streamId);
   const occurred = instant(event.occurredAt);
   const effIso = spec.effectiveAt ? at(event.data, spec.effectiveAt) : undefined;
   const effective = typeof effIso === 'string' ? instant(effIso) : occurred;
-  const row: EventFactRow = {
+  return {
     tenant_id: event.tenantId,
     position: event.position.toString(),
     event_id: event.eventId,
@@ -169,6 +167,15 @@ export function factRow(event: EventEnvelope): EventFactRow | undefined {
     actor_roles: [...event.actor.roles],
     correlation_id: event.correlationId,
     causation_id: event.causationId,
+  };
+}
+
+/** The fact row of one event, or undefined for a type the table does not hold (system events). */
+export function factRow(event: EventEnvelope): EventFactRow | undefined {
+  const spec = (FACTS as Partial<Record<string, FactSpec>>)[event.type];
+  if (spec === undefined) return undefined;
+  const row: EventFactRow = {
+    ...envelopeFacts(event, spec),
     owner_id: null,
     subject_id: null,
     related_id: null,
@@ -230,32 +237,7 @@ const PLANS = new Map<string, readonly { readonly column: string; readonly path?
 export function factRecord(event: EventEnvelope): Record<string, unknown> | undefined {
   const spec = (FACTS as Partial<Record<string, FactSpec>>)[event.type];
   if (spec === undefined) return undefined;
-  const stream = parseStreamName(event.streamId);
-  const occurred = instant(event.occurredAt);
-  const effIso = spec.effectiveAt ? at(event.data, spec.effectiveAt) : undefined;
-  const effective = typeof effIso === 'string' ? instant(effIso) : occurred;
-  const record: Record<string, unknown> = {
-    tenant_id: event.tenantId,
-    position: event.position.toString(),
-    event_id: event.eventId,
-    event_type: event.type,
-    schema_version: event.schemaVersion,
-    aggregate: stream?.aggregate ?? '',
-    aggregate_id: stream?.id ?? '',
-    stream_id: event.streamId,
-    stream_revision: event.streamRevision.toString(),
-    occurred_at: occurred.iso,
-    occurred_at_ms: String(occurred.ms),
-    occurred_month: occurred.month,
-    effective_at: effective.iso,
-    effective_at_ms: String(effective.ms),
-    effective_day: effective.day,
-    effective_month: effective.month,
-    actor_id: event.actor.userId,
-    actor_roles: [...event.actor.roles],
-    correlation_id: event.correlationId,
-    causation_id: event.causationId,
-  };
+  const record: Record<string, unknown> = envelopeFacts(event, spec);
   // As factRow: an envelope value that is null is left out too (JSON.stringify leaves out undefined itself).
   for (const key in record) if (record[key] === null) delete record[key];
   for (const step of PLANS.get(event.type)!) {
