@@ -33,6 +33,7 @@ import type { ApplyOptions, ApplyResult, ExternalReadModel, GenerationRef, ReadM
 export function controlledTarget(sql: SqlClient, model: ExternalReadModel): ReadModelTarget {
   const name = model.name;
   const handled = new Set<string>(model.eventTypes);
+  const guarded = model.revisionGuard !== false;
   const lock = (tx: SqlExecutor) => tx.query(`SELECT pg_advisory_xact_lock(hashtext('annals_projection:' || $1))`, [name]);
   const ref = (generation: number, version: number): GenerationRef => ({ name, generation, version });
   const generationRow = (generation: number) => ({ name, generation, tables: {} });
@@ -51,9 +52,11 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     const result: ApplyResult = { applied: 0, duplicates: 0, ignored: 0, maxPosition: position };
     const relevant = resolved.filter((e) => handled.has(e.type));
     result.ignored = resolved.length - relevant.length;
-    const guard = await readGuard(tx, name, generation, relevant);
-    const fresh: EventEnvelope[] = [];
-    for (const event of relevant) {
+    // Without a guard (ExternalReadModel.revisionGuard false: the store is idempotent by position for every
+    // event) every relevant event is written and no guard row is read or written.
+    const guard = guarded ? await readGuard(tx, name, generation, relevant) : new Map<string, bigint>();
+    const fresh: EventEnvelope[] = guarded ? [] : [...relevant];
+    if (guarded) for (const event of relevant) {
       const last = guard.get(event.streamId);
       if (last !== undefined && event.streamRevision <= last) {
         result.duplicates++;
@@ -65,7 +68,7 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     // The data first (idempotent by position), the checkpoint after it, in this transaction.
     if (fresh.length > 0) await model.write(generation, fresh);
     result.applied = fresh.length;
-    await writeGuard(tx, name, generation, fresh, guard);
+    if (guarded) await writeGuard(tx, name, generation, fresh, guard);
     const offsets = batch.offsets ?? [];
     if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(generationRow(generation), position, fresh.length), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
     else await advanceGeneration(tx, generationRow(generation), position, fresh.length);

@@ -234,13 +234,22 @@ export interface ExternalReadModel {
   /** Passed on as the target's `preferredBatch`. */
   readonly preferredBatch?: BatchPreference;
   /**
+   * `false`: the store needs no per-stream revision guard, because `write` is idempotent by position for
+   * every event INCLUDING what the guard would drop (a republished duplicate, an older event after a newer
+   * one): the ClickHouse fact table is keyed on position and its state keeps only idempotent aggregates.
+   * The control plane then skips the guard's read and upsert (one row per stream per batch: ~17,000 rows
+   * for a 50,000-event ClickHouse batch), counts no duplicates, and a dead-letter retry re-applies the
+   * letter's event alone. Default: guarded.
+   */
+  readonly revisionGuard?: boolean;
+  /**
    * Creates the store objects of generation `generation` (index with its mapping, table). Idempotent: a
    * crash before the bookkeeping commits calls it again for the same number; an object left over from an
    * abandoned attempt may be dropped and recreated.
    */
   createGeneration(generation: number): Promise<void>;
   /**
-   * Writes `events` (in order; duplicates by revision already removed; only handled types) into
+   * Writes `events` (in order; duplicates by revision already removed unless `revisionGuard` is false; only handled types) into
    * `generation`, idempotently: writing them again, or an older event after a newer one, changes nothing
    * (ES: external version = position; CH: replacing engine on position). Resolves once durable/visible
    * enough that a crash after the checkpoint commits cannot lose them (ES: refresh not required, the

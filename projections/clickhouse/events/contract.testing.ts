@@ -47,6 +47,7 @@ export async function clickhouseContractSubject(
       return rows.map((r) => ({ leadId: r.leadId, tenantId: r.tenantId, score: r.score === null ? null : Number(r.score), events: Number(r.events) }));
     },
     eventsWritten: () => written,
+    revisionGuard: model.revisionGuard,
     async close() {
       await deleteControlRows(read, name);
       await engine.dropDatabase?.();

@@ -70,6 +70,11 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
     // 4: the pipeline ledger deal_intervals (deal-intervals.ts), filled by write: a rebuild.
     version: 4,
     store: 'clickhouse',
+    // No per-stream revision guard: every write is idempotent by position, duplicates and late events included
+    // (ReplacingMergeTree on position; the state views keep only idempotent aggregates; the ledger recompute
+    // converges on any delivery). The guard's read and upsert of ~17,000 stream rows per 50,000-event batch
+    // cost 0.7–1.8 s per 200,000 events in PostgreSQL, in series with the INSERT.
+    revisionGuard: false,
     eventTypes: factEventTypes,
     ...(preferredBatch ? { preferredBatch } : {}),
     async createGeneration(generation) {
