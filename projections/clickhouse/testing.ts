@@ -1,3 +1,5 @@
+import { clickhouseServerEngine } from '../../platform/analytics/server.js';
+import { requireEnv } from '../../platform/testing/require-env.js';
 import { EventMetadata } from '../../schemas/events/envelope.js';
 import { validateNewEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import { bucketOfMonth, type Granularity } from '../../schemas/read-models/clickhouse/sql.js';
@@ -360,4 +362,16 @@ export function expectedSpend(events: readonly EventEnvelope[], f: { tenantId: s
     [...acc.values()].map((r) => ({ period: r.period, category: r.category, currency: r.currency, spent_minor: String(r.spent), amount_minor: String(r.amount), allocated_minor: String(r.allocated), budgets: String(r.budgets) })),
     ['period', 'category', 'currency'],
   );
+}
+
+/** A fresh database on the ClickHouse server from `annals stack` (`CLICKHOUSE_URL`, required), dropped by `close`. */
+export async function throwawayServerEngine(prefix: string) {
+  const engine = await clickhouseServerEngine({ url: requireEnv('CLICKHOUSE_URL'), database: `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` });
+  return {
+    ...engine,
+    close: async () => {
+      await engine.dropDatabase();
+      await engine.close();
+    },
+  };
 }

@@ -8,18 +8,10 @@ import { analystQuestionsSuite, readQuestions } from './analyst-questions.testin
 import { analyticsEventsModel } from './model.js';
 import { clickhouseServerEngine } from '../../../platform/analytics/server.js';
 import { requireEnv } from '../../../platform/testing/require-env.js';
+import { throwawayServerEngine } from '../testing.js';
 
 // ClickHouse 18.16 (annals stack): a fresh database per run, dropped after.
-analystQuestionsSuite('ClickHouse server', async () => {
-  const engine = await clickhouseServerEngine({ url: requireEnv('CLICKHOUSE_URL'), database: `annals_q_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` });
-  return {
-    ...engine,
-    close: async () => {
-      await engine.dropDatabase();
-      await engine.close();
-    },
-  };
-});
+analystQuestionsSuite('ClickHouse server', () => throwawayServerEngine('annals_q'));
 
 // The analyst user of infra/compose (clickhouse/users.xml) is read-only through its profile's `readonly`
 // setting. 18.16 has no SQL users, so the same setting is applied per request: every question of the
