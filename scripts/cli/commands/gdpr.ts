@@ -51,6 +51,8 @@ export interface CliIo {
 }
 const stdio: CliIo = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
 
+const NEW_KEY_ENV_RULE = '--new-key-env takes the NAME of an environment variable (letters, digits, _), not a key: never put a key on the command line';
+
 export async function run(args: string[], io: CliIo = stdio): Promise<number> {
   let parsed;
   try {
@@ -69,6 +71,8 @@ export async function run(args: string[], io: CliIo = stdio): Promise<number> {
       },
     });
   } catch (e) {
+    // A base64url key may start with '-', which parseArgs reads as a missing value: name the rule, not the parser's.
+    if (/'--new-key-env' argument is ambiguous/.test((e as Error).message)) return usage(io, NEW_KEY_ENV_RULE);
     return usage(io, (e as Error).message);
   }
   const { values, positionals } = parsed;
@@ -200,7 +204,7 @@ const RotateEnv = z.object({
 async function rotateKey(io: CliIo, variable: string): Promise<number> {
   // A 64-digit hex key also reads as a variable name: refuse anything that decodes as a key, without echoing it.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable) || PiiMasterKeyText.safeParse(variable).success) {
-    return usage(io, '--new-key-env takes the NAME of an environment variable (letters, digits, _), not a key: never put a key on the command line');
+    return usage(io, NEW_KEY_ENV_RULE);
   }
   let env: z.output<typeof RotateEnv>;
   try {
