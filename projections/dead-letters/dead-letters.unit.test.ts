@@ -9,6 +9,7 @@ import { createEventStore, type EventStore } from '../../platform/event-store/ev
 import { postgresEventStore } from '../../platform/event-store/postgres/adapter.js';
 import { openPglite, pgliteClient, type SqlClient } from '../../platform/sql/client.js';
 import { createProjector, type Projector } from '../kernel/projector.js';
+import { rebuildProjection } from '../kernel/replay.js';
 import { until, within } from '../kernel/testing.js';
 import { postgresReadModelTarget } from '../postgres/target.js';
 import { collectDeadLetters, RELAY_CONSUMER } from './collect.js';
@@ -159,5 +160,32 @@ describe('dead letters: collect, list, retry in stream order, skip', { timeout: 
     // The republished event reaches the live consumer, whose guard skips it: applied once.
     await until(async () => projector.stats.duplicates > 0, 10_000, 'the republished event to be seen as a duplicate');
     assert.deepEqual(await row(c), { score: 60, saw_poison: true, revision: '2' });
+  });
+  it("after a rebuild (its fill writes no guard rows: guard.ts), retry takes the stream's guard from history_through and re-applies the tail in order", async () => {
+    fixed.value = false;
+    const d = uuidv7();
+    await store.append(`lead-${d}`, [capture(d), score(d, 10), score(d, POISON), score(d, 20)]);
+    await publishNew();
+    await caughtUp();
+    assert.equal((await collectDeadLetters({ sql: readSql, bus, consumers: [RELAY_CONSUMER, NAME], timeoutMs: 10_000 })).added, 1);
+    const [letter] = (await listDeadLetters(readSql)).filter((l) => l.streamId === `lead-${d}`);
+    // Rebuilt while still broken: the fill leaves revision 2 out as well, and writes no guard row.
+    const rebuilt = await within(rebuildProjection({ target: target(), store, log, retry: { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } } }), 20_000, 'the rebuild');
+    assert.ok(rebuilt.failures.some((f) => f.streamId === `lead-${d}` && f.streamRevision === 2n));
+    const live = (await target().live())!.generation;
+    assert.equal(live, rebuilt.generation);
+    const guardRow = async () => (await readSql.query<{ r: string }>(`SELECT revision::text AS r FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = $3`, [NAME, live, `lead-${d}`])).rows[0]?.r;
+    assert.equal(await guardRow(), undefined, 'the fill wrote no guard row');
+    assert.deepEqual(await row(d), { score: 20, saw_poison: false, revision: '3' });
+    fixed.value = true;
+    const outcome = await retryDeadLetter(deps(), letter!.id);
+    assert.deepEqual(outcome.applied, [{ model: NAME, applied: 2, fromRevision: 2n, toRevision: 3n }], 'revision 3, applied by the fill, is re-applied after 2');
+    assert.deepEqual(await row(d), { score: 20, saw_poison: true, revision: '3' });
+    assert.equal(await guardRow(), '3');
+    // The live consumer goes on from there, and its redelivery of the old history is a duplicate.
+    await store.append(`lead-${d}`, [score(d, 50)]);
+    await publishNew();
+    await caughtUp();
+    assert.deepEqual(await row(d), { score: 50, saw_poison: true, revision: '4' });
   });
 });

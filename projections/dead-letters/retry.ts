@@ -122,7 +122,11 @@ async function retryLetter(deps: RetryDeps, letter: DeadLetter): Promise<RetryOu
     );
     const live = await target.live();
     if (!live) throw new DeadLetterError(DeadLetterErrorCode.UnknownConsumer, `read model ${target.name} is not registered in this read database`, { model: target.name });
-    const guard = await readGuard(deps.sql, target.name, live.generation, streamId);
+    // The stream's guard: its row, else (a generation filled by a rebuild writes none: guard.ts) the last
+    // revision the fill applied, i.e. the last one at or below the generation's history_through.
+    const { row, historyThrough } = await readGuard(deps.sql, target.name, live.generation, streamId);
+    const filled = historyThrough === undefined ? undefined : records.filter((r) => r.position <= historyThrough).at(-1)?.streamRevision;
+    const guard = row ?? filled;
     const upTo = guard !== undefined && guard > revision ? guard : revision;
     // The tail: r … g in stream order, stopping before an event that cannot be read (it has a letter of its own).
     const tail: EventEnvelope[] = [];
@@ -137,7 +141,7 @@ async function retryLetter(deps: RetryDeps, letter: DeadLetter): Promise<RetryOu
     try {
       result = await target.apply({ generation: 'live', items: tail.map((event) => ({ position: event.position, event })) });
     } catch (err) {
-      await restoreGuard(deps.sql, target.name, live.generation, streamId, guard);
+      await restoreGuard(deps.sql, target.name, live.generation, streamId, guard, revision - 1n);
       if (err instanceof ProjectionEventError) {
         throw new DeadLetterError(DeadLetterErrorCode.StillFailing, `dead letter #${letter.id}: ${err.message}`, { id: letter.id.toString(), model: target.name });
       }
@@ -147,7 +151,7 @@ async function retryLetter(deps: RetryDeps, letter: DeadLetter): Promise<RetryOu
     if (result.applied < handled) {
       // The live consumer moved the guard between our lowering and the apply: nothing is lost (the guard is
       // where it was or higher), but this retry did not apply the tail. Running it again does.
-      await restoreGuard(deps.sql, target.name, live.generation, streamId, guard);
+      await restoreGuard(deps.sql, target.name, live.generation, streamId, guard, revision - 1n);
       throw new DeadLetterError(DeadLetterErrorCode.Raced, `dead letter #${letter.id}: ${target.name} applied ${streamId} concurrently; run the retry again`, { id: letter.id.toString(), model: target.name });
     }
     applied.push({ model: target.name, applied: result.applied, fromRevision: revision, toRevision: tail[tail.length - 1]!.streamRevision });
@@ -177,19 +181,36 @@ export async function skipDeadLetter(deps: Pick<RetryDeps, 'sql' | 'actor' | 'no
   return (await getDeadLetter(deps.sql, id))!;
 }
 
-async function readGuard(sql: SqlClient, name: string, generation: number, streamId: string): Promise<bigint | undefined> {
-  const { rows } = await sql.query<{ r: string }>(`SELECT revision::text AS r FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = $3`, [name, generation, streamId]);
-  return rows[0] ? BigInt(rows[0].r) : undefined;
+/** The stream's guard row in `generation` (undefined: none) and the generation's `history_through`. */
+async function readGuard(sql: SqlClient, name: string, generation: number, streamId: string): Promise<{ row: bigint | undefined; historyThrough: bigint | undefined }> {
+  const { rows } = await sql.query<{ r: string | null; h: string | null }>(
+    `SELECT (SELECT revision::text FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = $3) AS r,
+            history_through::text AS h
+       FROM annals_projection_generations WHERE name = $1 AND generation = $2`,
+    [name, generation, streamId],
+  );
+  const g = rows[0];
+  return { row: g?.r == null ? undefined : BigInt(g.r), historyThrough: g?.h == null ? undefined : BigInt(g.h) };
 }
 
+/** Lowers the stream's guard to `revision` (-1: nothing applied), as a row: it then decides over history_through. */
 async function setGuard(sql: SqlClient, name: string, generation: number, streamId: string, revision: bigint): Promise<void> {
-  if (revision < 0n) await sql.query(`DELETE FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = $3`, [name, generation, streamId]);
-  else await sql.query(`UPDATE annals_projection_streams SET revision = LEAST(revision, $4::bigint) WHERE name = $1 AND generation = $2 AND stream_id = $3`, [name, generation, streamId, revision.toString()]);
+  await sql.query(
+    `INSERT INTO annals_projection_streams(name, generation, stream_id, revision) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (name, generation, stream_id) DO UPDATE SET revision = LEAST(annals_projection_streams.revision, EXCLUDED.revision)`,
+    [name, generation, streamId, revision.toString()],
+  );
 }
 
-/** Puts a guard back after a failed retry; never lowers one the live consumer raised meanwhile. */
-async function restoreGuard(sql: SqlClient, name: string, generation: number, streamId: string, revision: bigint | undefined): Promise<void> {
-  if (revision === undefined) return;
+/**
+ * Puts a guard back after a failed retry; never lowers one the live consumer raised meanwhile. No guard
+ * before: the row `setGuard` wrote goes, unless the live consumer raised it.
+ */
+async function restoreGuard(sql: SqlClient, name: string, generation: number, streamId: string, revision: bigint | undefined, lowered: bigint): Promise<void> {
+  if (revision === undefined) {
+    await sql.query(`DELETE FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = $3 AND revision = $4`, [name, generation, streamId, lowered.toString()]);
+    return;
+  }
   await sql.query(
     `INSERT INTO annals_projection_streams(name, generation, stream_id, revision) VALUES ($1, $2, $3, $4)
      ON CONFLICT (name, generation, stream_id) DO UPDATE SET revision = GREATEST(annals_projection_streams.revision, EXCLUDED.revision)`,

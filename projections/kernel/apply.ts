@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../../platform/sql/client.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { InlineLiteralError, scriptOf } from './coalesce.js';
 import { isConnectionError } from './failures.js';
+import { RevisionGuard } from './guard.js';
 import type { PostgresProjection, SqlStatement, Tables } from './projection.js';
 import { ProjectionEventError } from './errors.js';
 import type { ApplyResult } from './target.js';
@@ -11,8 +12,8 @@ export type { ApplyResult } from './target.js';
 
 /**
  * Applying events to one generation, inside a transaction the caller owns (GUIDE rule 8: the caller adds
- * its checkpoint to the same transaction). The per-stream revision guard makes the result independent of
- * duplicates: an event whose stream revision is <= the last one applied to this generation is skipped.
+ * its checkpoint to the same transaction). The revision guard (guard.ts) makes the result independent of
+ * duplicates: an event the generation already has is skipped.
  */
 export interface ApplyTarget {
   readonly name: string;
@@ -26,6 +27,8 @@ export interface ApplyTarget {
  */
 export interface ApplyEventsOptions {
   readonly fold?: ((statements: readonly SqlStatement[], tables: Tables) => SqlStatement[]) | undefined;
+  /** false: a fill (guard.ts), every event is new and no guard row is read or written. Default true. */
+  readonly guarded?: boolean;
 }
 
 export async function applyEvents(
@@ -43,13 +46,7 @@ export async function applyEvents(
   result.ignored = events.length - relevant.length;
   if (relevant.length === 0) return result;
 
-  const streams = [...new Set(relevant.map((e) => e.streamId))];
-  const { rows } = await tx.query<{ stream_id: string; revision: string }>(
-    `SELECT stream_id, revision::text AS revision FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = ANY($3::text[])`,
-    [target.name, target.generation, streams],
-  );
-  const guard = new Map(rows.map((r) => [r.stream_id, BigInt(r.revision)]));
-  const touched = new Set<string>();
+  const guard = options.guarded === false ? undefined : await RevisionGuard.read(tx, target.name, target.generation, relevant);
 
   // Plan first (pure), then write. The statements of the whole batch go to the server as ONE script, with
   // their parameters inlined as escaped literals and runs of the same INSERT merged into multi-row INSERTs
@@ -61,8 +58,7 @@ export async function applyEvents(
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     if (!handled.has(event.type)) continue;
-    const last = guard.get(event.streamId);
-    if (last !== undefined && event.streamRevision <= last) {
+    if (guard && !guard.admit(event)) {
       result.duplicates++;
       continue;
     }
@@ -72,8 +68,6 @@ export async function applyEvents(
       // The mapping is pure: the same event throws again.
       throw new ProjectionEventError(projection.name, event, e, true, i);
     }
-    guard.set(event.streamId, event.streamRevision);
-    touched.add(event.streamId);
     result.applied++;
   }
 
@@ -92,15 +86,8 @@ export async function applyEvents(
     if (failure !== undefined) await isolateFailingEvent(tx, projection.name, planned);
   }
 
-  if (touched.size > 0) {
-    const ids = [...touched];
-    await tx.query(
-      `INSERT INTO annals_projection_streams(name, generation, stream_id, revision)
-       SELECT $1, $2, s, r FROM unnest($3::text[], $4::bigint[]) AS t(s, r)
-       ON CONFLICT (name, generation, stream_id) DO UPDATE SET revision = GREATEST(annals_projection_streams.revision, EXCLUDED.revision)`,
-      [target.name, target.generation, ids, ids.map((id) => guard.get(id)!.toString())],
-    );
-  }
+  const written = guard?.statement(target.name, target.generation);
+  if (written) await tx.query(written.sql, written.params);
   return result;
 }
 

@@ -1,10 +1,10 @@
 import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
 import { migrate } from '../../platform/sql/migrate.js';
-import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { advanceGeneration, advanceStatement } from './apply.js';
 import { scriptOf } from './coalesce.js';
 import { offsetsStatement, readGenerations, readOffsets, readPosition, resolveBatch } from './control.js';
 import { ProbeRollback, ProjectionErrorCode } from './errors.js';
+import { commitFill, isFill, RevisionGuard } from './guard.js';
 import { readLive } from './generations.js';
 import { projectionKernelMigrations } from './schema.js';
 import type { ApplyOptions, ApplyResult, ExternalReadModel, GenerationRef, ReadModelTarget, TargetBatch } from './target.js';
@@ -16,7 +16,8 @@ import type { ApplyOptions, ApplyResult, ExternalReadModel, GenerationRef, ReadM
  *
  * Each apply is one transaction on `sql` around the store's write:
  *   hold (advisory locks, see applyIn) → live generation → stored offsets (skip what was consumed) →
- *   revision guard (skip duplicates) → `model.write(generation, events)` → guard, offsets, position → commit.
+ *   revision guard (skip duplicates; none for a fill, guard.ts) → `model.write(generation, events)` → guard,
+ *   offsets, position → commit.
  * A crash (or a failure) after the write and before the commit leaves the written data and the old
  * checkpoint: the batch comes again and its second write changes nothing, because the store's write is
  * idempotent by position. So the model sees each event at least once, and the READ MODEL is as if once.
@@ -54,23 +55,19 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     result.ignored = resolved.length - relevant.length;
     // Without a guard (ExternalReadModel.revisionGuard false: the store is idempotent by position for every
     // event) every relevant event is written and no guard row is read or written.
-    const guard = guarded ? await readGuard(tx, name, generation, relevant) : new Map<string, bigint>();
-    const fresh: EventEnvelope[] = guarded ? [] : [...relevant];
-    if (guarded) for (const event of relevant) {
-      const last = guard.get(event.streamId);
-      if (last !== undefined && event.streamRevision <= last) {
-        result.duplicates++;
-        continue;
-      }
-      guard.set(event.streamId, event.streamRevision);
-      fresh.push(event);
-    }
+    // A rebuild's shadow filled in position order needs no guard either (guard.ts).
+    const fill = await isFill(tx, name, batch);
+    const guard = guarded && !fill ? await RevisionGuard.read(tx, name, generation, relevant) : undefined;
+    const fresh = guard ? relevant.filter((event) => guard.admit(event)) : relevant;
+    result.duplicates = relevant.length - fresh.length;
     // The data first (idempotent by position), the checkpoint after it, in this transaction.
     if (fresh.length > 0) await model.write(generation, fresh);
     result.applied = fresh.length;
-    if (guarded) await writeGuard(tx, name, generation, fresh, guard);
+    const written = guard?.statement(name, generation);
+    if (written) await tx.query(written.sql, written.params);
     const offsets = batch.offsets ?? [];
-    if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(generationRow(generation), position, fresh.length), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
+    if (fill) await commitFill(tx, name, generation, batch.history?.after, position, fresh.length);
+    else if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(generationRow(generation), position, fresh.length), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
     else await advanceGeneration(tx, generationRow(generation), position, fresh.length);
     if (probe) throw new ProbeRollback();
     return result;
@@ -170,26 +167,4 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     return { ...target, isTransient };
   }
   return target;
-}
-
-/** Last applied revision per stream of `events`, in this generation. */
-async function readGuard(tx: SqlExecutor, name: string, generation: number, events: readonly EventEnvelope[]): Promise<Map<string, bigint>> {
-  if (events.length === 0) return new Map();
-  const streams = [...new Set(events.map((e) => e.streamId))];
-  const { rows } = await tx.query<{ stream_id: string; revision: string }>(
-    `SELECT stream_id, revision::text AS revision FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = ANY($3::text[])`,
-    [name, generation, streams],
-  );
-  return new Map(rows.map((r) => [r.stream_id, BigInt(r.revision)]));
-}
-
-async function writeGuard(tx: SqlExecutor, name: string, generation: number, fresh: readonly EventEnvelope[], guard: ReadonlyMap<string, bigint>): Promise<void> {
-  if (fresh.length === 0) return;
-  const ids = [...new Set(fresh.map((e) => e.streamId))];
-  await tx.query(
-    `INSERT INTO annals_projection_streams(name, generation, stream_id, revision)
-     SELECT $1, $2, s, r FROM unnest($3::text[], $4::bigint[]) AS t(s, r)
-     ON CONFLICT (name, generation, stream_id) DO UPDATE SET revision = GREATEST(annals_projection_streams.revision, EXCLUDED.revision)`,
-    [name, generation, ids, ids.map((id) => guard.get(id)!.toString())],
-  );
 }

@@ -71,7 +71,7 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     if (options.signal?.aborted) break;
     const records = await options.store.readAllRaw({ after: position, maxCount: batchSize });
     if (records.length === 0) break;
-    const r = await applyRecords({ apply: (b, o) => target.apply(b, o), target, generation, reader: options.store.reader, records, retry: options.retry ?? defaultRetryPolicy, signal: options.signal, log, onFailure: options.onFailure });
+    const r = await applyRecords({ apply: (b, o) => target.apply(b, o), target, generation, reader: options.store.reader, after: position, records, retry: options.retry ?? defaultRetryPolicy, signal: options.signal, log, onFailure: options.onFailure });
     totals.events += records.length;
     totals.applied += r.applied;
     totals.duplicates += r.duplicates;
@@ -106,6 +106,8 @@ export async function applyItemsIsolated(args: {
   target: Pick<ReadModelTarget, 'name' | 'isTransient'>;
   generation: GenerationRef;
   items: readonly BatchItem[];
+  /** The position the items follow in `$all` (undefined: its start): every record after it, in order (TargetBatch.history). */
+  after: bigint | undefined;
   retry: RetryPolicy;
   waitOutConnectionLoss?: boolean | undefined;
   signal?: AbortSignal | undefined;
@@ -128,7 +130,11 @@ export async function applyItemsIsolated(args: {
     },
     attempt: (excluded, probe) =>
       args.apply(
-        { generation: args.generation, items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)) },
+        {
+          generation: args.generation,
+          items: excluded.size === 0 ? items : items.map((i) => (i.event && excluded.has(i.event.eventId) ? { ...i, event: undefined } : i)),
+          history: { after: args.after },
+        },
         { probe, ...(args.signal ? { signal: args.signal } : {}) },
       ),
   });
@@ -142,6 +148,8 @@ async function applyRecords(args: {
   generation: GenerationRef;
   /** The event store's reader (decrypt, upcast, validate). */
   reader: EventReader;
+  /** `records` are `$all`'s records after this position (undefined: its start). */
+  after: bigint | undefined;
   records: readonly StoredRecord[];
   retry: RetryPolicy;
   /** false inside a hold someone else owns (a swap's catch-up; see runIsolated). */
@@ -209,7 +217,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       for (;;) {
         const records = await options.store.readAllRaw({ after: position, maxCount: batchSize });
         if (records.length === 0) break;
-        const r = await applyRecords({ apply, target, generation: shadow, reader: options.store.reader, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
+        const r = await applyRecords({ apply, target, generation: shadow, reader: options.store.reader, after: position, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });
         tail = { events: tail.events + records.length, applied: tail.applied + r.applied, duplicates: tail.duplicates + r.duplicates, failures: [...tail.failures, ...r.failures] };
         position = records[records.length - 1]!.position;
       }

@@ -18,6 +18,11 @@ import type { Migration } from '../../platform/sql/migrate.js';
  *                                is <= the stored one was applied already (a relay republish arrives at a
  *                                new offset, which only this catches). Per generation, so a rebuild's
  *                                replay and the live consumer dedupe against each other after a swap.
+ * annals_projection_generations.history_through (002)
+ *                                for a generation filled from the event store in position order (a
+ *                                rebuild's or a verification's shadow: guard.ts): every event of `$all` at
+ *                                or below it is in the generation, and the fill wrote no guard rows; a
+ *                                stream without a guard row is guarded by this position instead.
  */
 export const projectionKernelMigrations: readonly Migration[] = [
   {
@@ -57,5 +62,9 @@ CREATE TABLE IF NOT EXISTS annals_projection_streams (
   PRIMARY KEY (name, generation, stream_id)
 );
 `,
+  },
+  {
+    name: 'projections/002-history-through',
+    sql: `ALTER TABLE annals_projection_generations ADD COLUMN IF NOT EXISTS history_through bigint;`,
   },
 ];

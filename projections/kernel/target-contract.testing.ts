@@ -284,6 +284,41 @@ export function targetContract(title: string, deps: () => ContractDeps, open: (a
       await assert.rejects(t.target.drop((await t.target.live())!), (e: { code?: string }) => e.code === 'PROJECTION_ERR_GENERATION_LIVE', 'the live generation cannot be dropped');
     });
 
+    test('a fill (a shadow fed from the event store in order) writes no guard rows; a second filler is refused; after the swap the live consumer skips the history it redelivers and applies what is newer, once', async () => {
+      const t = await fresh();
+      const h = new RawHistory();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const history = [h.capture(t.tenant, a), h.score(t.tenant, a, 10), h.capture(t.tenant, b)];
+      const item = (r: (typeof history)[number]): BatchItem => ({ position: r.position, event: parseEvent(r) });
+      const guardRows = async () => (await t.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM annals_projection_streams WHERE name = $1`, [t.target.name])).rows[0]!.n;
+      const shadow = await t.target.createShadow();
+      const first = { generation: shadow, items: history.slice(0, 2).map(item), history: { after: undefined } };
+      await t.target.apply(first);
+      // A second process filling the same shadow from where it found it: refused at once (no retry mends it), nothing moves.
+      await assert.rejects(t.target.apply(first), (e: { code?: string }) => e.code === 'PROJECTION_ERR_FILL_CONFLICT');
+      assert.equal(await t.target.readPosition(shadow), history[1]!.position);
+      await t.target.apply({ generation: shadow, items: history.slice(2).map(item), history: { after: history[1]!.position } });
+      assert.equal(await t.target.readPosition(shadow), history[2]!.position);
+      assert.equal(await guardRows(), 0, 'the fill wrote no guard rows');
+      assert.deepEqual(await t.leads(shadow), byId([lead(t.tenant, a, 10, 2), lead(t.tenant, b, null, 1)]));
+      await t.target.swap(shadow);
+      // The bus redelivers the whole history (the consumer's offsets are older than the fill), then a newer event.
+      const written = t.subject.eventsWritten?.();
+      const p = t.projector();
+      const newer = h.score(t.tenant, b, 20);
+      await within(p.handleBatch(batchOf([...history, newer], { partition: 0 }), stop.signal), 10_000, 'the live batch after the swap');
+      const expected = byId([lead(t.tenant, a, 10, 2), lead(t.tenant, b, 20, 2)]);
+      assert.deepEqual(await t.leads(), expected, 'the redelivered history changed the model');
+      const guarded = t.subject.revisionGuard !== false;
+      assert.equal(p.stats.duplicates, guarded ? 3 : 0, 'the history below history_through is a duplicate for a stream without a guard row');
+      if (written !== undefined && guarded) assert.equal(t.subject.eventsWritten?.(), written + 1, 'only the newer event reached the store');
+      assert.equal(await guardRows(), guarded ? 1 : 0, 'the live apply wrote the guard row of the stream it applied');
+      // Republished at later offsets: now its guard row decides.
+      await within(p.handleBatch(batchOf([newer], { partition: 0, firstOffset: 10n }), stop.signal), 10_000, 'the republish');
+      assert.deepEqual(await t.leads(), expected);
+      assert.equal(p.stats.duplicates, guarded ? 4 : 0);
+    });
+
     test("a swap's catch-up writes the shadow inside the hold: a failed apply leaves no bookkeeping, and the live consumer waits, then writes the new generation", async () => {
       const t = await fresh();
       const h = new RawHistory();

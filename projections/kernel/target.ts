@@ -32,7 +32,8 @@ import type { AnnalsEventType, EventEnvelope } from '../../schemas/events/regist
  * against every target): applying the same batch twice, or any prefix of it and then all of it, leaves the
  * model as applying it once; a message below its partition's stored offset is skipped; an event whose
  * stream revision is <= the last applied to that generation is a duplicate (a relay republish arrives at a
- * new offset); position and offsets only ever move forward.
+ * new offset); position and offsets only ever move forward. The guard is one module (guard.ts), and a
+ * rebuild's fill of a fresh shadow skips it, guarding by `history_through` instead.
  */
 export interface ReadModelTarget {
   /** Read model name: consumer group `annals.projector.<name>`, checkpoint key, `replay rebuild <name>`. Unique across stores. */
@@ -184,13 +185,20 @@ export interface PartitionOffset {
  *   `offsets` (never moving one backwards) and the highest position among the items not skipped.
  * - `generation: <ref>` (a replay / rebuild / verify): items come from the event store in position order,
  *   no offsets; the position stored is the highest item position (the last record read, applied or not).
- * In both, an event whose stream revision is <= the generation's revision guard is a duplicate.
+ * In both, an event whose stream revision is <= the generation's revision guard is a duplicate (guard.ts;
+ * a fill, `history` set into a fresh shadow, has no duplicates by construction and writes no guard rows).
  */
 export interface TargetBatch {
   readonly generation: 'live' | GenerationRef;
   readonly items: readonly BatchItem[];
   /** Bus batches: per partition, where to resume (every message of the batch counts, readable or not). */
   readonly offsets?: readonly PartitionOffset[];
+  /**
+   * Replay batches: the items are ALL the records of `$all` right after `after` (undefined: from the start),
+   * in order. Into a `building` generation holding exactly that prefix, the target may skip the per-stream
+   * guard and commit `history_through` instead (guard.ts); elsewhere it changes nothing.
+   */
+  readonly history?: { readonly after: bigint | undefined };
 }
 
 export interface ApplyOptions {

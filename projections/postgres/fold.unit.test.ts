@@ -74,6 +74,7 @@ describe('batch fold of the PostgreSQL read models', () => {
         target,
         generation,
         items: batch.map((e) => ({ position: e.position, event: e })),
+        after: at - n > 0 ? events[at - n - 1]!.position : undefined,
         retry: once,
         log,
         fail: async (f: ReplayFailure) => void failed.push(`${f.eventId} ${f.type}`),

@@ -2,6 +2,7 @@ import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
 import { advanceGeneration, advanceStatement, applyEvents, type ApplyTarget } from '../kernel/apply.js';
 import { scriptOf } from '../kernel/coalesce.js';
 import { ProbeRollback } from '../kernel/errors.js';
+import { commitFill, isFill } from '../kernel/guard.js';
 import { createGeneration, dropGeneration, readLive, registerProjection, swapGeneration, tablesOf } from '../kernel/generations.js';
 import type { PostgresProjection } from '../kernel/projection.js';
 import { offsetsStatement, readGenerations, readOffsets, readPosition, resolveBatch } from '../kernel/control.js';
@@ -37,10 +38,13 @@ export function postgresReadModelTarget(sql: SqlClient, projection: PostgresProj
   const applyIn = async (tx: SqlExecutor, batch: TargetBatch, probe: boolean): Promise<ApplyResult> => {
     const { generation, events, position } = await resolveBatch(tx, name, batch);
     const target = applyTarget(generation);
-    const r = await applyEvents(tx, projection, target, events, { fold });
+    // A rebuild's shadow filled in position order needs no per-stream guard (guard.ts).
+    const fill = await isFill(tx, name, batch);
+    const r = await applyEvents(tx, projection, target, events, { fold, guarded: !fill });
     const offsets = batch.offsets ?? [];
+    if (fill) await commitFill(tx, name, generation, batch.history?.after, position, r.applied);
     // Position and offsets in one round trip.
-    if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
+    else if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
     else await advanceGeneration(tx, target, position, r.applied);
     if (probe) throw new ProbeRollback();
     return { ...r, maxPosition: position };

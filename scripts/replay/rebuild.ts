@@ -231,7 +231,8 @@ async function applyToShadow(
     items.push({ position: r.position, event: o?.ok ? o.event : undefined });
   }
   const t0 = performance.now();
-  const result = await applyItemsIsolated({ ...args, target: run.target, generation: run.shadow, items, fail });
+  // The lane's records follow its checkpoint without a gap: a fill (guard.ts) when the shadow is a fresh one.
+  const result = await applyItemsIsolated({ ...args, target: run.target, generation: run.shadow, items, after: run.position, fail });
   run.busyMs += performance.now() - t0;
   run.applied += result.applied;
   run.duplicates += result.duplicates;
