@@ -12,7 +12,7 @@ import type { ReadModelTarget } from '../../projections/kernel/target.js';
 import { kernelTestProjection } from '../../projections/kernel/test-projection.js';
 import { postgresReadModelTarget } from '../../projections/postgres/target.js';
 import { formatVerify } from '../cli/commands/replay-rebuild.js';
-import { applyBatchOf, rebuildModels } from './rebuild.js';
+import { applyBatchOf, MAX_READ, readSizeOf, rebuildModels } from './rebuild.js';
 import { verifyModels } from './verify.js';
 
 /**
@@ -106,6 +106,20 @@ describe('replay rebuild: a lane per model, batches per store', { timeout: 120_0
     for (const m of report.models) assert.ok(m.storeBusyMs > 0 && m.busyMs > 0, `${m.name}: busy time measured`);
     await memoryEqualsFreshReplay();
     await pgEqualsFreshReplay();
+  });
+
+  it('without a PostgreSQL model the event store is read in the store batch (at most MAX_READ), not the read batch', async () => {
+    assert.equal(readSizeOf([1000], 1000), 1000, 'PostgreSQL: the read batch');
+    assert.equal(readSizeOf([1000, 50_000], 1000), 1000, 'any PostgreSQL lane bounds the reads');
+    assert.equal(readSizeOf([50_000, 10_000], 1000), MAX_READ);
+    assert.equal(readSizeOf([50_000], 20_000), 20_000, 'never below an explicit --batch');
+    const reads: number[] = [];
+    const counting: EventStore = { ...store, readAllRaw: async (o) => { const r = await store.readAllRaw(o); reads.push(o?.maxCount ?? -1); return r; } };
+    const report = await rebuildModels([memTarget], { store: counting, log, controlSql: readSql, batchSize: READ_BATCH, graceMs: 0 });
+    assert.equal(report.switched, true);
+    assert.ok(reads.length > 0 && reads.every((n) => n === PREFERRED || n === READ_BATCH), `reads of ${[...new Set(reads)].join(',')}`);
+    assert.ok(reads.filter((n) => n === PREFERRED).length >= 2, `the bulk pass read ${PREFERRED} at a time: ${reads.join(',')}`);
+    await memoryEqualsFreshReplay();
   });
 
   it('killed while a lane holds gathered records, the next run resumes from each model’s checkpoint and ends identical', async () => {
