@@ -14,7 +14,7 @@ const REBUILD_USAGE = `usage: annals replay rebuild (<model>… | all) [--batch 
   while the live ones keep serving, catches them up, then switches all of them (view / alias / table),
   each atomically in its store, only once every shadow is complete. Resumable: killed, the next run
   continues from the shadows' own checkpoints. Short transactions (one batch each).
-  --batch N         events per read and per transaction (default 1000)
+  --batch N         events per read and per transaction (default 2000)
   --rate N          read at most N events per second (default: no ceiling), to leave the live pipeline room
   --priority P      low (default) or normal: the CPU priority of this process. Low (nice 19) lets the live
                     services on the same machine go first whenever the CPU is contended
