@@ -113,7 +113,8 @@ export async function chdbProcessEngine(options: ChdbProcessOptions): Promise<An
     insert: async (table, rows) => {
       if (rows.length > 0) await call('insert', table, rows);
     },
-    insertJsonLines: async (table, text) => {
+    insertJsonLines: async (table, lines) => {
+      const text = typeof lines === 'string' ? lines : [...lines].join('');
       if (text.length > 0) await call('insertJsonLines', table, text);
     },
     ping: async () => {

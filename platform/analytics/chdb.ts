@@ -64,7 +64,8 @@ export async function chdbEngine(options: ChdbEngineOptions): Promise<AnalyticsE
       if (rows.length === 0) return;
       await insertText(table, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     },
-    insertJsonLines: async (table, text) => {
+    insertJsonLines: async (table, lines) => {
+      const text = typeof lines === 'string' ? lines : [...lines].join('');
       if (text.length === 0) return;
       await insertText(table, text);
     },

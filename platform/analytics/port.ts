@@ -24,8 +24,12 @@ export interface AnalyticsEngine {
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Inserts rows (one INSERT, JSONEachRow); resolves once the engine has written them. */
   insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
-  /** Inserts text that is already JSONEachRow (bulk loads: no per-row object on the way). */
-  insertJsonLines(table: string, jsonLines: string): Promise<void>;
+  /**
+   * Inserts text that is already JSONEachRow (bulk loads: no per-row object on the way). As chunks (each
+   * whole lines), the server adapter streams the body while the iterable produces it, so the caller's
+   * serialising overlaps the server's parsing; an error thrown by the iterable fails the INSERT.
+   */
+  insertJsonLines(table: string, jsonLines: string | Iterable<string>): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

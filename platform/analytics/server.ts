@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { assertDatabaseName, MAX_QUERY_SIZE, queryFailed, type AnalyticsEngine } from './port.js';
 
@@ -68,10 +70,13 @@ export async function clickhouseServerEngine(options: ServerEngineOptions): Prom
       }
     },
     async insertJsonLines(table, jsonLines) {
-      if (jsonLines.length === 0) return;
+      if (jsonLines === '') return;
       try {
-        // The body is sent as is: the client only appends `FORMAT JSONEachRow` to the INSERT.
-        await client.command({ query: `INSERT INTO ${table} FORMAT JSONEachRow\n${jsonLines}` });
+        // The query in the URL, the lines as the body, sent as they come: a string as is, chunks as a stream
+        // (the caller serialises chunk n+1 while the server parses chunk n).
+        const result = await client.exec({ query: `INSERT INTO ${table} FORMAT JSONEachRow`, values: Readable.from(typeof jsonLines === 'string' ? [jsonLines] : jsonLines) });
+        result.stream.resume();
+        await finished(result.stream);
       } catch (err) {
         throw queryFailed('clickhouse', `INSERT INTO ${table}`, err);
       }

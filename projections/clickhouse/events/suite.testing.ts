@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ProjectionEventError } from '../../kernel/errors.js';
 import { after, before, describe, it } from 'node:test';
 import type { AnalyticsEngine } from '../../../platform/analytics/port.js';
 import { hashMatcher, valueHash } from '../../../platform/pii/scanner.js';
@@ -197,6 +198,22 @@ export function analyticsSuite(label: string, open: () => Promise<AnalyticsEngin
       const dirty = await scanner.scan({ tenantId: tenantD, subjectIds: ['00000000-0000-7000-8000-000000000000'], matcher });
       assert.equal(dirty.found, 1);
       assert.equal(dirty.findings[0]!.location, `${EVENTS_ALL_VIEW}.campaign`);
+    });
+    it('an event the fact table cannot take fails the write naming it, even in the middle of a streamed INSERT; the batch without it then writes', async () => {
+      const model = analyticsEventsModel(engine, { maxRowsPerInsert: 97 });
+      const batch = inOrder.slice(0, 200);
+      const bad = { ...batch[150]!, occurredAt: 'not an instant \u0000' };
+      const broken = [...batch.slice(0, 150), bad, ...batch.slice(151)];
+      await assert.rejects(model.write(1, broken), (e: unknown) => {
+        assert.ok(e instanceof ProjectionEventError, `${String(e)}`);
+        assert.equal(e.index, 150);
+        assert.equal(e.event.eventId, bad.eventId);
+        assert.match(e.message, /not an instant/);
+        return true;
+      });
+      await model.write(1, batch);
+      const rows = await engine.query<{ n: string }>(`SELECT count() AS n FROM ${EVENTS_VIEW} WHERE position = ${bad.position.toString()}`);
+      assert.equal(Number(rows[0]!.n), 1, 'the event, written right, reads back once');
     });
   });
 }
