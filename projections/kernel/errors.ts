@@ -12,7 +12,6 @@ export const ProjectionErrorCode = defineErrors('PROJECTION', {
   NotRegistered: 'PROJECTION_ERR_NOT_REGISTERED',
   GenerationLive: 'PROJECTION_ERR_GENERATION_LIVE',
   BatchSize: 'PROJECTION_ERR_BATCH_SIZE',
-  FillConflict: 'PROJECTION_ERR_FILL_CONFLICT',
 });
 
 /**

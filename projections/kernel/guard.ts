@@ -1,6 +1,5 @@
 import type { SqlExecutor } from '../../platform/sql/client.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
-import { ProjectionErrorCode } from './errors.js';
 import type { SqlStatement } from './projection.js';
 import type { TargetBatch } from './target.js';
 
@@ -15,12 +14,12 @@ import type { TargetBatch } from './target.js';
  * `history_through` is newer than anything the fill applied of its stream, and once applied its row decides.
  *
  * THE FILL. A replay batch (`TargetBatch.history`) into a `building` generation that holds exactly the
- * history up to the batch's `after` (a rebuild's or a verification's shadow, which nothing else writes)
- * needs no guard at all: every event in it is new to the generation, and a crash re-reads from the
- * committed checkpoint. Reading and upserting a guard row per stream per batch was a third of a
- * PostgreSQL rebuild (bench:rebuild, 62 s → 42 s on a million events). The checkpoint commits as a
- * compare-and-set on `history_through`, so a second process filling the same shadow (two rebuilds at once)
- * fails with PROJECTION_ERR_FILL_CONFLICT instead of writing older events over newer ones.
+ * history up to the batch's `after` (a rebuild's or a verification's shadow) needs no guard at all: every
+ * event in it is new to the generation, and a crash re-reads from the committed checkpoint. Reading and
+ * upserting a guard row per stream per batch was a third of a PostgreSQL rebuild (bench:rebuild, 62 s →
+ * 42 s on a million events). The checkpoint commits as a compare-and-set on position and
+ * `history_through`; any batch that is not exactly the continuation (a retried commit, a second rebuild of
+ * the same shadow) runs guarded, which the rows and `history_through` keep exact.
  */
 export class RevisionGuard {
   private readonly admitted = new Set<string>();
@@ -73,9 +72,12 @@ export class RevisionGuard {
 
 /**
  * Whether `batch` is a FILL (see above): a replay batch whose `history.after` is exactly what its `building`
- * generation holds. Throws PROJECTION_ERR_FILL_CONFLICT when the generation is being filled by someone
- * else (its `history_through` is elsewhere). Anything else (a bus batch, a live generation, a shadow from
- * before this column) is guarded.
+ * generation holds (position and `history_through` both there). Anything else is guarded, and the guard
+ * (rows, else `history_through`) keeps it exact: a bus batch, a live generation, a shadow begun before
+ * this column, a fill batch whose commit went through but whose answer was lost (all duplicates now), and
+ * a second rebuild filling the same shadow from an older checkpoint (its events up to `history_through`
+ * are duplicates; past it, the guard rows it writes dedupe the first rebuild's next batches, which stop
+ * being fills because the position moved).
  */
 export async function isFill(tx: SqlExecutor, name: string, batch: TargetBatch): Promise<boolean> {
   if (batch.generation === 'live' || !batch.history) return false;
@@ -84,37 +86,23 @@ export async function isFill(tx: SqlExecutor, name: string, batch: TargetBatch):
     [name, batch.generation.generation],
   );
   const g = rows[0];
-  if (!g || g.status !== 'building') return false;
   const after = batch.history.after?.toString() ?? null;
-  if (g.history_through === after && g.position === after) return true;
-  if (g.history_through === null) return false; // a shadow begun before fills: guarded to the end
-  throw fillConflict(name, batch.generation.generation, after, g.history_through);
+  return g?.status === 'building' && g.history_through === after && g.position === after;
 }
 
 /**
  * A fill's checkpoint: position and `history_through` move together, if and only if nobody moved them since
- * the batch was read (compare-and-set). Run it in the apply's transaction; it throws on a conflict.
+ * `isFill` (compare-and-set, in the apply's transaction). When somebody did (a second rebuild of the same
+ * shadow committed in between), the batch fails and its retry runs guarded.
  */
 export async function commitFill(tx: SqlExecutor, name: string, generation: number, after: bigint | undefined, position: bigint | undefined, applied: number): Promise<void> {
   if (position === undefined) return;
   const { rows } = await tx.query(
     `UPDATE annals_projection_generations
         SET position = $3::bigint, history_through = $3::bigint, events_applied = events_applied + $4, updated_at = now()
-      WHERE name = $1 AND generation = $2 AND status = 'building' AND history_through IS NOT DISTINCT FROM $5::bigint
+      WHERE name = $1 AND generation = $2 AND status = 'building' AND history_through IS NOT DISTINCT FROM $5::bigint AND position IS NOT DISTINCT FROM $5::bigint
       RETURNING 1`,
     [name, generation, position.toString(), applied, after?.toString() ?? null],
   );
-  if (rows.length !== 1) throw fillConflict(name, generation, after?.toString() ?? null, undefined);
+  if (rows.length !== 1) throw new Error(`generation ${generation} of ${name} moved while a fill batch after position ${after ?? 'start'} was applied (another rebuild of the same shadow?): retrying it guarded`);
 }
-
-function fillConflict(name: string, generation: number, after: string | null, found: string | null | undefined): Error {
-  return Object.assign(
-    new Error(
-      `generation ${generation} of ${name} is being filled by another process (this batch follows position ${after ?? 'start'}${found !== undefined ? `, the generation holds ${found ?? 'nothing'}` : ''}): is another rebuild running?`,
-    ),
-    { code: ProjectionErrorCode.FillConflict },
-  );
-}
-
-/** A fill conflict is nobody's event and no retry mends it: the runtime rethrows it at once (isolate.ts). */
-export const isFillConflict = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === ProjectionErrorCode.FillConflict;

@@ -3,7 +3,6 @@ import { backoffDelay, sleep, type BackoffPolicy } from '../../platform/bus/back
 import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { ProjectionEventError, ProbeRollback } from './errors.js';
 import { describeFailure, isConnectionError as isReadDbConnectionError } from './failures.js';
-import { isFillConflict } from './guard.js';
 
 export { ProbeRollback } from './errors.js';
 
@@ -114,7 +113,7 @@ export async function runIsolated<T>(args: {
     } catch (e) {
       err = e;
     }
-    if (args.signal?.aborted || isFillConflict(err)) throw err;
+    if (args.signal?.aborted) throw err;
     if (isConnectionError(err)) {
       if (args.waitOutConnectionLoss === false) throw err;
       connection++;
