@@ -1,5 +1,8 @@
 import { tpKey } from '../../platform/bus/port.js';
 import type { SqlExecutor } from '../../platform/sql/client.js';
+import { advanceGeneration, advanceStatement } from './apply.js';
+import { scriptOf } from './coalesce.js';
+import { commitFill } from './guard.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { ProjectionErrorCode } from './errors.js';
 import { readLive } from './generations.js';
@@ -99,3 +102,19 @@ export const offsetsStatement = (name: string, offsets: NonNullable<TargetBatch[
         ON CONFLICT (name, topic, partition) DO UPDATE SET next_offset = GREATEST(annals_projection_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`,
   params: [name, offsets.map((p) => p.topic), offsets.map((p) => p.partition), offsets.map((p) => p.nextOffset.toString())] as readonly unknown[],
 });
+
+/**
+ * The checkpoint of an apply, in its transaction, whatever the store: a fill's compare-and-set (guard.ts),
+ * else the generation's position with the bus offsets (one round trip when there are both).
+ */
+export async function commitCheckpoint(
+  tx: SqlExecutor,
+  args: { name: string; generation: number; batch: TargetBatch; fill: boolean; position: bigint | undefined; applied: number },
+): Promise<void> {
+  const { name, generation, batch, position, applied } = args;
+  if (args.fill) return commitFill(tx, name, generation, batch.history?.after, position, applied);
+  const row = { name, generation, tables: {} };
+  const offsets = batch.offsets ?? [];
+  if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(row, position, applied), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
+  else await advanceGeneration(tx, row, position, applied);
+}

@@ -1,10 +1,8 @@
 import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
 import { migrate } from '../../platform/sql/migrate.js';
-import { advanceGeneration, advanceStatement } from './apply.js';
-import { scriptOf } from './coalesce.js';
-import { offsetsStatement, readGenerations, readOffsets, readPosition, resolveBatch } from './control.js';
+import { commitCheckpoint, readGenerations, readOffsets, readPosition, resolveBatch } from './control.js';
 import { ProbeRollback, ProjectionErrorCode } from './errors.js';
-import { commitFill, isFill, RevisionGuard } from './guard.js';
+import { isFill, RevisionGuard } from './guard.js';
 import { readLive } from './generations.js';
 import { projectionKernelMigrations } from './schema.js';
 import type { ApplyOptions, ApplyResult, ExternalReadModel, GenerationRef, ReadModelTarget, TargetBatch } from './target.js';
@@ -37,7 +35,6 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
   const guarded = model.revisionGuard !== false;
   const lock = (tx: SqlExecutor) => tx.query(`SELECT pg_advisory_xact_lock(hashtext('annals_projection:' || $1))`, [name]);
   const ref = (generation: number, version: number): GenerationRef => ({ name, generation, version });
-  const generationRow = (generation: number) => ({ name, generation, tables: {} });
 
   const applyIn = async (tx: SqlExecutor, batch: TargetBatch, probe: boolean): Promise<ApplyResult> => {
     if (batch.generation === 'live') {
@@ -65,10 +62,7 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     result.applied = fresh.length;
     const written = guard?.statement(name, generation);
     if (written) await tx.query(written.sql, written.params);
-    const offsets = batch.offsets ?? [];
-    if (fill) await commitFill(tx, name, generation, batch.history?.after, position, fresh.length);
-    else if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(generationRow(generation), position, fresh.length), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
-    else await advanceGeneration(tx, generationRow(generation), position, fresh.length);
+    await commitCheckpoint(tx, { name, generation, batch, fill, position, applied: fresh.length });
     if (probe) throw new ProbeRollback();
     return result;
   };

@@ -1,11 +1,10 @@
 import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
-import { advanceGeneration, advanceStatement, applyEvents, type ApplyTarget } from '../kernel/apply.js';
-import { scriptOf } from '../kernel/coalesce.js';
+import { applyEvents, type ApplyTarget } from '../kernel/apply.js';
 import { ProbeRollback } from '../kernel/errors.js';
-import { commitFill, isFill } from '../kernel/guard.js';
+import { isFill } from '../kernel/guard.js';
 import { createGeneration, dropGeneration, readLive, registerProjection, swapGeneration, tablesOf } from '../kernel/generations.js';
 import type { PostgresProjection } from '../kernel/projection.js';
-import { offsetsStatement, readGenerations, readOffsets, readPosition, resolveBatch } from '../kernel/control.js';
+import { commitCheckpoint, readGenerations, readOffsets, readPosition, resolveBatch } from '../kernel/control.js';
 import type { ApplyOptions, ApplyResult, GenerationRef, ReadModelTarget, TargetBatch } from '../kernel/target.js';
 import { statementFolder } from './fold.js';
 import { postgresPiiScanner } from './pii-scanner.js';
@@ -41,11 +40,7 @@ export function postgresReadModelTarget(sql: SqlClient, projection: PostgresProj
     // A rebuild's shadow filled in position order needs no per-stream guard (guard.ts).
     const fill = await isFill(tx, name, batch);
     const r = await applyEvents(tx, projection, target, events, { fold, guarded: !fill });
-    const offsets = batch.offsets ?? [];
-    if (fill) await commitFill(tx, name, generation, batch.history?.after, position, r.applied);
-    // Position and offsets in one round trip.
-    else if (offsets.length > 0) await tx.exec(scriptOf([advanceStatement(target, position, r.applied), offsetsStatement(name, offsets)].filter((x) => x !== undefined), { merge: false }));
-    else await advanceGeneration(tx, target, position, r.applied);
+    await commitCheckpoint(tx, { name, generation, batch, fill, position, applied: r.applied });
     if (probe) throw new ProbeRollback();
     return { ...r, maxPosition: position };
   };
