@@ -33,6 +33,20 @@ import {
 
 const { Kafka, logLevel } = kafkajs;
 
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, never starting with '-'. One id in 64 would,
+ * and the storage tool's argument parser then reads it as an option ("--cluster-id: expected one
+ * argument"); Kafka's own `Uuid.randomUuid` draws again for the same reason.
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (isUsableClusterId(id)) return id;
+  }
+}
+
+export const isUsableClusterId = (id: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/.test(id);
+
 const dir = (): string => stackDir('kafka');
 const distDir = (): string => join(dir(), 'dist');
 const propsFile = (): string => join(dir(), 'server.properties');
@@ -167,9 +181,10 @@ export const kafka: StackServer = {
     // (data dir wiped) does not leave a mismatching meta.properties behind.
     if (!existsSync(join(dir(), 'data', 'meta.properties'))) {
       const idFile = join(dir(), 'cluster-id');
-      if (!existsSync(idFile)) writeFileSync(idFile, randomBytes(16).toString('base64url'));
-      const clusterId = readFileSync(idFile, 'utf8').trim();
-      await run(java, ['-Xmx256m', log4j, '-cp', classpath(), await storageToolClass(), 'format', '-t', clusterId, '-c', propsFile(), '--ignore-formatted'], {
+      const kept = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : '';
+      const clusterId = isUsableClusterId(kept) ? kept : newClusterId();
+      if (clusterId !== kept) writeFileSync(idFile, clusterId);
+      await run(java, ['-Xmx256m', log4j, '-cp', classpath(), await storageToolClass(), 'format', '--cluster-id', clusterId, '-c', propsFile(), '--ignore-formatted'], {
         asServiceUser: true,
         env: javaEnv(),
         logFile: log(),
