@@ -51,11 +51,35 @@ type Op =
 
 /** Longest folded statement: the composed expressions nest, and a very long chain would nest too deep. */
 const MAX_FOLDED_SQL = 16_000;
+/** Shapes kept by one folder before its memo starts over (a live consumer meets few; a rebuild a few hundred). */
+const MAX_SHAPES = 20_000;
+
+/**
+ * What a chain of statements composes to, for one SEQUENCE of statement texts: the expressions, the
+ * parameters they number, the rendered SQL. It depends on the texts and their parameter counts only, never
+ * on the values, so a rebuild (millions of "capture, then three scores" chains) composes each sequence
+ * once and binds each chain's own parameters to it. Immutable once made; `next` memoises the extensions.
+ */
+interface Shape {
+  readonly values: ReadonlyMap<string, string>;
+  readonly paramCount: number;
+  /** The folded statement's text, rendered on first use. */
+  sql: string | undefined;
+  /** Op folded in → its parameter count → the shape after it, or null when it does not fold. */
+  readonly next: Map<Op, Map<number, Shape | null>>;
+}
+
+interface ShapeMemo {
+  /** A chain's first op → its parameter count → the shape of the chain when a second statement folds in. */
+  roots: Map<Op, Map<number, Shape>>;
+  size: number;
+}
 
 /** A folder of statements for the tables of one generation (from the projection's DDL), memoised per DDL. */
 export function statementFolder(ddl: (tables: Tables) => string): (statements: readonly SqlStatement[], tables: Tables) => SqlStatement[] {
   const infos = new Map<string, ReadonlyMap<string, TableInfo>>();
   const ops = new Map<string, Op | null>();
+  const memo: ShapeMemo = { roots: new Map(), size: 0 };
   return (statements, tables) => {
     const text = ddl(tables);
     let info = infos.get(text);
@@ -68,13 +92,21 @@ export function statementFolder(ddl: (tables: Tables) => string): (statements: r
       let op = ops.get(sql);
       if (op === undefined) {
         op = parseOp(sql, info!) ?? null;
-        if (ops.size > 10_000) ops.clear();
+        if (ops.size > 10_000) {
+          ops.clear();
+          memo.roots = new Map(); // shapes are keyed by op objects: a re-parsed op would never meet its old shapes
+          memo.size = 0;
+        }
         ops.set(sql, op);
       }
       return op ?? undefined;
     };
+    if (memo.size > MAX_SHAPES) {
+      memo.roots = new Map();
+      memo.size = 0;
+    }
     try {
-      return foldStatements(statements, info, parse);
+      return foldStatements(statements, info, parse, memo);
     } catch {
       // A shape this fold did not foresee: the statements as they are (the fold is only ever an optimisation).
       return [...statements];
@@ -86,19 +118,18 @@ interface Chain {
   readonly table: string;
   readonly start: 'insert' | 'update';
   readonly conflict: 'none' | 'nothing';
-  /** The first statement's WHERE (UPDATE chains), renumbered. */
+  /** The first statement's WHERE (UPDATE chains). */
   readonly where: string;
-  /** The first statement's op: `values` and `params` are built from it only when a second one folds in. */
+  /** The first statement's op. */
   readonly op: Op;
-  /** Column → its expression so far (parameters numbered in `params`); undefined until something folds in. */
-  values: Map<string, string> | undefined;
+  /** Undefined until a second statement folds in (the original is then emitted as it was). */
+  shape: Shape | undefined;
+  /** This chain's parameters, in the shape's numbering; built when a second statement folds in. */
   params: unknown[] | undefined;
-  /** Statements folded into this one (1: nothing folded, the original is emitted as it was). */
-  count: number;
   readonly original: SqlStatement;
 }
 
-function foldStatements(statements: readonly SqlStatement[], info: ReadonlyMap<string, TableInfo>, parse: (sql: string) => Op | undefined): SqlStatement[] {
+function foldStatements(statements: readonly SqlStatement[], info: ReadonlyMap<string, TableInfo>, parse: (sql: string) => Op | undefined, memo: ShapeMemo): SqlStatement[] {
   const out: Array<SqlStatement | Chain> = [];
   let open = new Map<string, Chain>();
   for (const s of statements) {
@@ -110,7 +141,7 @@ function foldStatements(statements: readonly SqlStatement[], info: ReadonlyMap<s
       continue;
     }
     const chain = open.get(key);
-    if (chain && extend(chain, op, s, info.get(op.table)!)) continue;
+    if (chain && extend(chain, op, s, info.get(op.table)!, memo)) continue;
     if (chain?.start === 'insert' && op.kind === 'insert' && op.conflict === 'nothing') continue; // the row exists after the chain's INSERT: a no-op
     const fresh = begin(op, s);
     out.push(fresh);
@@ -145,58 +176,80 @@ function keyOf(op: Op, params: readonly unknown[], table: TableInfo): string | u
 
 // Most rows of a batch see one statement: a chain costs no copy of its statement until a second one folds in.
 function begin(op: Op, s: SqlStatement): Chain {
-  return { table: op.table, start: op.kind, conflict: op.kind === 'insert' ? op.conflict : 'none', where: op.kind === 'update' ? op.where : '', op, values: undefined, params: undefined, count: 1, original: s };
+  return { table: op.table, start: op.kind, conflict: op.kind === 'insert' ? op.conflict : 'none', where: op.kind === 'update' ? op.where : '', op, shape: undefined, params: undefined, original: s };
 }
 
-function materialise(chain: Chain): { values: Map<string, string>; params: unknown[] } {
-  if (!chain.values || !chain.params) {
-    const op = chain.op;
-    chain.values = op.kind === 'insert' ? new Map(op.columns.map((c, i) => [c, op.values[i]!])) : new Map(op.sets);
-    chain.params = [...chain.original.params];
+/** The shape of a chain of one statement (its op with that many parameters), memoised. */
+function rootShape(op: Op, paramCount: number, memo: ShapeMemo): Shape {
+  let byCount = memo.roots.get(op);
+  if (!byCount) memo.roots.set(op, (byCount = new Map()));
+  let shape = byCount.get(paramCount);
+  if (!shape) {
+    const values = op.kind === 'insert' ? new Map(op.columns.map((c, i) => [c, op.values[i]!])) : new Map(op.sets);
+    shape = { values, paramCount, sql: undefined, next: new Map() };
+    byCount.set(paramCount, shape);
+    memo.size++;
   }
-  return { values: chain.values, params: chain.params };
+  return shape;
 }
 
 /** Folds an UPDATE into the chain; false when it cannot be (the caller starts a new chain with it). */
-function extend(chain: Chain, op: Op, s: SqlStatement, table: TableInfo): boolean {
+function extend(chain: Chain, op: Op, s: SqlStatement, table: TableInfo, memo: ShapeMemo): boolean {
   if (op.kind !== 'update') return false;
-  const { values, params } = materialise(chain);
-  const offset = params.length;
+  const from = chain.shape ?? rootShape(chain.op, chain.original.params.length, memo);
+  let byCount = from.next.get(op);
+  if (!byCount) from.next.set(op, (byCount = new Map()));
+  let to = byCount.get(s.params.length);
+  if (to === undefined) {
+    to = compose(from, chain.start, op, s.params.length, table);
+    byCount.set(s.params.length, to);
+    memo.size++;
+  }
+  if (to === null) return false;
+  const params = (chain.params ??= [...chain.original.params]);
+  for (const p of s.params) params.push(p);
+  chain.shape = to;
+  return true;
+}
+
+/** The shape after `op` (an UPDATE with `paramCount` parameters) folds into a chain of shape `from`; null when it cannot. */
+function compose(from: Shape, start: Chain['start'], op: Op & { kind: 'update' }, paramCount: number, table: TableInfo): Shape | null {
+  const values = from.values;
   const next = new Map(values);
   let size = 0;
   for (const [column, expr] of op.sets) {
     let unknown = false;
-    const composed = rewrite(expr, offset, {
+    const composed = rewrite(expr, from.paramCount, {
       is: (name) => table.columns.has(name),
       read: (ref) => {
         const v = values.get(ref);
         const col = table.columns.get(ref)!;
         if (v !== undefined) return `(${v})::${col.type}`;
-        if (chain.start === 'update') return ref; // the stored value, unchanged so far
+        if (start === 'update') return ref; // the stored value, unchanged so far
         if (col.implicit) unknown = true; // a DEFAULT the INSERT left to the server
         return `NULL::${col.type}`;
       },
     });
-    if (unknown) return false;
+    if (unknown) return null;
     next.set(column, composed);
     size += composed.length;
   }
-  if (size > MAX_FOLDED_SQL) return false;
-  for (const [c, v] of next) values.set(c, v);
-  params.push(...s.params);
-  chain.count++;
-  return true;
+  if (size > MAX_FOLDED_SQL) return null;
+  return { values: next, paramCount: from.paramCount + paramCount, sql: undefined, next: new Map() };
 }
 
 function render(chain: Chain, table: TableInfo): SqlStatement {
-  if (chain.count === 1) return chain.original;
-  const { values, params } = materialise(chain);
+  const shape = chain.shape;
+  if (!shape) return chain.original;
+  return { sql: (shape.sql ??= renderShape(chain, shape, table)), params: chain.params! };
+}
+
+function renderShape(chain: Chain, shape: Shape, table: TableInfo): string {
+  const values = shape.values;
   const columns = [...values.keys()];
-  if (chain.start === 'update') {
-    return { sql: `UPDATE ${chain.table} SET ${columns.map((c) => `${c} = ${values.get(c)!}`).join(', ')} WHERE ${chain.where}`, params };
-  }
+  if (chain.start === 'update') return `UPDATE ${chain.table} SET ${columns.map((c) => `${c} = ${values.get(c)!}`).join(', ')} WHERE ${chain.where}`;
   const conflict = chain.conflict === 'nothing' ? ` ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${table.key[0]} = NULL` : '';
-  return { sql: `INSERT INTO ${chain.table} (${columns.join(', ')}) VALUES (${columns.map((c) => values.get(c)!).join(', ')})${conflict}`, params };
+  return `INSERT INTO ${chain.table} (${columns.join(', ')}) VALUES (${columns.map((c) => values.get(c)!).join(', ')})${conflict}`;
 }
 
 // ── parsing (our own projections' SQL; anything unexpected is simply not folded) ───────────────────────
