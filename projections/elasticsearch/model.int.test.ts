@@ -165,6 +165,27 @@ describe('Elasticsearch search model', () => {
     });
   });
 
+  it('an item the real server refuses (a write block: 403) fails as that event, with the server\'s reason (the trimmed bulk answer keeps it)', async () => {
+    const prefix = fresh();
+    const model = elasticsearchModel({ client, prefix });
+    await model.createGeneration(1);
+    const h = new History();
+    searchHistory(h, 'tenant-x');
+    const contacts = indexOf('contact', 1, prefix);
+    await client.indices.putSettings({ index: contacts, settings: { 'index.blocks.write': true } });
+    try {
+      await assert.rejects(model.write(1, h.events), (e: unknown) => {
+        assert.ok(e instanceof ProjectionEventError, String(e));
+        assert.equal(e.code, 'PROJECTION_ERR_EVENT(403)');
+        assert.match(String(e.cause ?? e.message), /cluster_block_exception/);
+        assert.ok(h.events[e.index]!.type.startsWith('Contact'), `blames ${h.events[e.index]!.type}`);
+        return true;
+      });
+    } finally {
+      await client.indices.putSettings({ index: contacts, settings: { 'index.blocks.write': false } });
+    }
+  });
+
   it('blue-green: a new generation is filled beside the live one and the three aliases move in one step; the old one drops', async () => {
     const prefix = fresh();
     const model = elasticsearchModel({ client, prefix });
