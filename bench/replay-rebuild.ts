@@ -54,6 +54,7 @@ import { openElasticsearch } from '../platform/elasticsearch/client.js';
 import { createEventStore } from '../platform/event-store/event-store.js';
 import { postgresEventStore } from '../platform/event-store/postgres/adapter.js';
 import { pgClient } from '../platform/sql/client.js';
+import { type CpuSample, cpuSample, cpuSince } from './lib/proc-cpu.js';
 import { createProjector } from '../projections/kernel/projector.js';
 import type { ReadModelTarget } from '../projections/kernel/target.js';
 import { contactsProjection } from '../projections/postgres/contacts/projection.js';
@@ -170,6 +171,9 @@ try {
   // The raw bulk baseline of one store: the rows/documents a rebuild wrote, read back and written again
   // from the client (only the writes timed). Each raw table/index is dropped after it is measured, so the
   // per-store-alone rows and the one-pass row can measure in the same run.
+  // CPU seconds each server spent in the timed writes of the raw baselines (summed over their slices).
+  const rawCpu: CpuSample = { postgres: 0, elasticsearch: 0, clickhouse: 0, kafka: 0, node: 0 };
+  const resetRawCpu = () => Object.keys(rawCpu).forEach((k) => (rawCpu[k as keyof CpuSample] = 0));
   const rawOf = (store: string, r: RebuildReport): Promise<{ rows: number; rawMs: number; bareMs?: number }> =>
     store === 'postgres' ? rawPostgres(r) : store === 'elasticsearch' ? rawElasticsearch(r) : rawClickhouse(r);
   const storesChosen = ALL_STORES ? ['postgres', 'elasticsearch', 'clickhouse'] : ['postgres'];
@@ -208,8 +212,11 @@ try {
     // ── 1. the rebuild, no other load ──────────────────────────────────────────────────────────────
     say(`rebuilding ${models.join(', ')} in one pass…`);
     const r0 = performance.now();
+    const c0 = cpuSample();
     const report = await rebuildModels(targets, { store, log, controlSql: readSql, batchSize: BATCH, graceMs: 0, onProgress: progressLine() });
     const rebuildMs = performance.now() - r0;
+    const passCpu = cpuSince(c0);
+    say(`  CPU seconds over the pass: ${Object.entries(passCpu).map(([k, v]) => `${k} ${v}`).join(', ')} (PostgreSQL's include reading the event store)`);
     if (!report.switched) throw new Error('rebuild did not switch');
     say(`rebuild: ${report.events} events in ${(rebuildMs / 1000).toFixed(1)} s (${Math.round(report.events / (rebuildMs / 1000))} events/s, all models)`);
 
@@ -225,7 +232,15 @@ try {
       say(`  ${store.padEnd(13)} ${rows} rows: rebuild ${Math.round(ours)} rows/s (busy ${(busyMs / 1000).toFixed(1)} s; ${Math.round(wall)} rows/s over the whole pass) · raw ${Math.round(raw)} rows/s → ${(ours / raw).toFixed(2)}× (${(wall / raw).toFixed(2)}× by wall time)`);
     };
     const busy = (store: string) => report.models.find((m) => m.store === store)?.storeBusyMs ?? NaN;
-    for (const storeName of storesChosen) line(storeName, await rawOf(storeName, report));
+    for (const storeName of storesChosen) {
+      resetRawCpu();
+      line(storeName, await rawOf(storeName, report));
+      const server = storeName as keyof CpuSample;
+      const rows = (perStore[storeName] as { rows: number }).rows;
+      say(`    ${storeName} CPU per 1,000 rows: rebuild ${((passCpu[server] / rows) * 1000).toFixed(3)} s, raw ${((rawCpu[server] / rows) * 1000).toFixed(3)} s`);
+      (perStore[storeName] as Record<string, unknown>).cpu = { passS: passCpu[server], rawS: round2(rawCpu[server]) };
+    }
+    result.passCpu = passCpu;
     result.rebuild = { ms: Math.round(rebuildMs), eventsPerS: Math.round(report.events / (rebuildMs / 1000)), models: report.models.map((m) => ({ name: m.name, store: m.store, applied: m.applied, busyMs: m.busyMs, storeBusyMs: m.storeBusyMs, failures: m.failures.length })) };
     result.perStore = perStore;
   }
@@ -246,6 +261,7 @@ try {
         after = String(data[data.length - 1]![key]);
         const columns = Object.keys(data[0]!);
         const s0 = performance.now();
+        const c0 = cpuSample();
         for (let i = 0; i < data.length; i += 1000) {
           const chunk = data.slice(i, i + 1000);
           const params: unknown[] = [];
@@ -253,6 +269,7 @@ try {
           await readSql.query(`INSERT INTO raw_${m.name} (${columns.join(', ')}) VALUES ${values.join(',')}`, params);
         }
         rawMs += performance.now() - s0;
+        rawCpu.postgres += cpuSince(c0).postgres;
         rows += data.length;
       }
       await readSql.exec(`DROP TABLE raw_${m.name}`);
@@ -274,12 +291,14 @@ try {
       while (page.hits.hits.length > 0) {
         const hits = page.hits.hits;
         const s0 = performance.now();
+        const c0 = cpuSample();
         for (let i = 0; i < hits.length; i += 1_000) {
           const b = hits.slice(i, i + 1_000);
           const res = await es!.bulk({ operations: b.flatMap((h) => [{ index: { _index: raw, _id: h._id!, version: Number(h._source!.position), version_type: 'external' as const } }, h._source!]) });
           if (res.errors) throw new Error('raw _bulk refused items');
         }
         rawMs += performance.now() - s0;
+        rawCpu.elasticsearch += cpuSince(c0).elasticsearch;
         rows += hits.length;
         page = await es!.scroll<Record<string, unknown>>({ scroll_id: page._scroll_id!, scroll: '2m' });
       }
@@ -313,8 +332,10 @@ try {
       const data = await engine.query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE position >= ${lo} AND position <= ${hi}`);
       const lines = data.map((x) => JSON.stringify(x)).join('\n');
       const s0 = performance.now();
+      const c0 = cpuSample();
       await engine.insertJsonLines(eventsTable(RAW_GENERATION), lines);
       rawMs += performance.now() - s0;
+      rawCpu.clickhouse += cpuSince(c0).clickhouse;
       const s1 = performance.now();
       await engine.insertJsonLines('raw_events', lines);
       bareMs += performance.now() - s1;
