@@ -46,8 +46,8 @@ interface TableInfo {
 }
 
 type Op =
-  | { readonly kind: 'insert'; readonly table: string; readonly columns: readonly string[]; readonly values: readonly string[]; readonly conflict: 'none' | 'nothing'; readonly keyParams: readonly number[] }
-  | { readonly kind: 'update'; readonly table: string; readonly sets: ReadonlyArray<readonly [string, string]>; readonly where: string; readonly keyParams: readonly number[] };
+  | { readonly kind: 'insert'; readonly table: string; readonly columns: readonly string[]; readonly values: readonly string[]; readonly conflict: 'none' | 'nothing'; readonly keyParams: readonly number[]; readonly keyTypes: readonly string[] }
+  | { readonly kind: 'update'; readonly table: string; readonly sets: ReadonlyArray<readonly [string, string]>; readonly where: string; readonly keyParams: readonly number[]; readonly keyTypes: readonly string[] };
 
 /** Longest folded statement: the composed expressions nest, and a very long chain would nest too deep. */
 const MAX_FOLDED_SQL = 16_000;
@@ -134,7 +134,7 @@ function foldStatements(statements: readonly SqlStatement[], info: ReadonlyMap<s
   let open = new Map<string, Chain>();
   for (const s of statements) {
     const op = parse(s.sql);
-    const key = op && keyOf(op, s.params, info.get(op.table)!);
+    const key = op && keyOf(op, s.params);
     if (!op || key === undefined) {
       out.push(s);
       open = new Map(); // a barrier: nothing moves across it
@@ -150,28 +150,40 @@ function foldStatements(statements: readonly SqlStatement[], info: ReadonlyMap<s
   return out.map((x) => ('sql' in x ? x : render(x, info.get(x.table)!)));
 }
 
-/** The row an op touches (table and key values, normalised as PostgreSQL compares them), or undefined. */
-function keyOf(op: Op, params: readonly unknown[], table: TableInfo): string | undefined {
-  const parts: string[] = [op.table];
-  for (const [i, n] of op.keyParams.entries()) {
-    const v = params[n - 1];
-    const type = table.columns.get(table.key[i]!)!.type;
+/** A uuid as PostgreSQL prints it (lower case, hyphenated): the form nearly every key comes in. */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The row an op touches (table and key values, normalised as PostgreSQL compares them, joined by NUL, which
+ * no table name, uuid, integer or valid text value holds), or undefined.
+ */
+function keyOf(op: Op, params: readonly unknown[]): string | undefined {
+  let key = op.table;
+  for (let i = 0; i < op.keyParams.length; i++) {
+    const v = params[op.keyParams[i]! - 1];
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint') return undefined;
+    const text = String(v);
+    const type = op.keyTypes[i];
     if (type === 'uuid') {
-      // '{A0EE…}', 'a0ee…' without hyphens and upper case are all the same uuid to PostgreSQL.
-      const hex = String(v).toLowerCase().replace(/[{}-]/g, '');
-      if (!/^[0-9a-f]{32}$/.test(hex)) return undefined;
-      parts.push(hex);
-    } else if (type === 'text') parts.push(String(v));
-    else if (type === 'bigint' || type === 'integer' || type === 'smallint') {
+      if (CANONICAL_UUID.test(text)) key += `\0${text}`;
+      else {
+        // '{A0EE…}', 'a0ee…' without hyphens and upper case are all the same uuid to PostgreSQL.
+        const hex = text.toLowerCase().replace(/[{}-]/g, '');
+        if (!/^[0-9a-f]{32}$/.test(hex)) return undefined;
+        key += `\0${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      }
+    } else if (type === 'text') {
+      if (text.includes('\0')) return undefined; // PostgreSQL refuses it: left unfolded, to fail as it is
+      key += `\0${text}`;
+    } else if (type === 'bigint' || type === 'integer' || type === 'smallint') {
       try {
-        parts.push(BigInt(String(v).trim()).toString());
+        key += `\0${BigInt(text.trim())}`;
       } catch {
         return undefined;
       }
     } else return undefined;
   }
-  return JSON.stringify(parts);
+  return key;
 }
 
 // Most rows of a batch see one statement: a chain costs no copy of its statement until a second one folds in.
@@ -414,7 +426,7 @@ function parseOp(sql: string, tables: ReadonlyMap<string, TableInfo>): Op | unde
     }
     // VALUES expressions may not read columns (they cannot, in an INSERT): refuse anything that looks like one.
     if (values.some((v) => columnRefs(v, table.columns).length > 0)) return undefined;
-    return { kind: 'insert', table: ins[1]!, columns, values, conflict, keyParams };
+    return { kind: 'insert', table: ins[1]!, columns, values, conflict, keyParams, keyTypes: table.key.map((k) => table.columns.get(k)!.type) };
   }
   const upd = /^UPDATE ([a-z_][a-z0-9_.]*) SET (.*)$/i.exec(text);
   if (upd) {
@@ -441,7 +453,7 @@ function parseOp(sql: string, tables: ReadonlyMap<string, TableInfo>): Op | unde
       if (columnRefs(e, table.columns).some((r) => table.columns.get(r)!.generated)) return undefined;
     }
     if (new Set(sets.map((x) => x![0])).size !== sets.length) return undefined;
-    return { kind: 'update', table: upd[1]!, sets: sets as Array<readonly [string, string]>, where, keyParams };
+    return { kind: 'update', table: upd[1]!, sets: sets as Array<readonly [string, string]>, where, keyParams, keyTypes: table.key.map((k) => table.columns.get(k)!.type) };
   }
   return undefined;
 }

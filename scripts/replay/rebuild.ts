@@ -109,8 +109,8 @@ export function readSizeOf(laneSizes: readonly number[], readBatch: number): num
 interface Lane {
   readonly run: ModelRun;
   readonly size: number;
-  buffer: StoredRecord[];
-  decoded: Map<string, Outcome>;
+  /** Gathered records with their decoding (undefined: a type no chosen model handles), in order. */
+  buffer: Fetched[];
   /** The apply in flight (at most one per model: its checkpoint must commit in order). */
   inflight: Promise<void> | undefined;
 }
@@ -137,36 +137,22 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
   const clock = options.clock ?? Date.now;
   const throttleStart = clock();
   // Read and decode batch n+1 while batch n is applied: the store and the read database work in parallel.
-  const fetch = async (after: bigint | undefined) => {
-    const records = await options.store.readAllRaw({ after, maxCount: readSize });
-    // Decoded once for every model; types no chosen model handles are not decrypted at all.
-    const decode = records.filter((r) => wanted.has(r.type));
-    const outcomes = await options.store.reader.read(decode);
-    return { records, decoded: new Map(decode.map((r, i) => [r.eventId, outcomes[i]!])) };
-  };
+  const fetch = (after: bigint | undefined) => readDecoded(options.store, after, readSize, wanted);
   // A store is busy while any of its models has an apply in flight (its models overlap).
   const active = new Map<string, { n: number; since: number; total: number }>();
   const busy = (store: string) => active.get(store) ?? active.set(store, { n: 0, since: 0, total: 0 }).get(store)!;
-  const lanes: Lane[] = runs.map((run) => ({ run, size: applyBatchOf(run.target, readBatch), buffer: [], decoded: new Map(), inflight: undefined }));
+  const lanes: Lane[] = runs.map((run) => ({ run, size: applyBatchOf(run.target, readBatch), buffer: [], inflight: undefined }));
   let failure: { error: unknown } | undefined;
   // Hands the lane's first `count` gathered records to its store, once its previous apply is done.
   const dispatch = async (lane: Lane, count: number) => {
     if (count === 0) return;
     await lane.inflight;
     if (failure) throw failure.error;
-    const records = lane.buffer.slice(0, count);
+    const fetched = lane.buffer.slice(0, count);
     lane.buffer = lane.buffer.slice(count);
-    const decoded = new Map<string, Outcome>();
-    for (const r of records) {
-      const o = lane.decoded.get(r.eventId);
-      if (o) {
-        decoded.set(r.eventId, o);
-        lane.decoded.delete(r.eventId);
-      }
-    }
     const b = busy(lane.run.target.store);
     if (b.n++ === 0) b.since = performance.now();
-    lane.inflight = applyToShadow(lane.run, records, decoded, { apply: (x, o) => lane.run.target.apply(x, o), retry: options.retry ?? defaultRetryPolicy, ...options })
+    lane.inflight = applyToShadow(lane.run, fetched, { apply: (x, o) => lane.run.target.apply(x, o), retry: options.retry ?? defaultRetryPolicy, ...options })
       .catch((error: unknown) => {
         failure ??= { error };
       })
@@ -178,10 +164,10 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
   try {
     while (next) {
       if (options.signal?.aborted || failure) break;
-      const { records, decoded } = await next;
+      const fetched = await next;
       next = undefined;
-      if (records.length === 0) break;
-      const last = records[records.length - 1]!.position;
+      if (fetched.length === 0) break;
+      const last = fetched[fetched.length - 1]!.record.position;
       const more = last < head!;
       if (more) {
         next = fetch(last);
@@ -189,13 +175,7 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
       }
       for (const lane of lanes) {
         const p = lane.run.position;
-        const mine = p === undefined ? records : records.filter((r) => r.position > p);
-        if (mine.length === 0) continue;
-        for (const r of mine) {
-          lane.buffer.push(r);
-          const o = decoded.get(r.eventId);
-          if (o) lane.decoded.set(r.eventId, o);
-        }
+        for (const f of fetched) if (p === undefined || f.record.position > p) lane.buffer.push(f);
       }
       for (const lane of lanes) {
         // Full batches (never more than the lane's size: a store's preference is an upper bound), and at
@@ -203,7 +183,7 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
         while (lane.buffer.length >= lane.size) await dispatch(lane, lane.size);
         if (!more) await dispatch(lane, lane.buffer.length);
       }
-      events += records.length;
+      events += fetched.length;
       cursor = last;
       options.onProgress?.({ events, position: cursor, from, head, elapsedMs: Date.now() - started });
       if (options.maxEventsPerSecond !== undefined) {
@@ -224,12 +204,28 @@ export async function fillShadows(runs: readonly ModelRun[], options: FillOption
   return { events, position: cursor, head };
 }
 
-type Outcome = ReadOutcome;
+/** A record read from the event store and its decoding (once for every model), or undefined if no chosen model handles its type. */
+interface Fetched {
+  readonly record: StoredRecord;
+  readonly outcome: ReadOutcome | undefined;
+}
+
+/** The next records of `$all` after `after`, each with its decoding; types no model in `wanted` handles are not decrypted at all. */
+async function readDecoded(store: EventStore, after: bigint | undefined, maxCount: number, wanted: ReadonlySet<string>): Promise<Fetched[]> {
+  const records = await store.readAllRaw({ after, maxCount });
+  const decode = records.filter((r) => wanted.has(r.type));
+  const outcomes = await store.reader.read(decode);
+  const fetched: Fetched[] = new Array(records.length);
+  for (let i = 0, k = 0; i < records.length; i++) {
+    const record = records[i]!;
+    fetched[i] = { record, outcome: decode[k] === record ? outcomes[k++] : undefined };
+  }
+  return fetched;
+}
 
 async function applyToShadow(
   run: ModelRun,
-  records: readonly StoredRecord[],
-  decoded: ReadonlyMap<string, Outcome>,
+  fetched: readonly Fetched[],
   args: {
     apply: (batch: TargetBatch, options?: ApplyOptions) => Promise<ApplyResult>;
     retry: RetryPolicy;
@@ -246,8 +242,8 @@ async function applyToShadow(
   };
   // Every record is an item (it moves the checkpoint), handled or not, readable or not.
   const items: BatchItem[] = [];
-  for (const r of records) {
-    const o = mine.has(r.type) ? decoded.get(r.eventId) : undefined;
+  for (const { record: r, outcome } of fetched) {
+    const o = mine.has(r.type) ? outcome : undefined;
     if (o && !o.ok) await fail({ streamId: r.streamId, streamRevision: r.streamRevision, position: r.position, eventId: r.eventId, type: r.type, error: o.error });
     items.push({ position: r.position, event: o?.ok ? o.event : undefined });
   }
@@ -257,7 +253,7 @@ async function applyToShadow(
   run.busyMs += performance.now() - t0;
   run.applied += result.applied;
   run.duplicates += result.duplicates;
-  run.position = records[records.length - 1]!.position;
+  run.position = fetched[fetched.length - 1]!.record.position;
 }
 
 /** A shadow for each target: the unfinished one of a killed run at the code's version (resumed), else a fresh one. */
@@ -353,12 +349,9 @@ export async function rebuildModels(targets: readonly ReadModelTarget[], options
       // Inside the hold on this model's live consumer: the events appended since the last pass.
       catchUp: async (apply) => {
         for (;;) {
-          const records = await options.store.readAllRaw({ after: run.position, maxCount: batch });
-          if (records.length === 0) break;
-          const wanted = records.filter((r) => handles(run.target).has(r.type));
-          const outcomes = await options.store.reader.read(wanted);
-          const decoded = new Map(wanted.map((r, i) => [r.eventId, outcomes[i]!]));
-          await applyToShadow(run, records, decoded, { apply, retry: once, waitOutConnectionLoss: false, log: options.log, onFailure: options.onFailure });
+          const fetched = await readDecoded(options.store, run.position, batch, handles(run.target));
+          if (fetched.length === 0) break;
+          await applyToShadow(run, fetched, { apply, retry: once, waitOutConnectionLoss: false, log: options.log, onFailure: options.onFailure });
         }
       },
     });
