@@ -92,6 +92,25 @@ describe('Elasticsearch search model', () => {
     assert.deepEqual(await stored(client, prefix), before);
   });
 
+  it('a late erasure older than the document (delivered after a newer event) still redacts it, keeping its version', async () => {
+    const prefix = fresh();
+    const model = elasticsearchModel({ client, prefix });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    const h = new History();
+    const id = searchIds.erased;
+    const o = { tenantId: 'tenant-late' };
+    const created = h.append(`contact-${id}`, 'ContactCreated', { contactId: id, firstName: 'Ellen', lastName: 'Ripley', email: 'ripley@weyland.example', company: 'Weyland-Yutani', customFields: {}, tags: [] }, o);
+    const erasure = h.append(`consent-${id}`, 'SubjectErased', { subjectId: id, subjectType: 'contact', erasedAt: h.now }, o);
+    const updated = h.append(`contact-${id}`, 'ContactUpdated', { contactId: id, title: 'Warrant Officer' }, o);
+    await model.write(1, [created, updated]);
+    await model.write(1, [erasure]); // older than the stored document: written at its version (external_gte)
+    const doc = [...(await stored(client, prefix)).values()].find((d) => d.doc.id === id)!;
+    assert.equal(doc.version, Number(updated.position));
+    assert.equal(doc.doc.state, 'erased');
+    for (const field of ['firstName', 'lastName', 'name', 'email'] as const) assert.equal(doc.doc[field], null, field);
+  });
+
   it('a batch split anywhere gives the same documents as one batch', async () => {
     const model = elasticsearchModel({ client, prefix: fresh() });
     await model.createGeneration(1);

@@ -40,6 +40,8 @@ export const MAX_BULK_BYTES = 5 * 1024 * 1024;
 /** Requests of one batch sent side by side. Two: the client's work on one overlaps the server's on the other. */
 export const REQUESTS_IN_FLIGHT = 2;
 const BULK_ANSWER = ['items.*.status', 'items.*.error'];
+/** Each doc's found, version and source, or its error: every doc keeps an entry, so positions hold. */
+const MGET_ANSWER = ['docs.found', 'docs._version', 'docs._source', 'docs.error'];
 
 export interface ElasticsearchModelOptions {
   readonly client: Client;
@@ -116,7 +118,7 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
     const slices: (typeof list)[] = [];
     for (let i = 0; i < list.length; i += MAX_BULK_DOCS) slices.push(list.slice(i, i + MAX_BULK_DOCS));
     await sideBySide(slices, async (slice) => {
-      const r = await client.mget<SearchDocument>({ docs: slice.map((p) => ({ _index: indexOf(p.kind, generation, prefix), _id: p.id })) });
+      const r = await client.mget<SearchDocument>({ docs: slice.map((p) => ({ _index: indexOf(p.kind, generation, prefix), _id: p.id })), filter_path: MGET_ANSWER });
       r.docs.forEach((d, k) => {
         const p = slice[k]!;
         if ('found' in d && d.found && d._source) {
