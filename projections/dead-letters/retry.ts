@@ -8,6 +8,7 @@ import { checkSealedRecord } from '../../platform/event-store/read-events.js';
 import type { SqlClient } from '../../platform/sql/client.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { ProjectionEventError } from '../kernel/errors.js';
+import { raiseGuards } from '../kernel/guard.js';
 import type { ReadModelTarget } from '../kernel/target.js';
 import { RELAY_CONSUMER } from './collect.js';
 import { getDeadLetter, listDeadLetters, recordRetryFailure, resolveDeadLetter, type DeadLetter } from './store.js';
@@ -211,9 +212,6 @@ async function restoreGuard(sql: SqlClient, name: string, generation: number, st
     await sql.query(`DELETE FROM annals_projection_streams WHERE name = $1 AND generation = $2 AND stream_id = $3 AND revision = $4`, [name, generation, streamId, lowered.toString()]);
     return;
   }
-  await sql.query(
-    `INSERT INTO annals_projection_streams(name, generation, stream_id, revision) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (name, generation, stream_id) DO UPDATE SET revision = GREATEST(annals_projection_streams.revision, EXCLUDED.revision)`,
-    [name, generation, streamId, revision.toString()],
-  );
+  const raise = raiseGuards(name, generation, [[streamId, revision]]);
+  await sql.query(raise.sql, raise.params);
 }

@@ -60,14 +60,18 @@ export class RevisionGuard {
   /** The upsert of the admitted streams' rows (never lowering one), or undefined when none was admitted. */
   statement(name: string, generation: number): SqlStatement | undefined {
     if (this.admitted.size === 0) return undefined;
-    const ids = [...this.admitted];
-    return {
-      sql: `INSERT INTO annals_projection_streams(name, generation, stream_id, revision)
+    return raiseGuards(name, generation, [...this.admitted].map((id) => [id, this.revisions.get(id)!] as const));
+  }
+}
+
+/** The upsert that raises streams' guard rows to these revisions (a missing row is made), never lowering one. */
+export function raiseGuards(name: string, generation: number, streams: ReadonlyArray<readonly [streamId: string, revision: bigint]>): SqlStatement {
+  return {
+    sql: `INSERT INTO annals_projection_streams(name, generation, stream_id, revision)
      SELECT $1, $2, s, r FROM unnest($3::text[], $4::bigint[]) AS t(s, r)
      ON CONFLICT (name, generation, stream_id) DO UPDATE SET revision = GREATEST(annals_projection_streams.revision, EXCLUDED.revision)`,
-      params: [name, generation, ids, ids.map((id) => this.revisions.get(id)!.toString())],
-    };
-  }
+    params: [name, generation, streams.map(([id]) => id), streams.map(([, revision]) => revision.toString())],
+  };
 }
 
 /**
