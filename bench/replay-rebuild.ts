@@ -22,7 +22,8 @@
  *    ClickHouse INSERTs of 50,000 pre-serialised JSONEachRow rows into a generation of the model with its
  *    state views attached (the objects a rebuild's INSERT feeds; the fair baseline, as bench:analytics), and
  *    beside it into the bare fact table (printed, `bareRowsPerS`). Ratio = rebuild rate ÷ raw rate, per row
- *    written (target: ≥ 0.33, i.e. within 3×).
+ *    written (target: ≥ 0.33, i.e. within 3×). Beside each: the CPU seconds each server and this process spent
+ *    over the pass and over the raw writes (bench/lib/proc-cpu.ts): on 2 shared cores, where the time went.
  * 4. Live lag: BENCH_RATE appends/s (one event each, like commands) on other streams, with a live projector of
  *    `leads` on the in-process bus: p50/p99 of append → row visible, for BENCH_QUIET_S seconds without a
  *    rebuild, then for as long as `annals replay rebuild <the same models>` runs in its own process (as an
