@@ -119,6 +119,36 @@ describe('Elasticsearch search model', () => {
     assert.deepEqual(docsOf(await stored(client, model.prefix)), expected);
   });
 
+  it('a batch of several slices (3,000 documents, two writes, side by side) holds the pure fold of every event', async () => {
+    const model = elasticsearchModel({ client, prefix: fresh() });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    const h = new History();
+    const o = { tenantId: 'tenant-slices' };
+    const ids = Array.from({ length: 3_000 }, (_, i) => `0190a0b0-0000-7000-8000-${(0x5000 + i).toString(16).padStart(12, '0')}`);
+    for (const [i, id] of ids.entries()) {
+      h.append(`contact-${id}`, 'ContactCreated', { contactId: id, firstName: `First${i}`, lastName: `Last${i}`, email: `c${i}@slices.example`, company: 'Slices', customFields: {}, tags: [] }, o);
+      if (i % 3 === 0) h.append(`contact-${id}`, 'ContactUpdated', { contactId: id, company: `Renamed ${i}` }, o);
+    }
+    // Second write: documents of every slice that now exist, changed again, and one erased.
+    for (const [i, id] of ids.entries()) if (i % 500 === 7) h.append(`contact-${id}`, 'ContactUpdated', { contactId: id, title: `Title ${i}` }, o);
+    h.append(`contact-${ids[2_999]!}`, 'ContactErased', { contactId: ids[2_999]! }, o);
+    const first = h.events.findIndex((e) => e.type === 'ContactUpdated' && 'title' in (e.data as object));
+    await model.write(1, h.events.slice(0, first));
+    await model.write(1, h.events.slice(first));
+    const want = foldAll(h.events);
+    const have = new Map<string, SearchDocument>();
+    const index = aliasOf('contact', model.prefix);
+    await client.indices.refresh({ index });
+    let page = await client.search<SearchDocument>({ index, size: 5_000, scroll: '1m', query: { match_all: {} } });
+    while (page.hits.hits.length > 0) {
+      for (const hit of page.hits.hits) have.set(`${hit._source!.tenantId}/${hit._source!.kind}/${hit._source!.id}`, hit._source!);
+      page = await client.scroll<SearchDocument>({ scroll_id: page._scroll_id!, scroll: '1m' });
+    }
+    assert.equal(have.size, 3_000);
+    assert.deepEqual(have, want);
+  });
+
   it('bulk items refused with 429 are retried alone until written; still refused after every retry → a transient error', async () => {
     const prefix = fresh();
     const sent: number[] = [];

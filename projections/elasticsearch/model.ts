@@ -27,9 +27,11 @@ import { elasticsearchPiiScanner, redactSubjectDocuments } from './erasure.js';
  * after a newer event of the contact) is written at the stored version with `external_gte`, because
  * erasure must win and only ever removes data.
  *
- * BACKPRESSURE. At most REQUESTS_IN_FLIGHT bulk (or _mget) requests in flight per model (a large batch of a
- * replay or rebuild: the next request travels while the server indexes the previous one), at most MAX_BULK_DOCS documents / MAX_BULK_BYTES
- * each; items refused with 429 or 5xx are retried alone (never the whole bulk) with exponential backoff;
+ * BACKPRESSURE. A batch's documents go in slices of MAX_BULK_DOCS, each read (_mget), folded and written
+ * (_bulk, in chunks of at most MAX_BULK_BYTES) on its own: a document's changes are all in its slice. At
+ * most REQUESTS_IN_FLIGHT slices per model at once, so at most that many requests are in flight (a large
+ * batch of a replay or rebuild: one slice's _mget travels while the server indexes another's _bulk);
+ * items refused with 429 or 5xx are retried alone (never the whole bulk) with exponential backoff;
  * if they still fail, the batch fails with a transient error (the runtime waits it out, never blames an
  * event). An item refused for any other reason (a mapping error) is that event's failure: it is named,
  * retried by the runtime and, if it repeats, dead-lettered.
@@ -71,12 +73,10 @@ export class ElasticsearchBackpressureError extends Error {
 }
 
 interface Pending {
-  current: SearchDocument | undefined;
-  /** The stored version (undefined: no document). */
-  readonly storedVersion: number | undefined;
-  next: SearchDocument | undefined;
-  /** Index (in `events`) of the last event that changed the document: the one blamed if its write fails. */
-  lastEvent: number;
+  readonly kind: SearchKind;
+  readonly id: string;
+  /** The changes to this document, in event order, with the index (in `events`) of their event. */
+  readonly changes: Array<{ readonly change: DocumentChange; readonly index: number }>;
 }
 
 export function elasticsearchModel(options: ElasticsearchModelOptions): ExternalReadModel & { readonly prefix: string } {
@@ -100,78 +100,82 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
   }
 
   async function write(generation: number, events: readonly EventEnvelope[]): Promise<void> {
-    // 1. Plan (pure): every event's changes, in order. A mapping that throws is that event's failure.
-    const planned: { change: DocumentChange; index: number }[] = [];
+    // 1. Plan (pure): every event's changes, gathered per document in event order. A mapping that throws is
+    //    that event's failure, before anything is read or written.
+    const pending = new Map<string, Pending>();
     events.forEach((event, index) => {
       try {
-        for (const change of changesOf(event)) planned.push({ change, index });
+        for (const change of changesOf(event)) {
+          const id = documentIdOf(change.key.tenantId, change.key.id);
+          const key = `${change.key.kind}/${id}`;
+          let p = pending.get(key);
+          if (!p) pending.set(key, (p = { kind: change.key.kind, id, changes: [] }));
+          p.changes.push({ change, index });
+        }
       } catch (err) {
         throw new ProjectionEventError(name, event, err, true, index);
       }
     });
-    if (planned.length === 0) return;
-    // 2. The current documents (real-time get: sees what was written and not yet refreshed).
-    const keyOf = (c: DocumentChange) => `${c.key.kind}/${documentIdOf(c.key.tenantId, c.key.id)}`;
-    const pending = new Map<string, Pending & { kind: SearchKind; id: string }>();
-    for (const { change } of planned) if (!pending.has(keyOf(change))) pending.set(keyOf(change), { kind: change.key.kind, id: documentIdOf(change.key.tenantId, change.key.id), current: undefined, storedVersion: undefined, next: undefined, lastEvent: -1 });
+    if (pending.size === 0) return;
+    // 2. Per slice of documents, REQUESTS_IN_FLIGHT slices side by side: read, fold, write. A document's
+    //    changes are all in its slice, so slices are independent, and one slice's _mget travels while
+    //    another's _bulk is indexed.
     const list = [...pending.values()];
-    const slices: (typeof list)[] = [];
+    const slices: Pending[][] = [];
     for (let i = 0; i < list.length; i += MAX_BULK_DOCS) slices.push(list.slice(i, i + MAX_BULK_DOCS));
     await sideBySide(slices, async (slice) => {
+      // The current documents (real-time get: sees what was written and not yet refreshed).
       const r = await client.mget<SearchDocument>({ docs: slice.map((p) => ({ _index: indexOf(p.kind, generation, prefix), _id: p.id })), filter_path: MGET_ANSWER });
-      r.docs.forEach((d, k) => {
-        const p = slice[k]!;
-        if ('found' in d && d.found && d._source) {
-          p.current = d._source;
-          (p as { storedVersion: number | undefined }).storedVersion = d._version;
+      const ops: BulkOp[] = [];
+      slice.forEach((p, k) => {
+        const d = r.docs[k]!;
+        const found = 'found' in d && d.found && d._source !== undefined;
+        const current = found ? d._source : undefined;
+        const storedVersion = found ? d._version : undefined;
+        // Fold in event order; only a document that changed is written, whole, versioned.
+        let next = current;
+        let lastEvent = -1;
+        for (const { change, index } of p.changes) {
+          const folded = fold(next, change);
+          if (folded !== next) {
+            next = folded;
+            lastEvent = index;
+          }
         }
-        p.next = p.current;
-      });
-    });
-    // 3. Fold, in event order.
-    for (const { change, index } of planned) {
-      const p = pending.get(keyOf(change))!;
-      const folded = fold(p.next, change);
-      if (folded !== p.next) {
-        p.next = folded;
-        p.lastEvent = index;
-      }
-    }
-    // 4. Whole documents, versioned; only those that changed.
-    const ops: BulkOp[] = [];
-    for (const p of list) {
-      if (p.next === undefined || p.next === p.current) continue;
-      const olderRedaction = p.storedVersion !== undefined && p.next.position <= p.storedVersion;
-      ops.push({
-        action: {
-          index: {
-            _index: indexOf(p.kind, generation, prefix),
-            _id: p.id,
-            version: olderRedaction ? p.storedVersion! : p.next.position,
-            version_type: olderRedaction ? 'external_gte' : 'external',
+        if (next === undefined || next === current) return;
+        const olderRedaction = storedVersion !== undefined && next.position <= storedVersion;
+        ops.push({
+          action: {
+            index: {
+              _index: indexOf(p.kind, generation, prefix),
+              _id: p.id,
+              version: olderRedaction ? storedVersion : next.position,
+              version_type: olderRedaction ? 'external_gte' : 'external',
+            },
           },
-        },
-        doc: p.next,
-        eventIndex: p.lastEvent,
+          json: JSON.stringify(next),
+          eventIndex: lastEvent,
+        });
       });
-    }
-    await bulkWithRetry(ops, events);
+      await bulkWithRetry(ops, events);
+    });
   }
 
   interface BulkOp {
     readonly action: { index: { _index: string; _id: string; version: number; version_type: 'external' | 'external_gte' } };
-    readonly doc: SearchDocument;
+    /** The document, serialised once: its length sizes the chunk, and the client sends the string as it is. */
+    readonly json: string;
     readonly eventIndex: number;
   }
 
-  /** Sends `ops` in bounded chunks, REQUESTS_IN_FLIGHT at a time (each document is in one chunk only); retries only the items refused with 429/5xx. */
+  /** Sends `ops` in bounded chunks, one after the other; retries only the items refused with 429/5xx. */
   async function bulkWithRetry(ops: readonly BulkOp[], events: readonly EventEnvelope[]): Promise<void> {
-    await sideBySide([...chunks(ops)], async (chunk) => {
+    for (const chunk of chunks(ops)) {
       let todo = chunk;
       for (let attempt = 0; todo.length > 0; attempt++) {
         // The answer carries only each item's status and error (every item has a status, so positions hold):
         // a full answer of 1,000 items is ~250 KB of JSON to parse, most of it _index/_id/_shards/_seq_no.
-        const r = await client.bulk({ operations: todo.flatMap((o) => [o.action, o.doc]), filter_path: BULK_ANSWER, ...(options.refresh ? { refresh: options.refresh } : {}) });
+        const r = await client.bulk({ operations: todo.flatMap((o) => [o.action, o.json]), filter_path: BULK_ANSWER, ...(options.refresh ? { refresh: options.refresh } : {}) });
         const retry: BulkOp[] = [];
         let lastStatus = 0;
         r.items.forEach((item, k) => {
@@ -193,7 +197,7 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
         await sleep(Math.min(5_000, 50 * 2 ** attempt));
         todo = retry;
       }
-    });
+    }
   }
 
   async function swap(generation: number, previous: number | undefined): Promise<void> {
@@ -251,11 +255,11 @@ export async function sideBySide<T>(items: readonly T[], work: (item: T) => Prom
 }
 
 /** Chunks of at most MAX_BULK_DOCS operations and about MAX_BULK_BYTES of documents. */
-function* chunks<T extends { doc: unknown }>(ops: readonly T[]): Generator<T[]> {
+function* chunks<T extends { json: string }>(ops: readonly T[]): Generator<T[]> {
   let chunk: T[] = [];
   let bytes = 0;
   for (const op of ops) {
-    const size = JSON.stringify(op.doc).length + 150;
+    const size = op.json.length + 150;
     if (chunk.length > 0 && (chunk.length >= MAX_BULK_DOCS || bytes + size > MAX_BULK_BYTES)) {
       yield chunk;
       chunk = [];
