@@ -69,9 +69,11 @@ export const UserId = Text.min(1).max(128);
 /** The dates and instants every store holds exactly (see the gate above). */
 export const MIN_INSTANT = '0001-01-01T00:00:00.000Z';
 export const MAX_INSTANT = '9999-12-31T23:59:59.999Z';
+const MIN_MS = Date.parse(MIN_INSTANT);
+const MAX_MS = Date.parse(MAX_INSTANT);
 const instantInRange = (s: string): boolean => {
   const t = Date.parse(s);
-  return t >= Date.parse(MIN_INSTANT) && t <= Date.parse(MAX_INSTANT);
+  return t >= MIN_MS && t <= MAX_MS;
 };
 /** The gate's checks run only on what is already a well-formed ISO value: one issue per bad field. */
 const wellFormed = (payload: { issues: readonly unknown[] }): boolean => payload.issues.length === 0;

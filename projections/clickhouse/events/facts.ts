@@ -127,8 +127,54 @@ const at = (data: unknown, path: DataPath): unknown => {
   return node;
 };
 
+/** Epoch milliseconds of each day seen ('YYYY-MM-DD' → ms, NaN for a day the calendar has not): bounded. */
+const dayStarts = new Map<string, number>();
+const MAX_DAYS = 10_000;
+function dayStart(day: string): number {
+  let ms = dayStarts.get(day);
+  if (ms === undefined) {
+    const t = Date.parse(`${day}T00:00:00.000Z`);
+    // Date.parse rolls an impossible day over ('2023-02-29' reads as 1 March): only a day that reads back is one.
+    ms = Number.isFinite(t) && new Date(t).toISOString().startsWith(day) ? t : NaN;
+    if (dayStarts.size >= MAX_DAYS) dayStarts.clear();
+    dayStarts.set(day, ms);
+  }
+  return ms;
+}
+
+/** Two ASCII digits at `i` as a number, or NaN. */
+function digits2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : NaN;
+}
+
+/**
+ * The milliseconds of an instant already in the canonical form 'YYYY-MM-DDTHH:mm:ss.sssZ' (what the
+ * command side stores nearly always), or undefined for any other form. Exact: the day is checked once
+ * against the calendar (dayStart) and the time of day by range, so the canonical form is its own
+ * `toISOString()`. The fact table's hot path: two instants per row, without Date's parse and print.
+ */
+export function canonicalInstantMs(s: string): number | undefined {
+  if (s.length !== 24 || s.charCodeAt(10) !== 84 /* T */ || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90 /* Z */) {
+    return undefined;
+  }
+  const hours = digits2(s, 11);
+  const minutes = digits2(s, 14);
+  const seconds = digits2(s, 17);
+  const lastDigit = s.charCodeAt(22) - 48;
+  const millis = digits2(s, 20) * 10 + (lastDigit >= 0 && lastDigit <= 9 ? lastDigit : NaN);
+  // NaN (a non-digit) fails every comparison.
+  if (!(hours < 24 && minutes < 60 && seconds < 60 && millis >= 0)) return undefined;
+  const day = dayStart(s.slice(0, 10));
+  if (Number.isNaN(day)) return undefined;
+  return day + hours * 3_600_000 + minutes * 60_000 + seconds * 1_000 + millis;
+}
+
 /** 'YYYY-MM-DDTHH:mm:ss.sssZ' for any instant of years 0001–9999 (the gate's range); Date handles it exactly. */
 function instant(iso: string): { iso: string; ms: number; day: string; month: string } {
+  const canonical = canonicalInstantMs(iso);
+  if (canonical !== undefined) return { iso, ms: canonical, day: iso.slice(0, 10), month: iso.slice(0, 7) };
   const ms = Date.parse(iso);
   if (!Number.isFinite(ms)) throw new Error(`analytics facts: not an instant: ${iso.slice(0, 40)}`);
   // toISOString writes years 0001–9999 with four digits (all the gate lets in), so the ISO strings

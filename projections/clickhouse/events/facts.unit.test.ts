@@ -5,7 +5,7 @@ import { personalSlots } from '../../../schemas/events/opaque-personal.js';
 import { eventDefinition, type EventEnvelope } from '../../../schemas/events/registry.js';
 import { arbitraryOf } from '../../../schemas/events/testing/arbitrary.js';
 import { eventColumns } from '../../../schemas/read-models/clickhouse/events.js';
-import { assertNoPersonalFacts, factEventTypes, factJsonLines, factRecord, factRow, FACTS } from './facts.js';
+import { assertNoPersonalFacts, canonicalInstantMs, factEventTypes, factJsonLines, factRecord, factRow, FACTS } from './facts.js';
 
 const envelope = (type: string, data: unknown, occurredAt = '2024-05-03T10:00:00.000+02:00'): EventEnvelope =>
   ({
@@ -84,5 +84,38 @@ describe('analytics facts (the pure mapping of the fact table)', () => {
       envelope('BudgetSpendRecorded', { spendId: '0190a000-0000-7000-8000-000000000002', vendor: 'V', campaign: 'c', amount: { amountMinor: 999_999_999_999_999, currency: 'EUR' }, spentAt: '2024-01-31T23:30:00.000-01:00', externalReference: 'r', overridden: true }),
     )!;
     assert.deepEqual([spend.effective_at, spend.effective_month, spend.amount_minor, spend.overridden], ['2024-02-01T00:30:00.000Z', '2024-02', '999999999999999', 1]);
+  });
+
+  it('reads a canonical instant exactly as Date does, and leaves every other form (or an impossible day or time) to Date', () => {
+    // What Date makes of a string, when the string is its own canonical form; else undefined.
+    const viaDate = (s: string) => {
+      const ms = Date.parse(s);
+      return Number.isFinite(ms) && new Date(ms).toISOString() === s ? ms : undefined;
+    };
+    const hostile = [
+      '2024-02-29T23:59:59.999Z', '2023-02-29T00:00:00.000Z', '2024-02-30T00:00:00.000Z', '2024-04-31T12:00:00.000Z',
+      '2024-01-01T24:00:00.000Z', '2024-01-01T23:60:00.000Z', '2024-01-01T23:59:60.000Z', '0001-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z', '0000-01-01T00:00:00.000Z', '1900-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z',
+      '2024-1-01T00:00:00.000Z', '2024-01-01T00:00:00.00aZ', '2024-01-01T00:00:00.000+', '2024-01-01 00:00:00.000Z',
+      '2024-00-10T00:00:00.000Z', '2024-13-10T00:00:00.000Z', '2024-01-00T00:00:00.000Z', '+02024-01-01T00:00:00.00Z',
+      '2024-01-01T00:00:00.000z', '２０２４-01-01T00:00:00.000Z', '2024-01-01T0\u0000:00:00.000Z', '2024-01-01T00:00:00.000Z\u0000',
+    ];
+    for (const s of hostile) assert.equal(canonicalInstantMs(s), viaDate(s), s);
+    fc.assert(
+      fc.property(fc.integer({ min: Date.parse('0001-01-01T00:00:00.000Z'), max: Date.parse('9999-12-31T23:59:59.999Z') }), (ms) => {
+        const s = new Date(ms).toISOString();
+        assert.equal(canonicalInstantMs(s), ms, s);
+      }),
+      { numRuns: 5_000 },
+    );
+    // The canonical shape with any two digits in each field (months 13–99, 31 April, hour 24…): same as Date.
+    const two = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, '0'));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 9999 }), two, two, two, two, two, fc.integer({ min: 0, max: 999 }), (y, mo, d, h, mi, se, ms) => {
+        const s = `${String(y).padStart(4, '0')}-${mo}-${d}T${h}:${mi}:${se}.${String(ms).padStart(3, '0')}Z`;
+        assert.equal(canonicalInstantMs(s), viaDate(s), s);
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
