@@ -105,11 +105,16 @@ export function analyticsEventsModel(engine: AnalyticsEngine, options: Analytics
           lines.push(JSON.stringify(record));
           if (record.aggregate === 'deal') deals.push({ tenantId: event.tenantId, streamId: event.streamId });
           if (lines.length === CHUNK_LINES) {
-            yield `${lines.join('\n')}\n`;
+            // The empty last element ends the last line: one flat string, not a join plus a concatenation.
+            lines.push('');
+            yield lines.join('\n');
             lines = [];
           }
         }
-        if (lines.length > 0) yield `${lines.join('\n')}\n`;
+        if (lines.length > 0) {
+          lines.push('');
+          yield lines.join('\n');
+        }
       }
       const table = eventsTable(generation);
       for (let i = 0; i < events.length; i += maxRows) {
