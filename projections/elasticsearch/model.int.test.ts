@@ -6,9 +6,10 @@ import { openElasticsearch } from '../../platform/elasticsearch/client.js';
 import { hashMatcher, valueHash } from '../../platform/pii/scanner.js';
 import { requireEnv } from '../../platform/testing/require-env.js';
 import type { EventEnvelope } from '../../schemas/events/registry.js';
-import { aliasOf, indexOf } from '../../schemas/read-models/elasticsearch/indices.js';
+import { aliasOf, documentIdOf, indexOf } from '../../schemas/read-models/elasticsearch/indices.js';
 import { searchKinds, type SearchDocument } from '../../schemas/read-models/search/documents.js';
 import { ProjectionEventError } from '../kernel/errors.js';
+import { changesOf } from '../search/documents.js';
 import { foldAll, History, searchHistory, searchIds, twoTenantSearchHistory } from '../search/testing.js';
 import { ElasticsearchBackpressureError, elasticsearchModel } from './model.js';
 
@@ -147,6 +148,103 @@ describe('Elasticsearch search model', () => {
     }
     assert.equal(have.size, 3_000);
     assert.deepEqual(have, want);
+  });
+
+  /** A client whose `_mget` calls are counted by document (every other call goes through as it is). */
+  const countingReads = () => {
+    const read: string[] = [];
+    const counting = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop === 'mget') {
+          return (params: { docs: Array<{ _id: string }> }, ...rest: unknown[]) => {
+            read.push(...params.docs.map((d) => d._id));
+            return (target.mget as (...a: unknown[]) => unknown).call(target, params, ...rest);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    return { counting, read };
+  };
+  /** The `_id`s of the documents `events` touch. */
+  const docIds = (events: readonly EventEnvelope[]) => new Set(events.flatMap((e) => changesOf(e).map((c) => documentIdOf(c.key.tenantId, c.key.id))));
+  /** Positions after which each piece starts, as a rebuild's fills chain them. */
+  const fills = (pieces: EventEnvelope[][]) =>
+    pieces.map((piece, i) => ({ piece, fill: { after: i === 0 ? undefined : pieces[i - 1]!.at(-1)!.position, through: piece.at(-1)!.position } }));
+
+  it('a fill chain into a generation it created reads exactly the documents it wrote before, and holds the pure fold (every split, hostile values included)', async () => {
+    const h = new History();
+    searchHistory(h, 'tenant-a');
+    searchHistory(h, 'tenant-b');
+    const o = { tenantId: 'tenant-a' };
+    const id = '0190a0b0-0000-7000-8000-00000000f00d';
+    h.append(`contact-${id}`, 'ContactCreated', { contactId: id, firstName: 'N\u00fcl \ud83d\ude00', lastName: '\u202eRTL', email: 'x@hostile.example', company: 'Zero\u200bWidth', customFields: {}, tags: [] }, o);
+    h.append(`contact-${id}`, 'ContactUpdated', { contactId: id, title: 'T'.repeat(200) }, o);
+    const all = h.events;
+    const existing = (events: readonly EventEnvelope[]) => new Set([...foldAll(events).values()].map((d) => documentIdOf(d.tenantId, d.id)));
+    for (const size of [1, 5, 13, all.length]) {
+      const { counting, read } = countingReads();
+      // 2^20 bits for ~30 documents: no false positive, so the reads can be predicted exactly.
+      const model = elasticsearchModel({ client: counting as Client, prefix: fresh(), filterBits: 20 });
+      await model.createGeneration(1);
+      const pieces: EventEnvelope[][] = [];
+      for (let i = 0; i < all.length; i += size) pieces.push(all.slice(i, i + size));
+      let done = 0;
+      let reads = 0;
+      for (const { piece, fill } of fills(pieces)) {
+        const before = existing(all.slice(0, done));
+        const mustRead = [...docIds(piece)].filter((d) => before.has(d)).sort();
+        const from = read.length;
+        await model.write(1, piece, { fill });
+        assert.deepEqual(read.slice(from).sort(), mustRead, `pieces of ${size}, after event ${done}`);
+        done += piece.length;
+        reads += mustRead.length;
+      }
+      await model.swap(1, undefined);
+      assert.deepEqual(docsOf(await stored(client, model.prefix)), foldAll(all), `pieces of ${size}`);
+      if (size === all.length) assert.equal(reads, 0, 'one fill of an empty generation reads nothing');
+      else assert.ok(reads > 0, `pieces of ${size}: documents an earlier fill wrote are read`);
+    }
+  });
+
+  it('the read comes back as soon as the chain breaks: a write that is not the next fill, an index that was there before, a swap', async () => {
+    const { events: all } = twoTenantSearchHistory();
+    const half = Math.floor(all.length / 2);
+    const [first, second] = [all.slice(0, half), all.slice(half)];
+    const { counting, read } = countingReads();
+    let model = elasticsearchModel({ client: counting as Client, prefix: fresh(), filterBits: 12 });
+    await model.createGeneration(1);
+    await model.write(1, first, { fill: { after: undefined, through: first.at(-1)!.position } });
+    assert.deepEqual(read, []);
+    // Not the next fill (after ≠ where this instance left it): read everything from now on, even a good fill later.
+    await model.write(1, second, { fill: { after: first.at(-2)!.position, through: second.at(-1)!.position } });
+    const readAfterBreak = read.length;
+    assert.deepEqual(new Set(read), docIds(second), 'every document of the batch is read');
+    await model.write(1, second, { fill: { after: second.at(-1)!.position, through: second.at(-1)!.position + 1n } });
+    assert.ok(read.length > readAfterBreak, 'still reading after the chain broke');
+    await model.swap(1, undefined);
+    assert.deepEqual(docsOf(await stored(client, model.prefix)), foldAll(all));
+
+    // An index that existed before createGeneration (left by another attempt): read as always.
+    const prefix = fresh();
+    const other = elasticsearchModel({ client, prefix });
+    await other.createGeneration(1);
+    await other.write(1, first);
+    const spy = countingReads();
+    model = elasticsearchModel({ client: spy.counting as Client, prefix, filterBits: 12 });
+    await model.createGeneration(1);
+    await model.write(1, all, { fill: { after: undefined, through: all.at(-1)!.position } });
+    assert.ok(spy.read.length > 0, 'an index it did not create is read');
+    await model.swap(1, undefined);
+    assert.deepEqual(docsOf(await stored(client, prefix)), foldAll(all));
+
+    // After the swap the generation is live (the consumer writes it too): read again.
+    const third = countingReads();
+    model = elasticsearchModel({ client: third.counting as Client, prefix: fresh(), filterBits: 12 });
+    await model.createGeneration(1);
+    await model.swap(1, undefined);
+    await model.write(1, second, { fill: { after: undefined, through: second.at(-1)!.position } });
+    assert.ok(third.read.length > 0, 'a swapped generation is read');
   });
 
   it('bulk items refused with 429 are retried alone until written; still refused after every retry → a transient error', async () => {

@@ -7,9 +7,10 @@ import type { EventEnvelope } from '../../schemas/events/registry.js';
 import { aliasOf, documentIdOf, indexOf, searchIndexMappings, searchIndexSettings } from '../../schemas/read-models/elasticsearch/indices.js';
 import { searchKinds, type SearchDocument, type SearchKind } from '../../schemas/read-models/search/documents.js';
 import { ProjectionEventError } from '../kernel/errors.js';
-import type { ExternalReadModel } from '../kernel/target.js';
+import type { ExternalReadModel, WriteContext } from '../kernel/target.js';
 import { changesOf, fold, searchEventTypes, type DocumentChange } from '../search/documents.js';
 import { elasticsearchPiiScanner, redactSubjectDocuments } from './erasure.js';
+import { KeyFilter } from './key-filter.js';
 
 /**
  * The Elasticsearch search read model (issue 12 §2): aliases `contacts`, `leads`, `deals` over the indices
@@ -26,6 +27,16 @@ import { elasticsearchPiiScanner, redactSubjectDocuments } from './erasure.js';
  * One exception: an erasure older than the document (a `SubjectErased` from the consent stream, delivered
  * after a newer event of the contact) is written at the stored version with `external_gte`, because
  * erasure must win and only ever removes data.
+ *
+ * NO READ FOR A DOCUMENT THAT CANNOT EXIST. A rebuild fills a generation this instance created empty, in
+ * position order, one fill after the other (WriteContext.fill: the runtime's compare-and-set on
+ * `history_through` makes the chain). While every fill of a generation since its creation went through this
+ * instance, a document it never wrote is not there, so its `_mget` is skipped and it is folded from
+ * nothing, exactly what a "not found" would have given. What was written is kept in a Bloom filter
+ * (key-filter.ts; a false positive only costs the read). Anything else (a write that is not the next fill,
+ * an index that existed before createGeneration, the swap) ends it for that generation: it reads again.
+ * A retried fill keeps it: a document of the failed attempt not yet in the filter holds only this batch's
+ * events, and writing them again at the same version is refused with 409 like any duplicate.
  *
  * BACKPRESSURE. A batch's documents go in slices of MAX_BULK_DOCS, each read (_mget), folded and written
  * (_bulk, in chunks of at most MAX_BULK_BYTES) on its own: a document's changes are all in its slice. At
@@ -55,6 +66,8 @@ export interface ElasticsearchModelOptions {
   /** `wait_for`: a bulk returns once its documents are searchable (tests; costs up to a refresh interval per bulk). */
   readonly refresh?: boolean | 'wait_for';
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Size of each filled generation's filter of written documents, as log2 of its bits (default 26: 8 MB). */
+  readonly filterBits?: number;
 }
 
 /** The search projector's own codes (internal, like the runtime's: they travel in logs and `replay status`). */
@@ -86,20 +99,34 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
   const itemRetries = options.itemRetries ?? 8;
   const name = ELASTICSEARCH_MODEL_NAME;
 
+  /** Generations this instance created empty and has filled alone since: what it wrote, and up to where. */
+  const filledAlone = new Map<number, { readonly written: KeyFilter; through: bigint | undefined }>();
+
   async function createGeneration(generation: number): Promise<void> {
+    filledAlone.delete(generation);
+    let created = 0;
     for (const kind of searchKinds) {
       const index = indexOf(kind, generation, prefix);
       if (await client.indices.exists({ index })) continue; // left by an attempt that crashed before its bookkeeping: idempotent data
+      created++;
       await client.indices
         .create({ index, settings: searchIndexSettings, mappings: searchIndexMappings as never })
         .catch((err: unknown) => {
           // Two processes starting at once: the other one created it.
           if ((err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type !== 'resource_already_exists_exception') throw err;
+          created = Number.NEGATIVE_INFINITY; // another process made it: not ours alone
         });
     }
+    if (created === searchKinds.length) filledAlone.set(generation, { written: new KeyFilter(options.filterBits), through: undefined });
   }
 
-  async function write(generation: number, events: readonly EventEnvelope[]): Promise<void> {
+  async function write(generation: number, events: readonly EventEnvelope[], context: WriteContext = {}): Promise<void> {
+    // The documents this generation can hold, when this write is the next fill of a generation filled alone.
+    let alone = filledAlone.get(generation);
+    if (alone && !(context.fill && context.fill.after === alone.through)) {
+      filledAlone.delete(generation);
+      alone = undefined;
+    }
     // 1. Plan (pure): every event's changes, gathered per document in event order. A mapping that throws is
     //    that event's failure, before anything is read or written.
     const pending = new Map<string, Pending>();
@@ -116,20 +143,29 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
         throw new ProjectionEventError(name, event, err, true, index);
       }
     });
-    if (pending.size === 0) return;
+    if (pending.size === 0) {
+      // Nothing to write, and the fill chain still moves on (a batch of events that change no document).
+      if (alone) alone.through = context.fill!.through;
+      return;
+    }
     // 2. Per slice of documents, REQUESTS_IN_FLIGHT slices side by side: read, fold, write. A document's
     //    changes are all in its slice, so slices are independent, and one slice's _mget travels while
     //    another's _bulk is indexed.
     const list = [...pending.values()];
     const slices: Pending[][] = [];
     for (let i = 0; i < list.length; i += MAX_BULK_DOCS) slices.push(list.slice(i, i + MAX_BULK_DOCS));
+    const keyOf = (p: Pending) => `${p.kind}/${p.id}`;
     await sideBySide(slices, async (slice) => {
-      // The current documents (real-time get: sees what was written and not yet refreshed).
-      const r = await client.mget<SearchDocument>({ docs: slice.map((p) => ({ _index: indexOf(p.kind, generation, prefix), _id: p.id })), filter_path: MGET_ANSWER });
+      // The current documents (real-time get: sees what was written and not yet refreshed), except those
+      // the generation cannot hold yet (see NO READ above).
+      const toRead = alone ? slice.filter((p) => alone.written.has(keyOf(p))) : slice;
+      const r = toRead.length > 0 ? await client.mget<SearchDocument>({ docs: toRead.map((p) => ({ _index: indexOf(p.kind, generation, prefix), _id: p.id })), filter_path: MGET_ANSWER }) : { docs: [] };
+      const stored = new Map(toRead.map((p, k) => [p, r.docs[k]!]));
       const ops: BulkOp[] = [];
-      slice.forEach((p, k) => {
-        const d = r.docs[k]!;
-        const found = 'found' in d && d.found && d._source !== undefined;
+      const writing: string[] = [];
+      slice.forEach((p) => {
+        const d = stored.get(p);
+        const found = d !== undefined && 'found' in d && d.found && d._source !== undefined;
         const current = found ? d._source : undefined;
         const storedVersion = found ? d._version : undefined;
         // Fold in event order; only a document that changed is written, whole, versioned.
@@ -144,6 +180,7 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
         }
         if (next === undefined || next === current) return;
         const olderRedaction = storedVersion !== undefined && next.position <= storedVersion;
+        writing.push(keyOf(p));
         ops.push({
           action: {
             index: {
@@ -158,7 +195,10 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
         });
       });
       await bulkWithRetry(ops, events);
+      // Written, or refused with 409 because it is there already: either way it exists now.
+      if (alone) for (const key of writing) alone.written.add(key);
     });
+    if (alone) alone.through = context.fill!.through;
   }
 
   interface BulkOp {
@@ -201,6 +241,8 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
   }
 
   async function swap(generation: number, previous: number | undefined): Promise<void> {
+    // Live from now on: the consumer writes it too.
+    filledAlone.delete(generation);
     // One `_aliases` call: the three aliases move together, atomically; readers see old or new, never a mix.
     const actions = searchKinds.flatMap((kind) => [
       ...(previous !== undefined && previous !== generation ? [{ remove: { index: indexOf(kind, previous, prefix), alias: aliasOf(kind, prefix), must_exist: false } }] : []),
@@ -210,6 +252,7 @@ export function elasticsearchModel(options: ElasticsearchModelOptions): External
   }
 
   async function dropGeneration(generation: number): Promise<void> {
+    filledAlone.delete(generation);
     await client.indices.delete({ index: searchKinds.map((k) => indexOf(k, generation, prefix)).join(','), ignore_unavailable: true, allow_no_indices: true });
   }
 

@@ -58,7 +58,9 @@ export function controlledTarget(sql: SqlClient, model: ExternalReadModel): Read
     const fresh = guard ? relevant.filter((event) => guard.admit(event)) : relevant;
     result.duplicates = relevant.length - fresh.length;
     // The data first (idempotent by position), the checkpoint after it, in this transaction.
-    if (fresh.length > 0) await model.write(generation, fresh);
+    // A fill is passed on even with no event to write: the model may follow the fills' chain (WriteContext).
+    const context = fill && position !== undefined ? { fill: { after: batch.history?.after, through: position } } : {};
+    if (fresh.length > 0 || context.fill) await model.write(generation, fresh, context);
     result.applied = fresh.length;
     const written = guard?.statement(name, generation);
     if (written) await tx.query(written.sql, written.params);

@@ -234,6 +234,17 @@ export interface SwapOptions {
  * with advisory locks (no transaction id yet, so the event store's readers are not held back), and a swap
  * waits for it, so keep `write` bounded (one bulk request per batch).
  */
+/** What the runtime knows about a write beyond its events. */
+export interface WriteContext {
+  /**
+   * Set when the batch is a FILL (guard.ts): `generation` is a building generation holding exactly the
+   * history up to `after` (undefined: nothing yet), and its checkpoint moves to `through` with this batch.
+   * A model that has written every earlier fill of the generation itself, from the empty generation it
+   * created, knows what the generation holds without reading it (model.ts of Elasticsearch).
+   */
+  readonly fill?: { readonly after: bigint | undefined; readonly through: bigint };
+}
+
 export interface ExternalReadModel {
   readonly name: string;
   readonly version: number;
@@ -264,7 +275,7 @@ export interface ExternalReadModel {
    * translog is durable; CH: the INSERT acknowledged). One event's failure: `ProjectionEventError` with
    * `index` = its index in `events`; retry failed bulk items yourself before blaming them.
    */
-  write(generation: number, events: readonly EventEnvelope[]): Promise<void>;
+  write(generation: number, events: readonly EventEnvelope[], context?: WriteContext): Promise<void>;
   /** Points the public name (alias, view, `contacts` table exchange) at `generation`. Idempotent. */
   swap(generation: number, previous: number | undefined): Promise<void>;
   /** Removes generation `generation`'s store objects. Idempotent (missing is fine). */
