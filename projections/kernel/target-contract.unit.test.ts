@@ -11,6 +11,8 @@ import { controlledTarget } from './controlled.js';
 import { memoryReadModel } from './memory-target.testing.js';
 import { createProjector } from './projector.js';
 import { memoryContractSubject, postgresContractSubject, targetContract, type ContractDeps } from './target-contract.testing.js';
+import type { BatchItem, WriteContext } from './target.js';
+import { parseEvent } from '../../schemas/events/registry.js';
 import { batchOf, RawHistory, readTopic, within } from './testing.js';
 
 /**
@@ -39,6 +41,30 @@ describe('read-model targets (PGlite control tables, embedded bus)', () => {
 
   targetContract('postgres (one transaction)', deps, async (open) => postgresContractSubject(sql, open));
   targetContract('in-memory store without transactions (controlledTarget: data first, then the checkpoint)', deps, async (open) => memoryContractSubject(sql, open));
+
+  test('a fill reaches the model with its after and through, even a fill with no event for it; any other batch carries none', async () => {
+    const model = memoryReadModel({ name: `memory-${randomUUID().slice(0, 8)}` });
+    const seen: Array<{ events: number; context: WriteContext | undefined }> = [];
+    const target = controlledTarget(sql, { ...model, write: (g, events, context) => (seen.push({ events: events.length, context }), model.write(g, events)) });
+    await target.register();
+    const h = new RawHistory();
+    const a = randomUUID();
+    const records = [h.capture('t1', a), h.score('t1', a, 3), h.score('t1', a, 4), h.score('t1', a, 5)];
+    const item = (r: (typeof records)[number]): BatchItem => ({ position: r.position, event: parseEvent(r) });
+    const shadow = await target.createShadow();
+    await target.apply({ generation: shadow, items: [item(records[0]!)], history: { after: undefined } });
+    // A record no model handles still moves the chain: the model is called with no event.
+    await target.apply({ generation: shadow, items: [{ position: records[1]!.position, event: undefined }], history: { after: records[0]!.position } });
+    await target.apply({ generation: shadow, items: [item(records[2]!)], history: { after: records[1]!.position } });
+    // Not a fill: the shadow does not hold exactly the history up to that `after` (it is further on).
+    await target.apply({ generation: shadow, items: [item(records[3]!)], history: { after: records[1]!.position } });
+    assert.deepEqual(seen, [
+      { events: 1, context: { fill: { after: undefined, through: records[0]!.position } } },
+      { events: 0, context: { fill: { after: records[0]!.position, through: records[1]!.position } } },
+      { events: 1, context: { fill: { after: records[1]!.position, through: records[2]!.position } } },
+      { events: 1, context: {} },
+    ]);
+  });
 
   test("a store's own transient failure (its isTransient) is waited out like a lost connection: nothing dead-lettered", async () => {
     const model = memoryReadModel({ name: `memory-${randomUUID().slice(0, 8)}` });

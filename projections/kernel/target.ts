@@ -226,14 +226,6 @@ export interface SwapOptions {
   readonly catchUp?: (apply: (batch: TargetBatch, options?: ApplyOptions) => Promise<ApplyResult>) => Promise<void>;
 }
 
-/**
- * What a store WITHOUT transactions in the read database implements; `controlledTarget(sql, model)`
- * (controlled.ts) turns it into a `ReadModelTarget` whose bookkeeping (guard, offsets, position,
- * generations) lives in the control tables, by the rule in the header: data first, idempotently, then the
- * checkpoint. The control transaction is open while `write` runs: it holds off a swap and a stale member
- * with advisory locks (no transaction id yet, so the event store's readers are not held back), and a swap
- * waits for it, so keep `write` bounded (one bulk request per batch).
- */
 /** What the runtime knows about a write beyond its events. */
 export interface WriteContext {
   /**
@@ -245,6 +237,14 @@ export interface WriteContext {
   readonly fill?: { readonly after: bigint | undefined; readonly through: bigint };
 }
 
+/**
+ * What a store WITHOUT transactions in the read database implements; `controlledTarget(sql, model)`
+ * (controlled.ts) turns it into a `ReadModelTarget` whose bookkeeping (guard, offsets, position,
+ * generations) lives in the control tables, by the rule in the header: data first, idempotently, then the
+ * checkpoint. The control transaction is open while `write` runs: it holds off a swap and a stale member
+ * with advisory locks (no transaction id yet, so the event store's readers are not held back), and a swap
+ * waits for it, so keep `write` bounded (one bulk request per batch).
+ */
 export interface ExternalReadModel {
   readonly name: string;
   readonly version: number;
@@ -273,7 +273,9 @@ export interface ExternalReadModel {
    * (ES: external version = position; CH: replacing engine on position). Resolves once durable/visible
    * enough that a crash after the checkpoint commits cannot lose them (ES: refresh not required, the
    * translog is durable; CH: the INSERT acknowledged). One event's failure: `ProjectionEventError` with
-   * `index` = its index in `events`; retry failed bulk items yourself before blaming them.
+   * `index` = its index in `events`; retry failed bulk items yourself before blaming them. A fill
+   * (`context.fill`) is passed on even when none of its events is for this model (`events` empty), so a
+   * model that follows the chain of fills sees every link.
    */
   write(generation: number, events: readonly EventEnvelope[], context?: WriteContext): Promise<void>;
   /** Points the public name (alias, view, `contacts` table exchange) at `generation`. Idempotent. */
