@@ -96,11 +96,15 @@ $fn$;
 -- p_expected: >= 0 exact revision, -1 no stream, -2 any, -3 stream exists.
 -- Errors: AN409 wrong expected revision (DETAIL: current revision, -1 for none);
 --         AN422 duplicate event id (DETAIL: the ids, comma-separated). The rules are in port.ts.
+-- Every lookup here is one index probe, whatever the statistics say: PL/pgSQL keeps a connection's generic
+-- plan, and one made while the table was small (a fresh store, before autovacuum's first ANALYZE) seq-scanned
+-- the whole table for the event-id probe on every later append, so appends slowed as the store grew.
+-- enable_seqscan = off holds only inside this function.
 CREATE OR REPLACE FUNCTION annals_append(
   p_stream text, p_expected bigint,
   p_ids uuid[], p_types text[], p_versions integer[], p_data text[], p_metadata text[], p_occurred timestamptz[]
 ) RETURNS TABLE (next_revision text, last_position text)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 DECLARE
   v_n       integer := cardinality(p_ids);
   v_rev     bigint;
