@@ -1,9 +1,9 @@
-import { v7 as uuidv7 } from 'uuid';
 import { EventMetadata, type Position } from '../../schemas/events/envelope.js';
 import { EventSchemaError } from '../../schemas/events/errors.js';
 import { issuesOf, validateNewEvent, type EventEnvelope } from '../../schemas/events/registry.js';
 import type { PiiCodec } from '../pii/codec.js';
 import { createEventReader, type EventReader } from './read-events.js';
+import { newEventId } from './event-id.js';
 import type {
   AppendResult,
   EventStoreAdapter,
@@ -94,7 +94,7 @@ export function createEventStore(adapter: EventStoreAdapter, options: EventStore
       const validated = validateNewEvent(e);
       const metadata = EventMetadata.safeParse(e.metadata);
       if (!metadata.success) throw new EventSchemaError(e.type, issuesOf(metadata.error, 'metadata'));
-      return { eventId: (e.eventId ?? uuidv7()).toLowerCase(), validated, metadata: metadata.data };
+      return { eventId: (e.eventId ?? newEventId()).toLowerCase(), validated, metadata: metadata.data };
     });
     // Encrypted after validation (the schema sees the plaintext) and after the id is assigned (each
     // ciphertext is bound to it), so the hash chain covers ciphertext only.
