@@ -13,6 +13,9 @@
  *
  * `BENCH_TARGET` = real | embedded | both (default both); `BENCH_SMALL` (default 1 000, 0 = skip): the
  * same run again at that size, to see which figures grow with the store and which with the subject.
+ * On the real servers every stored record is also published to this run's own Kafka topics
+ * (`bench-<run>.annals.*`, deleted afterwards), as the relay would have: the Kafka scan reads the
+ * subject's partitions from the beginning, so it is measured against a topic holding the whole store.
  * Env for real: READ_DB_URL, KAFKA_BROKERS (`eval "$(node scripts/cli/annals.mjs stack env)"`).
  * Writes bench/results/erasure.json.
  */
@@ -45,6 +48,7 @@ import { sqlRelayCheckpoint } from '../write-side/relay/checkpoint.js';
 import { startRelay } from '../write-side/relay/main.js';
 import { createWriteSide } from '../write-side/service.js';
 import { bearer, send, testConfig, token } from '../write-side/testing.js';
+import { deleteTopics, privateTopics } from './lib/kafka-topics.js';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 100_000);
 const SMALL = Number(process.env.BENCH_SMALL ?? 1_000);
@@ -64,6 +68,8 @@ interface Result {
   readonly contacts: number;
   readonly loadMs: number;
   readonly catchUpMs: number;
+  /** Messages published to this run's Kafka topics before the erasure (0: embedded). */
+  readonly kafkaMessages: number;
   readonly wallMs: number;
   readonly projectorsWaitMs: number;
   readonly stores: ReadonlyArray<{ store: string; elapsedMs: number; examined: number; found: number }>;
@@ -74,6 +80,7 @@ async function once(target: 'real' | 'embedded', contacts: number): Promise<Resu
   const MASTER = randomBytes(32).toString('base64url');
   const run = randomUUID().replaceAll('-', '').slice(0, 12);
   const tenant = `bench-${run}`;
+  const topicPrefix = `bench-${run}.`;
   const dbs = [`annals_bench_es_${run}`, `annals_bench_read_${run}`];
   let admin: SqlClient | undefined;
   let esSql: SqlClient;
@@ -86,7 +93,7 @@ async function once(target: 'real' | 'embedded', contacts: number): Promise<Resu
     const at = (db: string) => Object.assign(new URL(url.toString()), { pathname: `/${db}` }).toString();
     esSql = pgClient(at(dbs[0]!), { max: 8 });
     readSql = pgClient(at(dbs[1]!), { max: 8 });
-    kafka = kafkaBus({ brokers: need('KAFKA_BROKERS').split(','), clientId: `bench-erasure-${run}`, sessionTimeoutMs: 6_000, log: silent });
+    kafka = privateTopics(kafkaBus({ brokers: need('KAFKA_BROKERS').split(','), clientId: `bench-erasure-${run}`, sessionTimeoutMs: 6_000, log: silent }), topicPrefix);
   } else {
     esSql = pgliteClient(await openPglite());
     readSql = pgliteClient(await openPglite());
@@ -146,6 +153,20 @@ async function once(target: 'real' | 'embedded', contacts: number): Promise<Resu
     if (!caught.every((p) => p.passed)) throw new Error(`projectors did not catch up: ${JSON.stringify(caught)}`);
     const catchUpMs = Math.round(performance.now() - c0);
     say(`  ${target} N=${contacts}: loaded in ${loadMs} ms, projectors caught up in ${catchUpMs} ms`);
+    let kafkaMessages = 0;
+    if (kafka) {
+      // What the relay publishes to Kafka: every stored record, its stored bytes (ciphertext), in order.
+      for (let after: bigint | undefined, page; (page = await store.readAllRaw({ ...(after !== undefined ? { after } : {}), maxCount: 5_000 })).length > 0; after = page.at(-1)!.position) {
+        const messages = page.flatMap((r) => {
+          const topic = topicOfStream(r.streamId);
+          return topic ? [{ topic, ...encodeEvent(r) }] : [];
+        });
+        await kafka.ensureTopics([...new Set(messages.map((m) => m.topic))]);
+        await kafka.publish(messages);
+        kafkaMessages += messages.length;
+      }
+      say(`  ${target} N=${contacts}: ${kafkaMessages} records published to ${topicPrefix}annals.*`);
+    }
 
     // ── the subject: a contact, three interactions, a consent (over HTTP, like a user) ──
     const h = bearer(await token({ tenant, sub: 'sales-1', roles: ['sales'] }));
@@ -165,7 +186,7 @@ async function once(target: 'real' | 'embedded', contacts: number): Promise<Resu
     const g = await send(writeSide.app, 'POST', `/api/v1/consents/${contactId}/grant`, { purpose: 'marketing_email', lawfulBasis: 'consent', source: `signed form ${run}`, noticeVersion: 'v1' }, h);
     if (g.statusCode !== 200) throw new Error(`consent: ${g.statusCode} ${g.body}`);
     if (kafka) {
-      // What the relay would publish to Kafka: the stored bytes of the subject's streams (as the int test).
+      // And the subject's own records, appended since.
       for (const s of [`contact-${contactId}`, `consent-${contactId}`]) {
         const recs = await store.readStreamRaw(s);
         await kafka.ensureTopics([topicOfStream(s)!]);
@@ -182,13 +203,14 @@ async function once(target: 'real' | 'embedded', contacts: number): Promise<Resu
     if (res.statusCode !== 200) throw new Error(`erase: ${res.statusCode} ${res.body}`);
     const cert = res.json<ErasureCertificate>();
     const stores = cert.stores.map((s, i) => ({ store: s.store === 'bus' ? (kafka && i === 2 ? 'bus:kafka' : 'bus:embedded') : s.store, elapsedMs: s.elapsedMs, examined: s.examined, found: s.found }));
-    return { target, contacts, loadMs, catchUpMs, wallMs, projectorsWaitMs: cert.projectorsWaitMs, stores, clean: cert.clean };
+    return { target, contacts, loadMs, catchUpMs, kafkaMessages, wallMs, projectorsWaitMs: cert.projectorsWaitMs, stores, clean: cert.clean };
   } finally {
     await writeSide.stop();
     await relay.stop();
     await projections.stop();
     await bus.close();
     await kafka?.close();
+    if (kafka) await deleteTopics(need('KAFKA_BROKERS').split(','), topicPrefix, run).catch(() => {});
     await store.close();
     await readSql.close();
     if (admin) {
@@ -199,7 +221,7 @@ async function once(target: 'real' | 'embedded', contacts: number): Promise<Resu
 }
 
 const print = (r: Result) => {
-  say(`\n${r.target}, ${r.contacts} contacts: erasure request → certificate ${r.wallMs} ms (projector wait ${r.projectorsWaitMs} ms), clean=${r.clean}`);
+  say(`\n${r.target}, ${r.contacts} contacts${r.kafkaMessages ? ` (${r.kafkaMessages} messages in Kafka)` : ''}: erasure request → certificate ${r.wallMs} ms (projector wait ${r.projectorsWaitMs} ms), clean=${r.clean}`);
   for (const s of r.stores) say(`  ${s.store.padEnd(24)} ${String(s.elapsedMs).padStart(7)} ms  examined ${String(s.examined).padStart(8)}  found ${s.found}`);
 };
 

@@ -40,7 +40,6 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { kafkaBus } from '../platform/bus/kafka.js';
 import type { Bus } from '../platform/bus/port.js';
@@ -57,6 +56,7 @@ import { createProjector } from '../projections/kernel/projector.js';
 import { leadsProjection } from '../projections/postgres/leads/projection.js';
 import { sqlRelayCheckpoint } from '../write-side/relay/checkpoint.js';
 import { newRelayStats, runRelay } from '../write-side/relay/relay.js';
+import { deleteTopics, privateTopics } from './lib/kafka-topics.js';
 import { startProfile } from './lib/profile.js';
 
 const need = (n: string) => {
@@ -141,44 +141,6 @@ function tracedBus(bus: Bus, traces: Map<string, Trace>, onFirstBatch: () => voi
         },
       }),
   };
-}
-
-/**
- * The bus with every topic renamed `<prefix><topic>` on the wire and back: the relay, the projectors and
- * their dead letters use the contract's names, the broker sees this run's own topics.
- */
-function privateTopics(bus: Bus, prefix: string): Bus {
-  const out = (t: string) => `${prefix}${t}`;
-  const back = (t: string) => (t.startsWith(prefix) ? t.slice(prefix.length) : t);
-  return {
-    ...bus,
-    ensureTopics: (topics) => bus.ensureTopics(topics.map(out)),
-    publish: (messages) => bus.publish(messages.map((m) => ({ ...m, topic: out(m.topic) }))),
-    endOffsets: (topic) => bus.endOffsets(out(topic)),
-    consume: (options) =>
-      bus.consume({
-        ...options,
-        topics: options.topics.map(out),
-        resumeFrom: async (assigned) => {
-          const from = await options.resumeFrom(assigned.map((a) => ({ ...a, topic: back(a.topic) })));
-          // Keys are tpKey(topic, partition): renamed like the topics.
-          return new Map([...from].map(([k, offset]) => [out(k), offset]));
-        },
-        onBatch: (batch) => options.onBatch({ ...batch, topic: back(batch.topic), messages: batch.messages.map((m) => ({ ...m, topic: back(m.topic) })) }),
-      }),
-  };
-}
-
-/** Deletes this run's topics from the shared broker. */
-async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
-  const admin = new Kafka({ brokers, clientId: `bench-admin-${run}`, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** A database on the server of `baseUrl` (created unless `existing`), and its URL. */
@@ -294,8 +256,8 @@ async function loadDataset(kafka: Bus, dataset: Dataset): Promise<Record<string,
 
 async function dropDataset(brokers: string[], d: Dataset): Promise<void> {
   const warn = (what: string) => (e: unknown) => process.stderr.write(`bench:projection: ${what} failed: ${(e as Error).message}\n`);
-  await deleteTopics(brokers, d.plainTopics).catch(warn('deleting the topics'));
-  await deleteTopics(brokers, d.piiTopics).catch(warn('deleting the encrypted topics'));
+  await deleteTopics(brokers, d.plainTopics, run).catch(warn('deleting the topics'));
+  await deleteTopics(brokers, d.piiTopics, run).catch(warn('deleting the encrypted topics'));
   for (const name of [d.plainStore, d.piiStore]) if (name) await (await database(need('EVENTSTORE_URL'), name, true)).drop().catch(warn(`dropping ${name}`));
   if (d.keys) await (await database(need('READ_DB_URL'), d.keys, true)).drop().catch(warn(`dropping ${d.keys}`));
 }
@@ -500,7 +462,7 @@ async function measureLag(brokers: string[], kafka: Bus) {
     stop.abort();
     await Promise.allSettled([relay, consuming]);
     await Promise.allSettled([storeSql.close(), relaySql.close(), readSql.close()]);
-    await deleteTopics(brokers, prefix).catch(() => {});
+    await deleteTopics(brokers, prefix, run).catch(() => {});
     await Promise.allSettled([storeDb.drop(), readDb.drop()]);
   }
 }

@@ -43,20 +43,24 @@ type Result = CaseResult & { settings?: Record<string, string> };
 const keyOf = (s: CaseSpec) => JSON.stringify([s.workload, s.system, s.params]);
 const measured = new Map<string, { spec: CaseSpec; results: (Result | undefined)[]; errors: string[] }>();
 
-// Rows that share our case form a group: our case runs once per round and serves every row of the group.
-const groups = new Map<string, { specs: CaseSpec[]; rounds: number }>();
+// Rows that share a case form a group (our case or a baseline: the codec-on append rows share the codec-off
+// rows' baselines): each case of a group runs once per round, interleaved with the others, and serves every
+// row that names it, so each row's ratio pairs cases of the same round.
+let groups: { specs: CaseSpec[]; rounds: number }[] = [];
 for (const row of rows) {
-  const g = groups.get(keyOf(row.ours)) ?? { specs: [row.ours], rounds };
-  if (row.baseline && !g.specs.some((s) => keyOf(s) === keyOf(row.baseline!))) g.specs.push(row.baseline);
+  const specs = row.baseline ? [row.ours, row.baseline] : [row.ours];
+  const joined = groups.filter((group) => group.specs.some((s) => specs.some((t) => keyOf(s) === keyOf(t))));
+  const g = { specs: joined.flatMap((group) => group.specs), rounds: Math.min(rounds, ...joined.map((group) => group.rounds)) };
+  groups = [...groups.filter((group) => !joined.includes(group)), g];
+  for (const s of specs) if (!g.specs.some((t) => keyOf(t) === keyOf(s))) g.specs.push(s);
   if (quick && row.quickRounds) g.rounds = Math.min(g.rounds, row.quickRounds);
-  groups.set(keyOf(row.ours), g);
-  for (const s of row.baseline ? [row.ours, row.baseline] : [row.ours]) if (!measured.has(keyOf(s))) measured.set(keyOf(s), { spec: s, results: [], errors: [] });
+  for (const s of specs) if (!measured.has(keyOf(s))) measured.set(keyOf(s), { spec: s, results: [], errors: [] });
 }
 
 const startedAt = new Date();
 let failed = 0;
 for (let round = 0; round < rounds; round++) {
-  for (const { specs, rounds: groupRounds } of groups.values()) {
+  for (const { specs, rounds: groupRounds } of groups) {
     if (round >= groupRounds) continue;
     const order = specs.map((_, i) => specs[(i + round) % specs.length]!);
     for (const spec of order) {

@@ -10,6 +10,8 @@ export interface BenchEvent {
     readonly correlationId: string;
     readonly causationId: string;
     readonly occurredAt: string;
+    /** The data subject, as the command handlers set it: the GDPR codec keys personal fields by it. */
+    readonly subjectId: string;
   };
 }
 
@@ -35,6 +37,7 @@ export function leadEvents(leadId: string, fromRevision: number, count: number, 
       correlationId: randomUUID(),
       causationId: randomUUID(),
       occurredAt: now,
+      subjectId: leadId,
     };
     if (revision === 0) {
       out.push({

@@ -28,6 +28,7 @@ export interface SystemOptions {
 
 export const systems: Record<StoreSystem, () => Promise<{ open(options: SystemOptions): Promise<SystemDriver> }>> = {
   'ours-pg': () => import('../systems/ours-pg.js'),
+  'ours-pg-pii': () => import('../systems/ours-pg-pii.js'),
   'emmett-pg': () => import('../baselines/emmett/system.js'),
   'raw-pg': () => import('../systems/raw-pg.js'),
   'ours-pglite': () => import('../systems/ours-pglite.js'),
@@ -35,13 +36,19 @@ export const systems: Record<StoreSystem, () => Promise<{ open(options: SystemOp
 };
 
 /** The database each server-backed system uses: one per system, so their tables never collide. */
-export const databaseOf: Partial<Record<SystemName, string>> = {
+export const databaseOf: Partial<Record<SystemName | 'ours-pg-pii-keys', string>> = {
   'ours-pg': 'annals_bench_ours',
+  // The codec-on store shares the codec-off one's database (each case truncates it first); its keys have their own.
+  'ours-pg-pii': 'annals_bench_ours',
+  'ours-pg-pii-keys': 'annals_bench_keys',
   'emmett-pg': 'annals_bench_emmett',
   'raw-pg': 'annals_bench_raw',
   // The projection script's read models; its event store is ours-pg's database (the append cases truncate it).
   'projection-script': 'annals_bench_read',
 };
+
+/** The bench's fixed master key (32 bytes, base64url), for every system that runs the GDPR codec. */
+export const BENCH_PII_MASTER_KEY = 'YmVuY2gtcGlpLW1hc3Rlci1rZXktMzItYnl0ZXMtMDA';
 
 /** The server URL, handed down by bench/run.ts; `database` replaces the path. */
 export function serverUrl(database?: string): string {
@@ -53,7 +60,7 @@ export function serverUrl(database?: string): string {
   return u.toString();
 }
 
-export function urlFor(system: SystemName): string {
+export function urlFor(system: keyof typeof databaseOf): string {
   const db = databaseOf[system];
   if (!db) throw new Error(`${system} has no database`);
   return serverUrl(db);

@@ -5,7 +5,7 @@
  */
 
 /** Which event store (or plain-SQL floor) a case runs against; each maps to a module in bench/systems/. */
-export type StoreSystem = 'ours-pg' | 'emmett-pg' | 'raw-pg' | 'ours-pglite' | 'raw-pglite';
+export type StoreSystem = 'ours-pg' | 'ours-pg-pii' | 'emmett-pg' | 'raw-pg' | 'ours-pglite' | 'raw-pglite';
 
 /**
  * What a *service* workload runs (bench/workloads/index.ts): a server or a whole program, started by

@@ -4,7 +4,7 @@ import { buildApp } from '../../write-side/build-app.js';
 import { EMAIL_HASH_LABEL, REQUEST_HASH_LABEL, type WriteSideConfig } from '../../write-side/config.js';
 import { deriveSubkey } from '../../platform/pii/master-key.js';
 
-const BENCH_PII_MASTER_KEY = 'YmVuY2gtcGlpLW1hc3Rlci1rZXktMzItYnl0ZXMtMDA';
+import { BENCH_PII_MASTER_KEY } from '../lib/system.js';
 import { BENCH_AUTH, benchStore, listen, type HttpService } from './http-common.js';
 
 /**
