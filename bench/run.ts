@@ -68,6 +68,8 @@ for (let round = 0; round < rounds; round++) {
       const t = Date.now();
       try {
         const result = await runCase(spec);
+        // A case that ran but reported no figure (e.g. a script whose output changed shape) is a failure, not a blank row.
+        if (!Number.isFinite(result.value)) throw new Error(`the case reported no figure (${String(result.value)})`);
         m.results[round] = result;
         log(`round ${round + 1}/${groupRounds} ${spec.workload} ${spec.system} ${JSON.stringify(spec.params)}: ${Math.round(result.value)} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
       } catch (e) {
