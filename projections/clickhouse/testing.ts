@@ -185,8 +185,9 @@ export function buildScenario(h: History, o: ScenarioOptions): void {
       const c = pick(campaigns);
       used.add(c);
       t += DAY;
-      // Re-allocating a campaign replaces its allocation; the sum stays within the amount.
-      h.add(T, stream, 'BudgetAllocated', { campaign: c, amount: { amountMinor: Math.floor(amount / 4), currency: 'EUR' } }, iso(t));
+      // Re-allocating a campaign replaces its allocation (each allocation a different amount, so the latest is
+      // told from the others); the sum stays within the amount.
+      h.add(T, stream, 'BudgetAllocated', { campaign: c, amount: { amountMinor: Math.floor(amount / (4 + a)), currency: 'EUR' } }, iso(t));
     }
     for (let s = 0; s < 5; s++) {
       t += Math.floor(r() * 30 * DAY) + 1;
