@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { pgClient, type SqlClient } from '../sql/client.js';
+import { freshDatabase } from '../testing/fresh-database.js';
 import { requireEnv } from '../testing/require-env.js';
 import { createPiiCodec, type EventToEncode } from './codec.js';
 import { rotateMasterKey, sqlKeyStore, subjectKey } from './key-store.js';
@@ -15,24 +16,19 @@ import { countingClient } from './testing.js';
  */
 describe('key store on PostgreSQL (two processes, one database)', () => {
   const master = parseMasterKey(randomBytes(32).toString('base64'));
-  const dbName = `annals_pii_test_${randomUUID().replaceAll('-', '')}`;
-  let admin: SqlClient;
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
   let a: SqlClient;
   let b: SqlClient;
 
   before(async () => {
-    const url = new URL(requireEnv('READ_DB_URL'));
-    admin = pgClient(url.toString(), { max: 1 });
-    await admin.exec(`CREATE DATABASE ${dbName}`);
-    url.pathname = `/${dbName}`;
-    a = pgClient(url.toString(), { max: 8, applicationName: 'pii-test-a' });
-    b = pgClient(url.toString(), { max: 8, applicationName: 'pii-test-b' });
+    db = await freshDatabase(requireEnv('READ_DB_URL'), 'annals_pii_test');
+    a = pgClient(db.url, { max: 8, applicationName: 'pii-test-a' });
+    b = pgClient(db.url, { max: 8, applicationName: 'pii-test-b' });
   });
   after(async () => {
     await a?.close();
     await b?.close();
-    await admin?.exec(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.close();
+    await db?.drop();
   });
 
   it('applies its migration once even when two processes start at once', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { freshDatabase } from '../../testing/fresh-database.js';
 import { requireEnv } from '../../testing/require-env.js';
 import { eventStoreContract, raw } from '../contract.js';
 import { pgClient, type SqlClient } from '../../sql/client.js';
@@ -14,20 +14,15 @@ eventStoreContract('PostgreSQL server', async () => postgresEventStore(pgClient(
 });
 
 describe('PostgreSQL server: the append plan', () => {
-  const dbName = `annals_es_plan_${randomUUID().replaceAll('-', '')}`;
-  let admin: SqlClient;
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
   let client: SqlClient;
   before(async () => {
-    const url = new URL(requireEnv('EVENTSTORE_URL'));
-    admin = pgClient(url.toString(), { max: 1 });
-    await admin.exec(`CREATE DATABASE ${dbName}`);
-    url.pathname = `/${dbName}`;
-    client = pgClient(url.toString(), { max: 1 });
+    db = await freshDatabase(requireEnv('EVENTSTORE_URL'), 'annals_es_plan');
+    client = pgClient(db.url, { max: 1 });
   });
   after(async () => {
     await client?.close();
-    await admin?.exec(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin?.close();
+    await db?.drop();
   });
 
   it('an append on a connection that planned it while the store was small scans no table (one probe per index)', async () => {
