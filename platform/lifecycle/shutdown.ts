@@ -13,14 +13,20 @@ export interface ShutdownOptions {
   /** In order: stop accepting work first, close clients last. */
   readonly steps: readonly ShutdownStep[];
   readonly signals?: readonly NodeJS.Signals[];
+  /**
+   * After the steps, how long the process may still be held open by handles a library did not release
+   * (a timer, a socket) before it exits anyway; those handles are logged. Default 2 s.
+   */
+  readonly lingerMs?: number;
 }
 
 /**
  * Graceful shutdown for every composition root: on the first SIGINT/SIGTERM, run the steps in order,
  * bounded by `timeoutMs`. A failing step is logged and the later ones still run (a broken bus must not
- * keep the database pool open). Resolves with the exit code: 0, or 1 when a step failed.
+ * keep the database pool open). Resolves with the exit code: 0, or 1 when a step failed. If something still
+ * holds the process open `lingerMs` after the steps, it exits with that code, naming what was left open.
  */
-export function onShutdownSignal({ logger, timeoutMs, steps, signals = ['SIGINT', 'SIGTERM'] }: ShutdownOptions): Promise<number> {
+export function onShutdownSignal({ logger, timeoutMs, steps, signals = ['SIGINT', 'SIGTERM'], lingerMs = 2_000 }: ShutdownOptions): Promise<number> {
   return new Promise<number>((resolve) => {
     let closing = false;
     const close = async (signal: string) => {
@@ -32,8 +38,15 @@ export function onShutdownSignal({ logger, timeoutMs, steps, signals = ['SIGINT'
         process.exit(1);
       }, timeoutMs);
       timer.unref();
-      resolve(await runShutdownSteps(steps, logger));
+      const code = await runShutdownSteps(steps, logger);
       clearTimeout(timer);
+      // Everything is closed: a stopped service must not stay up because some handle was left behind. Unref'd,
+      // so a clean process exits at once, with its output flushed, and never waits for this.
+      setTimeout(() => {
+        logger.warn({ open: process.getActiveResourcesInfo(), lingerMs }, 'still held open after shutdown; exiting');
+        process.exit(code);
+      }, lingerMs).unref();
+      resolve(code);
     };
     for (const s of signals) process.once(s, () => void close(s));
   });
