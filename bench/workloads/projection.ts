@@ -23,12 +23,12 @@ interface ScriptResult {
 }
 
 /**
- * bench/projection-catchup.ts (`npm run bench:projection`), run as it is, in a child process: catch-up
+ * bench/projection-catchup.ts (`npm run bench:projection`) in a child process: catch-up
  * of `events` events from Kafka into a PostgreSQL read model next to a raw multi-row INSERT of the same
- * rows, then the end-to-end lag at `rate` appends/s for `seconds`. The harness depends only on its
- * environment variables and on the JSON it writes to bench/results/projection-catchup.json. Its event
- * store is ours-pg's bench database, its read models annals_bench_read; Kafka is the one in
- * KAFKA_BROKERS (its topics are shared: the events carry a fresh tenant per run).
+ * rows, then the end-to-end lag at `rate` appends/s for `seconds`. The harness runs its own rounds, so it
+ * asks the script for one, and depends only on its environment variables and the per-round JSON it writes to
+ * bench/results/projection-catchup(-pii).json. Its event store is ours-pg's bench database, its read models
+ * annals_bench_read; Kafka is the one in KAFKA_BROKERS, with the run's own topics (bench/lib/kafka-topics.ts).
  */
 export const projection: ServiceWorkload = {
   kind: 'service',
