@@ -1,3 +1,4 @@
+import { appendBatcher } from '../append-batcher.js';
 import { appendSignal } from '../append-signal.js';
 import type { SqlClient } from '../../sql/client.js';
 import { migrate } from '../../sql/migrate.js';
@@ -45,6 +46,13 @@ export interface PostgresEventStoreOptions {
   readonly migrate?: boolean;
   /** Backoff of `any` / `stream_exists` appends that lose a race with another process. */
   readonly retry?: AppendRetryOptions;
+  /**
+   * Appends sent at once (default 2). Appends to different streams that arrive while these are in flight go
+   * together in the next round trip and transaction (group commit): one call, one commit for all of them.
+   */
+  readonly maxInFlight?: number;
+  /** Events per grouped call (default 2000); a larger append goes alone. */
+  readonly maxBatchEvents?: number;
 }
 
 /** The PostgreSQL adapter; the same SQL runs on a real server (`pg`) and on PGlite. */
@@ -67,42 +75,64 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
     hash: r.hash,
   });
 
-  async function appendOnce(streamId: string, events: readonly EventToStore[], expected: ExpectedRevision, raced = false): Promise<AppendResult> {
-    const occurred = events.map((e) => occurredAtOf(e));
+  /** One call of annals_append_many: an outcome per append, in order; throws only if nothing was written. */
+  async function appendMany(appends: readonly PendingAppend[]): Promise<Outcome[]> {
+    const flat = appends.flatMap((a) => a.events);
+    const { rows } = await client.query<Outcome>(
+      `SELECT code, detail, message, next_revision, last_position FROM annals_append_many($1::text[], $2::bigint[], $3::integer[], $4::uuid[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::timestamptz[])`,
+      [
+        appends.map((a) => a.streamId),
+        appends.map((a) => (typeof a.expected === 'bigint' ? a.expected : EXPECTED_CODE[a.expected]).toString()),
+        appends.map((a) => a.events.length),
+        flat.map((e) => e.eventId),
+        flat.map((e) => e.type),
+        flat.map((e) => e.schemaVersion),
+        flat.map((e) => e.data),
+        flat.map((e) => e.metadata),
+        flat.map(occurredAtOf),
+      ],
+    );
+    if (rows.length !== appends.length) throw new Error(`annals_append_many answered ${rows.length} outcomes for ${appends.length} appends`);
+    return rows;
+  }
+
+  /** An append on its own: its outcome as a result or the port's error. */
+  async function appendOnce(append: PendingAppend, raced = false): Promise<AppendResult> {
+    let outcome: Outcome;
     try {
-      const { rows } = await client.query<{ next_revision: string; last_position: string }>(
-        `SELECT next_revision, last_position FROM annals_append($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::timestamptz[])`,
-        [
-          streamId,
-          (typeof expected === 'bigint' ? expected : EXPECTED_CODE[expected]).toString(),
-          events.map((e) => e.eventId),
-          events.map((e) => e.type),
-          events.map((e) => e.schemaVersion),
-          events.map((e) => e.data),
-          events.map((e) => e.metadata),
-          occurred,
-        ],
-      );
-      const row = rows[0]!;
-      return { streamId, nextExpectedRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
+      [outcome] = (await appendMany([append])) as [Outcome];
     } catch (e) {
-      const err = e as { code?: string; detail?: string; message?: string };
-      if (err.code === 'AN409') {
-        const actual = BigInt(err.detail ?? '-1');
-        throw new WrongExpectedRevisionError(streamId, expected, actual < 0n ? 'no_stream' : actual);
-      }
-      if (err.code === 'AN422') throw new DuplicateEventIdError(streamId, (err.detail ?? '').split(',').filter(Boolean), err.message ?? 'duplicate');
-      if (err.code === '23505') {
+      if ((e as { code?: string }).code === '23505') {
         // A concurrent transaction took the same revision or inserted the same ids after our checks. The unique
         // index waited for it to commit, so one more look sees what it wrote: the same append (an idempotent
         // retry), or a plain conflict.
-        if (!raced) return appendOnce(streamId, events, expected, true);
-        throw new WrongExpectedRevisionError(streamId, expected, await currentRevision(streamId));
+        if (!raced) return appendOnce(append, true);
+        throw new WrongExpectedRevisionError(append.streamId, append.expected, await currentRevision(append.streamId));
       }
       throw e;
     }
+    const settled = settle(append, outcome);
+    if (settled.status === 'rejected') throw settled.reason;
+    return settled.value;
   }
 
+  const batcher = appendBatcher<PendingAppend, AppendResult>({
+    maxInFlight: options.maxInFlight ?? 2,
+    maxEvents: options.maxBatchEvents ?? 2000,
+    size: (a) => a.events.length,
+    one: (a) => appendOnce(a),
+    async many(appends) {
+      let outcomes: Outcome[];
+      try {
+        outcomes = await appendMany(appends);
+      } catch {
+        // Nothing was written (one transaction). Whatever it was (a concurrent writer's unique violation, a
+        // deadlock, a lost connection), each append now goes on its own, so one append's trouble is its own.
+        return Promise.allSettled(appends.map((a) => appendOnce(a)));
+      }
+      return appends.map((a, i) => settle(a, outcomes[i]!));
+    },
+  });
   async function currentRevision(streamId: string): Promise<bigint | 'no_stream'> {
     const { rows } = await client.query<{ r: string | null }>(`SELECT max(stream_revision)::text AS r FROM annals_events WHERE stream_id = $1`, [streamId]);
     return rows[0]?.r == null ? 'no_stream' : BigInt(rows[0].r);
@@ -114,7 +144,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
     async append(streamId, events, expected) {
       if (events.length === 0) throw new Error('append needs at least one event');
       assertDistinctIds(streamId, events);
-      const result = await queue(streamId, () => appendWithRetries(expected, () => appendOnce(streamId, events, expected), options.retry));
+      const result = await queue(streamId, () => appendWithRetries(expected, () => batcher.submit({ streamId, events, expected }), options.retry));
       appended.notify();
       return result;
     },
@@ -172,8 +202,34 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
   };
 }
 
+interface PendingAppend {
+  readonly streamId: string;
+  readonly events: readonly EventToStore[];
+  readonly expected: ExpectedRevision;
+}
+
+interface Outcome {
+  code: 'ok' | 'conflict' | 'duplicate';
+  detail: string | null;
+  message: string | null;
+  next_revision: string | null;
+  last_position: string | null;
+}
+
+/** An append's outcome as the port says it: a result, or WrongExpectedRevisionError / DuplicateEventIdError. */
+function settle(append: PendingAppend, o: Outcome): PromiseSettledResult<AppendResult> {
+  const { streamId, expected } = append;
+  if (o.code === 'ok') return { status: 'fulfilled', value: { streamId, nextExpectedRevision: BigInt(o.next_revision!), position: BigInt(o.last_position!) } };
+  if (o.code === 'conflict') {
+    const actual = BigInt(o.detail ?? '-1');
+    return { status: 'rejected', reason: new WrongExpectedRevisionError(streamId, expected, actual < 0n ? 'no_stream' : actual) };
+  }
+  return { status: 'rejected', reason: new DuplicateEventIdError(streamId, (o.detail ?? '').split(',').filter(Boolean), o.message ?? 'duplicate') };
+}
+
 function occurredAtOf(e: EventToStore): string {
   // The envelope's occurredAt drives as-of reads; it was validated before it got here.
+  if (e.occurredAt !== undefined) return e.occurredAt;
   const m = JSON.parse(e.metadata) as { occurredAt?: string };
   if (!m.occurredAt) throw new Error(`event ${e.eventId} has no metadata.occurredAt`);
   return m.occurredAt;

@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { freshDatabase } from '../../testing/fresh-database.js';
 import { requireEnv } from '../../testing/require-env.js';
 import { eventStoreContract, raw } from '../contract.js';
+import pg from 'pg';
 import { pgClient, type SqlClient } from '../../sql/client.js';
+import { WrongExpectedRevisionError } from '../port.js';
 import { postgresEventStore } from './adapter.js';
 
 // The same contract on a real PostgreSQL server (`annals stack up`), where 16 writers really run in parallel
@@ -50,3 +52,58 @@ describe('PostgreSQL server: the append plan', () => {
     assert.equal(scans, 0, 'sequential scans of annals_events during one append');
   });
 });
+
+describe('PostgreSQL server: group commit', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let client: SqlClient;
+  before(async () => {
+    db = await freshDatabase(requireEnv('EVENTSTORE_URL'), 'annals_es_group');
+    client = pgClient(db.url, { max: 4 });
+  });
+  after(async () => {
+    await client?.close();
+    await db?.drop();
+  });
+
+  it("a group that loses a race with another process's transaction is retried append by append: only the loser fails", async () => {
+    const store = await postgresEventStore(client, { maxInFlight: 1 });
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      // Another process has written race-x's first event and not committed yet: our group cannot see it,
+      // writes race-x at the same revision, and waits on the unique index until that transaction ends.
+      await other.query('BEGIN');
+      const theirs = raw(0);
+      await other.query(`SELECT * FROM annals_append('race-x', -1, $1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::timestamptz[])`, [
+        [theirs.eventId],
+        [theirs.type],
+        [1],
+        [theirs.data],
+        [theirs.metadata],
+        ['2026-01-01T00:00:00Z'],
+      ]);
+      // One in flight alone, so the three behind it go as one group.
+      const first = store.append('race-first', [raw(1)], 'no_stream');
+      const group = Promise.allSettled([store.append('race-y', [raw(2)], 'no_stream'), store.append('race-x', [raw(3)], 'no_stream'), store.append('race-z', [raw(4)], 'no_stream')]);
+      await first;
+      await waitFor(async () => (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n > 0, 10_000);
+      await other.query('COMMIT');
+      const [y, x, z] = await group;
+      assert.ok(x!.status === 'rejected' && x.reason instanceof WrongExpectedRevisionError, `race-x: ${x!.status === 'rejected' ? String(x.reason) : 'appended'}`);
+      assert.equal((x.reason as WrongExpectedRevisionError).actual, 0n);
+      assert.ok(y!.status === 'fulfilled' && z!.status === 'fulfilled', 'the others of the group were appended');
+      assert.notEqual(y.value.position >> 20n, z.value.position >> 20n, 'each on its own, after the group failed');
+      assert.deepEqual((await store.readStream('race-x')).map((r) => r.eventId), [theirs.eventId]);
+    } finally {
+      await other.end();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
