@@ -126,7 +126,39 @@ function visitChild(out: Slot[], parent: Record<string, unknown> | unknown[], ke
   else if (child !== undefined && child !== null) out.push({ parent, key, path: next, value: child });
 }
 
-// Slots are own properties of a fresh JSON parse, so assignment writes the own property — a record key
+/**
+ * `root` with every container on a path of `patterns` replaced by a shallow copy, so the slots found in the
+ * result can be written without touching the original. Containers off the paths are shared, not copied.
+ */
+function copyAlong(root: unknown, patterns: readonly DataPath[]): unknown {
+  if (root === null || typeof root !== 'object') return root;
+  const copies = new Set<object>();
+  const top = shallowCopy(root, copies);
+  for (const p of patterns) if (p.length > 1) copyPath(top, p, 0, copies);
+  return top;
+}
+
+function copyPath(node: Record<string, unknown> | unknown[], pattern: DataPath, i: number, copies: Set<object>): void {
+  // The container at pattern[i] is a copy; its children one step down the path are copied unless already.
+  const step = pattern[i]!;
+  const keys: (string | number)[] = step === '*' ? (Array.isArray(node) ? node.map((_, j) => j) : Object.keys(node)) : !Array.isArray(node) && Object.hasOwn(node, step) ? [step] : [];
+  for (const k of keys) {
+    const child = (node as Record<string | number, unknown>)[k];
+    if (child === null || typeof child !== 'object') continue;
+    const copy = copies.has(child) ? (child as Record<string, unknown> | unknown[]) : shallowCopy(child, copies);
+    (node as Record<string | number, unknown>)[k] = copy;
+    if (i + 1 < pattern.length - 1) copyPath(copy, pattern, i + 1, copies);
+  }
+}
+
+// A spread defines own properties (a key "__proto__" included), where Object.assign would call the setter.
+function shallowCopy(node: object, copies: Set<object>): Record<string, unknown> | unknown[] {
+  const copy = Array.isArray(node) ? node.slice() : { ...(node as Record<string, unknown>) };
+  copies.add(copy);
+  return copy;
+}
+
+// Slots are own properties of a fresh JSON parse or of a copy made by copyAlong, so assignment writes the own property — a record key
 // "__proto__" included (the prototype setter is only reached when no own property exists; tested).
 const put = (slot: Slot, value: unknown): void => {
   (slot.parent as Record<string | number, unknown>)[slot.key] = value;
@@ -260,6 +292,29 @@ function openV2(r: RawStoredEvent, key: DataKey, binding: Omit<FieldBinding, 'pa
   );
 }
 
+interface SealField {
+  readonly slot: Slot;
+  readonly path: readonly string[];
+  readonly pathKey: string;
+}
+
+// A field's path key, JSON.stringify(path), memoised for one-step paths (most personal fields): the same
+// few names come back on every event.
+const oneStepKeys = new Map<string, string>();
+function pathKeyOf(path: readonly string[]): string {
+  if (path.length !== 1) return JSON.stringify(path);
+  const name = path[0]!;
+  let k = oneStepKeys.get(name);
+  if (k === undefined) {
+    k = JSON.stringify(path);
+    // Bounded: record keys of user data are one-step paths too, and need not all be remembered.
+    if (oneStepKeys.size < 1024) oneStepKeys.set(name, k);
+  }
+  return k;
+}
+
+const toSealField = (slot: Slot): SealField => ({ slot, path: slot.path, pathKey: pathKeyOf(slot.path) });
+
 const toOpenField = (slot: Slot) => ({ slot, path: slot.path, pathKey: JSON.stringify(slot.path), text: slot.value as string });
 
 export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
@@ -286,11 +341,14 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
   };
 
   const encodeAll = async (events: readonly EventToEncode[]): Promise<unknown[]> => {
-    // A JSON copy: the caller's object is never mutated, and what is encrypted is exactly what is stored
-    // (undefined members dropped, as JSON.stringify would).
+    // The caller's object is never mutated: the containers on a personal path are copied, nothing else
+    // (a JSON copy of the whole payload cost more than the seal). The stored text is JSON.stringify of the
+    // result, and each sealed value is JSON.stringify of its own value, so what is encrypted is what a reader
+    // gets back (undefined members dropped, toJSON applied, as JSON.stringify does).
     const prepared = events.map((e) => {
-      const data: unknown = e.data === undefined ? undefined : JSON.parse(JSON.stringify(e.data));
-      const slots = slotsOf(data, patternsOf(e.type, e.schemaVersion));
+      const patterns = patternsOf(e.type, e.schemaVersion);
+      const data = patterns.length === 0 ? e.data : copyAlong(e.data, patterns);
+      const slots = patterns.length === 0 ? NO_SLOTS : slotsOf(data, patterns);
       return { e, data, slots, ref: slots.length === 0 ? undefined : subjectOf(e.metadata, e, slots[0]!.path) };
     });
     // Usually one subject per command; a cached key costs no statement at all, and new subjects (of this
@@ -307,9 +365,14 @@ export function createPiiCodec(options: PiiCodecOptions): PiiCodec {
         for (const slot of slots) put(slot, encryptField(key, prefix, slot.path, slot.value));
         return data;
       }
-      const fields = slots.map((slot) => ({ ...slot, pathKey: JSON.stringify(slot.path) })).sort(bySealOrder);
-      const texts = sealEvent(key, aadPrefixV2(binding), fields, fields.map((f) => f.value));
-      fields.forEach((f, i) => put(f, texts[i]));
+      // Built field by field: a spread of each slot with its path key cost more than its seal.
+      const fields = new Array<SealField>(slots.length);
+      for (let i = 0; i < slots.length; i++) fields[i] = toSealField(slots[i]!);
+      if (fields.length > 1) fields.sort(bySealOrder);
+      const values = new Array<unknown>(fields.length);
+      for (let i = 0; i < fields.length; i++) values[i] = fields[i]!.slot.value;
+      const texts = sealEvent(key, aadPrefixV2(binding), fields, values);
+      for (let i = 0; i < fields.length; i++) put(fields[i]!.slot, texts[i]);
       return data;
     });
   };

@@ -113,6 +113,32 @@ describe('PII codec (encode at append, decode at read) on PGlite', () => {
       assert.deepEqual((await typed.decode(stored(e, data))).data, { profile: { age: 36, langs: ['en', 'fr'], nil: null }, scores: [1, 2.5, 0, true], plain: 7 });
     });
 
+    it('copies only the containers on a personal path: the caller\'s nested objects are never written, the rest is shared', async () => {
+      const typed = createPiiCodec({ keyStore: keys, format, personalPathsOf: () => [['contacts', '*', 'email'], ['contacts', '*', 'phones', '*'], ['owner', 'name']] });
+      const shared = { tags: ['a', 'b'], nested: { deep: true } };
+      const data = {
+        contacts: [
+          { email: 'x@example.com', phones: ['+1 555', '+1 556'], role: 'buyer' },
+          { email: 'y@example.com', phones: [], role: 'user' },
+        ],
+        owner: { name: 'Grace', team: 'north' },
+        meta: shared,
+        gone: undefined,
+      };
+      const before = structuredClone(data);
+      const e: EventToEncode = { ...leadCaptured(), data };
+      const out = (await typed.encode(e)) as typeof data;
+      assert.deepEqual(data, before, 'nothing of the caller\'s object was written, at any depth');
+      assert.equal(out.meta, shared, 'a container off every personal path is shared, not copied');
+      assert.notEqual(out.contacts, data.contacts);
+      assert.notEqual(out.contacts[0]!.phones, data.contacts[0]!.phones);
+      for (const v of [out.contacts[0]!.email, out.contacts[1]!.email, ...out.contacts[0]!.phones, out.owner.name]) assert.match(String(v), sealed);
+      assert.equal(out.contacts[0]!.role, 'buyer');
+      assert.equal(out.owner.team, 'north');
+      const back = (await typed.decode(stored(e, out))).data;
+      assert.deepEqual(back, JSON.parse(JSON.stringify(data)), 'a reader gets back what was given, as JSON');
+    });
+
     it('keeps a record key "__proto__" a plain property through encode and decode', async () => {
       const typed = createPiiCodec({ keyStore: keys, format, personalPathsOf: () => [['m', '*']] });
       const m = JSON.parse('{"__proto__": {"polluted": true}, "a": "y"}') as Record<string, unknown>;
