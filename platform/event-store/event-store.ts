@@ -109,6 +109,7 @@ export function createEventStore(adapter: EventStoreAdapter, options: EventStore
       schemaVersion: c.validated.schemaVersion,
       data: JSON.stringify(data[i]),
       metadata: JSON.stringify(c.metadata),
+      occurredAt: c.metadata.occurredAt,
     }));
   };
 

@@ -17,6 +17,8 @@ export interface EventToStore {
   readonly schemaVersion: number;
   readonly data: string;
   readonly metadata: string;
+  /** metadata.occurredAt, when the caller has it at hand (the facade does); else adapters read it from `metadata`. */
+  readonly occurredAt?: string;
 }
 
 export interface AppendResult {
