@@ -110,6 +110,7 @@ export function createEventStore(adapter: EventStoreAdapter, options: EventStore
       data: JSON.stringify(data[i]),
       metadata: JSON.stringify(c.metadata),
       occurredAt: c.metadata.occurredAt,
+      subjectId: c.metadata.subjectId ?? null,
     }));
   };
 

@@ -19,6 +19,8 @@ export interface EventToStore {
   readonly metadata: string;
   /** metadata.occurredAt, when the caller has it at hand (the facade does); else adapters read it from `metadata`. */
   readonly occurredAt?: string;
+  /** metadata.subjectId (null: none), when the caller has it at hand; else adapters read it from `metadata`. */
+  readonly subjectId?: string | null;
 }
 
 export interface AppendResult {

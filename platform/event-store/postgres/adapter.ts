@@ -79,7 +79,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
   async function appendMany(appends: readonly PendingAppend[]): Promise<Outcome[]> {
     const flat = appends.flatMap((a) => a.events);
     const { rows } = await client.query<Outcome>(
-      `SELECT code, detail, message, next_revision, last_position FROM annals_append_many($1::text[], $2::bigint[], $3::integer[], $4::uuid[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::timestamptz[])`,
+      `SELECT code, detail, message, next_revision, last_position FROM annals_append_many($1::text[], $2::bigint[], $3::integer[], $4::uuid[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])`,
       [
         appends.map((a) => a.streamId),
         appends.map((a) => (typeof a.expected === 'bigint' ? a.expected : EXPECTED_CODE[a.expected]).toString()),
@@ -89,6 +89,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
         flat.map((e) => e.schemaVersion),
         flat.map((e) => e.data),
         flat.map((e) => e.metadata),
+        flat.map(subjectOf),
         flat.map(occurredAtOf),
       ],
     );
@@ -174,11 +175,11 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
 
     async readBySubject(query: SubjectQuery) {
       if (query.subjectIds.length === 0 && query.streamIds.length === 0) return [];
-      // Two index lookups (annals_events_subject, the (stream_id, stream_revision) key), never a table scan:
-      // the expression is the index's own (schema.ts 002). UNION drops a record found both ways.
+      // Two index lookups (annals_events_subject_id, the (stream_id, stream_revision) key), never a table scan.
+      // UNION drops a record found both ways.
       const { rows } = await client.query<Row>(
         `SELECT ${COLUMNS} FROM (
-           SELECT * FROM annals_events WHERE annals_event_subject(metadata) = ANY ($1::text[]) AND annals_event_subject(metadata) IS NOT NULL
+           SELECT * FROM annals_events WHERE subject_id = ANY ($1::text[])
            UNION
            SELECT * FROM annals_events WHERE stream_id = ANY ($2::text[])
          ) e WHERE ${VISIBLE} ORDER BY e.position`,
@@ -229,8 +230,17 @@ function settle(append: PendingAppend, o: Outcome): PromiseSettledResult<AppendR
 
 function occurredAtOf(e: EventToStore): string {
   // The envelope's occurredAt drives as-of reads; it was validated before it got here.
-  if (e.occurredAt !== undefined) return e.occurredAt;
-  const m = JSON.parse(e.metadata) as { occurredAt?: string };
-  if (!m.occurredAt) throw new Error(`event ${e.eventId} has no metadata.occurredAt`);
-  return m.occurredAt;
+  const occurredAt = e.occurredAt ?? envelopeOf(e).occurredAt;
+  if (!occurredAt) throw new Error(`event ${e.eventId} has no metadata.occurredAt`);
+  return occurredAt;
+}
+
+/** The data subject (subject_id: the erasure scan's index); the facade hands it over, others are parsed. */
+function subjectOf(e: EventToStore): string | null {
+  const subject = e.subjectId === undefined ? envelopeOf(e).subjectId : e.subjectId;
+  return typeof subject === 'string' && subject !== '' ? subject : null;
+}
+
+function envelopeOf(e: EventToStore): { occurredAt?: string; subjectId?: unknown } {
+  return (JSON.parse(e.metadata) ?? {}) as { occurredAt?: string; subjectId?: unknown };
 }

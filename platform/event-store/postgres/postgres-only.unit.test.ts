@@ -52,7 +52,7 @@ describe('PostgreSQL adapter: beyond the contract', () => {
     const call = (appends: { stream: string; expected: bigint; events: EventToStore[] }[]) => {
       const flat = appends.flatMap((a) => a.events);
       return db.query<{ code: string; detail: string | null; message: string | null; next_revision: string | null; last_position: string | null }>(
-        `SELECT * FROM annals_append_many($1::text[], $2::bigint[], $3::integer[], $4::uuid[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::timestamptz[])`,
+        `SELECT * FROM annals_append_many($1::text[], $2::bigint[], $3::integer[], $4::uuid[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])`,
         [
           appends.map((a) => a.stream),
           appends.map((a) => a.expected.toString()),
@@ -62,6 +62,7 @@ describe('PostgreSQL adapter: beyond the contract', () => {
           flat.map((e) => e.schemaVersion),
           flat.map((e) => e.data),
           flat.map((e) => e.metadata),
+          flat.map(() => null),
           flat.map(() => '2026-01-01T00:00:00Z'),
         ],
       );
@@ -123,7 +124,7 @@ describe('PostgreSQL adapter: beyond the contract', () => {
       );
       const e = raw(1);
       await assert.rejects(
-        db.query(`SELECT * FROM annals_append_many('{many-x,many-y}', '{-2,-2}', '{1,0}', $1::uuid[], '{T}', '{1}', '{"{}"}', '{"{}"}', '{2026-01-01T00:00:00Z}')`, [[e.eventId]]),
+        db.query(`SELECT * FROM annals_append_many('{many-x,many-y}', '{-2,-2}', '{1,0}', $1::uuid[], '{T}', '{1}', '{"{}"}', '{"{}"}', '{NULL}', '{2026-01-01T00:00:00Z}')`, [[e.eventId]]),
         /p_counts must be positive/,
       );
       assert.deepEqual(await store.readStream('many-twice'), []);

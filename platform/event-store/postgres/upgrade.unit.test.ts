@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { PGlite } from '@electric-sql/pglite';
 import { raw } from '../contract.js';
 import { verifyChain } from '../hash-chain.js';
-import { DuplicateEventIdError, type EventStoreAdapter } from '../port.js';
+import { DuplicateEventIdError, type EventStoreAdapter, type EventToStore } from '../port.js';
 import { openPglite, pgliteClient } from '../../sql/client.js';
 import { migrationChecksum } from '../../sql/migrate.js';
 import { postgresEventStore } from './adapter.js';
@@ -32,6 +32,7 @@ describe('event store upgrade from a database the previous release made', () => 
     db = await openPglite();
     await buildV1EventStore(pgliteClient(db, { closeDb: false }));
     await oldAppend('upgrade-1', -1, old);
+    await oldAppend('upgrade-subject', -1, [withSubject(raw(5), 'subject-old')]);
     // The old function did not know retries: the same append again is a plain conflict.
     await assert.rejects(oldAppend('upgrade-1', -1, old), (e: { code?: string }) => e.code === 'AN409');
     store = await postgresEventStore(pgliteClient(db));
@@ -75,6 +76,15 @@ describe('event store upgrade from a database the previous release made', () => 
     await reopened.close();
   });
 
+  it('fills subject_id of the rows written before it (003), so the erasure lookup finds them; new rows get theirs from the append', async () => {
+    await store.append('upgrade-subject', [withSubject(raw(6), 'subject-old'), withSubject(raw(7), 'subject-new'), raw(8)], 0n);
+    const found = async (subject: string) => (await store.readBySubject({ subjectIds: [subject], streamIds: [] })).map((r) => r.streamRevision);
+    assert.deepEqual(await found('subject-old'), [0n, 1n]);
+    assert.deepEqual(await found('subject-new'), [2n]);
+    const { rows } = await db.query<{ subject_id: string | null }>(`SELECT subject_id FROM annals_events WHERE stream_id = 'upgrade-subject' ORDER BY stream_revision`);
+    assert.deepEqual(rows.map((r) => r.subject_id), ['subject-old', 'subject-old', 'subject-new', null]);
+  });
+
   it('a second start applies nothing', async () => {
     const again = await postgresEventStore(pgliteClient(db, { closeDb: false }));
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM annals_migrations`);
@@ -82,3 +92,7 @@ describe('event store upgrade from a database the previous release made', () => 
     await again.close();
   });
 });
+
+function withSubject(e: EventToStore, subjectId: string): EventToStore {
+  return { ...e, metadata: JSON.stringify({ ...(JSON.parse(e.metadata) as object), subjectId }) };
+}
