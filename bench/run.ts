@@ -89,6 +89,7 @@ for (const m of measured.values()) {
 }
 const report = renderReport({
   mode: quick ? 'quick' : 'full',
+  only: args.only,
   rounds,
   startedAt,
   durationMs: Date.now() - startedAt.getTime(),

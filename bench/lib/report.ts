@@ -8,6 +8,8 @@ export interface Measured {
 
 export interface ReportInput {
   readonly mode: 'quick' | 'full';
+  /** The --only filter of a partial run. */
+  readonly only?: string | undefined;
   readonly rounds: number;
   readonly startedAt: Date;
   readonly durationMs: number;
@@ -49,7 +51,8 @@ export function renderReport(r: ReportInput): string {
   lines.push('# Annals benchmarks');
   lines.push('');
   lines.push(
-    `${r.mode === 'quick' ? 'Quick (smoke) run' : 'Full run'} of \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\`, ` +
+    `${r.only !== undefined ? 'Partial run' : r.mode === 'quick' ? 'Quick (smoke) run' : 'Full run'} of ` +
+      `\`npm run bench${r.mode === 'quick' || r.only !== undefined ? ' --' : ''}${r.mode === 'quick' ? ' --quick' : ''}${r.only !== undefined ? ` --only ${r.only}` : ''}\`, ` +
       `${r.startedAt.toISOString()}, ${r.rounds} rounds, ${Math.round(r.durationMs / 1000)} s. ` +
       'Each figure: median over rounds (min–max); ratio: median of the per-round ratios ours / baseline (min–max); ' +
       'peak RSS: median peak RSS of the service under test (the case process, or the processes it started), MB. ' +
