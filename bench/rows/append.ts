@@ -1,7 +1,7 @@
 import type { Row, RowModule, SystemName } from '../lib/types.js';
 
 /**
- * Append throughput: our event store (zod validation + annals_append) against emmett's PostgreSQL
+ * Append throughput: our event store (zod validation + annals_append_many, group commit) against emmett's PostgreSQL
  * event store and a raw multi-row INSERT on the same server, at concurrency 1 and 16, batches of 1
  * and 10; and on PGlite against a raw INSERT on PGlite. Each server row is there twice: with the
  * GDPR codec off (`ours-pg`) and on (`ours-pg-pii`, as every service runs: personal fields sealed,

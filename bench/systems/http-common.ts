@@ -20,7 +20,7 @@ export const BENCH_PRINCIPAL = { tenant: 'tenant-bench', sub: 'user-bench', role
 
 /**
  * Our event store on the PostgreSQL server, emptied: both HTTP systems append through this very
- * facade (zod validation + annals_append), in ours-pg's database, so they differ only in the HTTP layer.
+ * facade (zod validation + annals_append_many), in ours-pg's database, so they differ only in the HTTP layer.
  */
 export async function benchStore(poolSize: number): Promise<{ store: EventStore; sql: SqlClient }> {
   const sql = pgClient(urlFor('ours-pg'), { max: poolSize, applicationName: 'annals-bench' });
