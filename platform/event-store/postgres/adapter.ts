@@ -127,8 +127,9 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
       try {
         outcomes = await appendMany(appends);
       } catch {
-        // Nothing was written (one transaction). Whatever it was (a concurrent writer's unique violation, a
-        // deadlock, a lost connection), each append now goes on its own, so one append's trouble is its own.
+        // One transaction: nothing was written (a concurrent writer's unique violation, a deadlock), or, after a
+        // lost connection, maybe all of it. Either way each append now goes on its own, so one append's trouble
+        // is its own; one that was in fact written answers as an idempotent retry (its ids, at its place).
         return Promise.allSettled(appends.map((a) => appendOnce(a)));
       }
       return appends.map((a, i) => settle(a, outcomes[i]!));
