@@ -182,4 +182,35 @@ describe('projector runtime (PGlite + embedded bus)', { timeout: 180_000 }, () =
     await until(async () => (await rows(readSql, 'kt_leads')).length === before.length + 1);
     await assertEqualsFreshReplay(readSql, store);
   });
+
+  test("a rebuild swaps even while the store grows faster than its catch-up applies; the live consumer brings the rest", async () => {
+    await caughtUp();
+    const v3 = kernelTestProjection({ version: 3 });
+    await registerProjection(readSql, v3);
+    const head = await store.headPosition();
+    // Every read of the store appends one more event: a writer that always stays ahead. A catch-up that chased
+    // the head until the store stopped growing never swapped (on a slow machine, in the replay suite).
+    let grown = 0;
+    const growing: EventStore = {
+      ...store,
+      async readAllRaw(options) {
+        const records = await store.readAllRaw(options);
+        if (grown < 200) {
+          const id = randomUUID();
+          grown++;
+          await store.append(`lead-${id}`, [capture(id)]);
+        }
+        return records;
+      },
+    };
+    const signal = deadline();
+    const result = await within(rebuildProjection({ sql: readSql, store: growing, projection: v3, log, retry: { maxAttempts: 3, backoff: { initialMs: 1, maxMs: 5 } }, signal }), 25_000, 'the rebuild');
+    assert.equal((await readLive(readSql, 'kernel-test', false))?.generation, result.generation);
+    assert.ok(grown < 20, `the catch-up stopped at the head it found (${grown} reads of a growing store)`);
+    // What was appended after that head reaches the new generation through the live consumer.
+    await publishAll(store, bus, head);
+    await caughtUp();
+    await assertEqualsFreshReplay(readSql, store);
+  });
 });
+

@@ -214,7 +214,11 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     catchUp: async (apply) => {
       // Inside one hold a retry sees the same data: one attempt, then bisect.
       const once: RetryPolicy = { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } };
-      for (;;) {
+      // Up to the head as the hold begins, not until the store stops growing (a chase that never ends under
+      // writes faster than this apply): later events reach the new generation through the live consumer, held
+      // until the switch, which skips what was applied here (by position).
+      const until = await options.store.headPosition();
+      while (until !== undefined && (position === undefined || position < until)) {
         const records = await options.store.readAllRaw({ after: position, maxCount: batchSize });
         if (records.length === 0) break;
         const r = await applyRecords({ apply, target, generation: shadow, reader: options.store.reader, after: position, records, retry: once, waitOutConnectionLoss: false, log, onFailure: options.onFailure });

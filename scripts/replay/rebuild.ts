@@ -346,9 +346,13 @@ export async function rebuildModels(targets: readonly ReadModelTarget[], options
   const once: RetryPolicy = { maxAttempts: 1, backoff: { initialMs: 0, maxMs: 0 } };
   for (const run of runs) {
     await run.target.swap(run.shadow, {
-      // Inside the hold on this model's live consumer: the events appended since the last pass.
+      // Inside the hold on this model's live consumer: the events appended since the last pass, up to the head
+      // as the hold begins. Not until the store stops growing: under writes faster than this apply (a slow
+      // machine, a busy store) that chase never ended. Later events reach the new generation through the live
+      // consumer, held until the switch, which skips what this catch-up already applied (by position).
       catchUp: async (apply) => {
-        for (;;) {
+        const until = await options.store.headPosition();
+        while (until !== undefined && (run.position === undefined || run.position < until)) {
           const fetched = await readDecoded(options.store, run.position, batch, handles(run.target));
           if (fetched.length === 0) break;
           await applyToShadow(run, fetched, { apply, retry: once, waitOutConnectionLoss: false, log: options.log, onFailure: options.onFailure });
