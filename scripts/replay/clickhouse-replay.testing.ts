@@ -126,7 +126,6 @@ export function clickhouseReplaySuite(open: () => Promise<ClickhouseReplayHandle
     const queued: Promise<void>[] = [];
     let report;
     try {
-      // The bound guards against a hang; it is not a speed check (on a slow shared machine this rebuild alone took 110 s).
       report = await within(rebuildModels(targets, {
         store,
         log,
@@ -139,7 +138,7 @@ export function clickhouseReplaySuite(open: () => Promise<ClickhouseReplayHandle
           for (const id of leads.slice(0, 4)) await store.append(`lead-${id}`, [score(id, 99)]);
           await caughtUp();
         },
-      }), 300_000, 'the rebuild to switch');
+      }), 120_000, 'the rebuild to switch');
       await readOnce();
     } finally {
       writing = false;
