@@ -114,6 +114,47 @@ export const keyStoreMigrations: readonly Migration[] = [
       INSERT INTO pii_key_epoch VALUES (1, 0);
     `,
   },
+  {
+    // Key creation as one statement (one round trip, the implicit transaction of an autocommit call) instead
+    // of BEGIN, lock, insert, [select,] COMMIT: a writer whose command names a new subject waits for this
+    // before its append. PL/pgSQL takes a fresh snapshot per statement under READ COMMITTED, so the insert
+    // sees every destruction committed before the locks were granted, exactly as the separate statements did.
+    name: 'pii/fn-pii_create_keys',
+    repeatable: true,
+    sql: `
+-- Creates the keys of subjects that have neither a key nor a tombstone, under the subjects' advisory locks
+-- (taken in a fixed order: two batches cannot deadlock; a destroy takes one). One row per subject:
+--   'i' the given key was inserted;  'k' a key existed (created elsewhere): its wrapped form;  't' erased.
+CREATE OR REPLACE FUNCTION pii_create_keys(p_tenants text[], p_subjects text[], p_wrapped text[], p_master_key_id text, p_locks text[])
+RETURNS TABLE (kind text, tenant_id text, subject_id text, wrapped_key text, master_key_id text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_tenants  text[];
+  v_subjects text[];
+BEGIN
+  PERFORM pg_advisory_xact_lock(l.h) FROM (SELECT DISTINCT hashtextextended(x, 0) AS h FROM unnest(p_locks) AS x ORDER BY 1) AS l;
+  WITH ins AS (
+    INSERT INTO pii_data_keys AS d (tenant_id, subject_id, wrapped_key, master_key_id)
+    SELECT u.t, u.s, u.w, p_master_key_id FROM unnest(p_tenants, p_subjects, p_wrapped) AS u(t, s, w)
+     WHERE NOT EXISTS (SELECT 1 FROM pii_key_tombstones o WHERE o.tenant_id = u.t AND o.subject_id = u.s)
+    ON CONFLICT ON CONSTRAINT pii_data_keys_pkey DO NOTHING RETURNING d.tenant_id, d.subject_id
+  )
+  SELECT coalesce(array_agg(ins.tenant_id), '{}'), coalesce(array_agg(ins.subject_id), '{}') INTO v_tenants, v_subjects FROM ins;
+  RETURN QUERY SELECT 'i'::text, u.t, u.s, NULL::text, NULL::text FROM unnest(v_tenants, v_subjects) AS u(t, s);
+  IF cardinality(v_tenants) < cardinality(p_tenants) THEN
+    -- Erased meanwhile (tombstone), or created by another process between the caller's miss and the lock.
+    RETURN QUERY
+      SELECT 't'::text, o.tenant_id, o.subject_id, NULL::text, NULL::text FROM pii_key_tombstones o
+       WHERE (o.tenant_id, o.subject_id) IN (SELECT * FROM unnest(p_tenants, p_subjects))
+      UNION ALL
+      SELECT 'k'::text, d.tenant_id, d.subject_id, d.wrapped_key, d.master_key_id FROM pii_data_keys d
+       WHERE (d.tenant_id, d.subject_id) IN (SELECT * FROM unnest(p_tenants, p_subjects))
+         AND (d.tenant_id, d.subject_id) NOT IN (SELECT * FROM unnest(v_tenants, v_subjects));
+  END IF;
+END
+$fn$;
+`,
+  },
 ];
 
 /**
@@ -274,13 +315,14 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
   };
 
   /**
-   * Key creation, batched: the subjects that need a key while a creation transaction is in flight wait
-   * and go together in the next one (concurrent appends for new subjects — a lead capture each — cost one
-   * transaction of four statements, not one of six per subject). Per batch: the subjects' advisory locks
-   * in a fixed order (two processes' batches cannot deadlock; a destroy takes one lock), then ONE insert of
-   * every key whose subject has no tombstone — in its own statement, so under READ COMMITTED it sees every
-   * destruction committed before the locks were granted: a destroyed subject never gets a key back — then,
-   * only if some row was not inserted, one select of their tombstones and existing keys.
+   * Key creation, batched: the subjects that need a key while a creation call is in flight wait and go
+   * together in the next one (concurrent appends for new subjects — a lead capture each — cost one round
+   * trip and one commit, not a transaction per subject). Each call is one statement, `pii_create_keys`:
+   * the subjects' advisory locks in a fixed order (two processes' batches cannot deadlock; a destroy takes
+   * one lock), then ONE insert of every key whose subject has no tombstone — in its own statement of the
+   * function, so under READ COMMITTED it sees every destruction committed before the locks were granted: a
+   * destroyed subject never gets a key back — then, only if some row was not inserted, their tombstones
+   * and existing keys.
    */
   type Waiter = { readonly ref: SubjectRef; readonly resolve: (key: DataKey) => void; readonly reject: (error: unknown) => void };
   let pending = new Map<string, Waiter[]>();
@@ -320,32 +362,15 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
   const createBatch = async (refs: readonly SubjectRef[]): Promise<Map<string, { ok: true; key: DataKey } | { ok: false; error: unknown }>> => {
     const raws = refs.map(() => randomBytes(32));
     const wrapped = refs.map((r, i) => wrapKey(options.masterKey.kek, r.tenantId, r.subjectId, raws[i]!));
-    const { inserted, others } = await client.transaction(async (tx) => {
-      await tx.query(
-        `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(l, 0) AS h FROM unnest($1::text[]) AS l ORDER BY h) AS locks`,
-        [refs.map(lockName)],
-      );
-      const ins = await tx.query<{ tenant_id: string; subject_id: string }>(
-        `INSERT INTO pii_data_keys (tenant_id, subject_id, wrapped_key, master_key_id)
-         SELECT u.tenant_id, u.subject_id, u.wrapped_key, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(tenant_id, subject_id, wrapped_key)
-          WHERE NOT EXISTS (SELECT 1 FROM pii_key_tombstones t WHERE t.tenant_id = u.tenant_id AND t.subject_id = u.subject_id)
-         ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING tenant_id, subject_id`,
-        [refs.map((r) => r.tenantId), refs.map((r) => r.subjectId), wrapped, options.masterKey.id],
-      );
-      const done = new Set(ins.rows.map((r) => subjectKey({ tenantId: r.tenant_id, subjectId: r.subject_id })));
-      const rest = refs.filter((r) => !done.has(subjectKey(r)));
-      if (rest.length === 0) return { inserted: done, others: [] as LookupRow[] };
-      // Erased meanwhile (tombstone), or created by another process between our miss and the lock: theirs.
-      const { rows } = await tx.query<LookupRow>(
-        `SELECT 't' AS kind, NULL::text AS epoch, t.tenant_id, t.subject_id, NULL::text AS wrapped_key, NULL::text AS master_key_id FROM pii_key_tombstones t
-          WHERE (t.tenant_id, t.subject_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-         UNION ALL
-         SELECT 'k', NULL, k.tenant_id, k.subject_id, k.wrapped_key, k.master_key_id FROM pii_data_keys k
-          WHERE (k.tenant_id, k.subject_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-        [rest.map((r) => r.tenantId), rest.map((r) => r.subjectId)],
-      );
-      return { inserted: done, others: rows };
-    });
+    const { rows } = await client.query<Omit<LookupRow, 'kind'> & { kind: 'i' | 't' | 'k' }>(`SELECT * FROM pii_create_keys($1::text[], $2::text[], $3::text[], $4, $5::text[])`, [
+      refs.map((r) => r.tenantId),
+      refs.map((r) => r.subjectId),
+      wrapped,
+      options.masterKey.id,
+      refs.map(lockName),
+    ]);
+    const inserted = new Set(rows.filter((r) => r.kind === 'i').map((r) => subjectKey({ tenantId: r.tenant_id!, subjectId: r.subject_id! })));
+    const others = rows.filter((r): r is LookupRow & { kind: 't' | 'k' } => r.kind !== 'i');
     const out = new Map<string, { ok: true; key: DataKey } | { ok: false; error: unknown }>();
     refs.forEach((r, i) => {
       const k = subjectKey(r);
