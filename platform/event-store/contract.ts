@@ -209,6 +209,23 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreA
         assert.deepEqual(read.map((e) => e.schemaVersion), [1, 1, 1]);
       });
 
+      it('keeps hostile payload text byte for byte: quotes, backslashes, escapes of NUL and lone surrogates, array-literal characters', async () => {
+        const s = stream();
+        const texts = ['"quoted" {braces}, commas', 'back\\slash \\" and \\\\', 'NUL \u0000 lone \ud800 and \udfff', 'NULL', '', '😀 é ß 中文', 'line\nbreak\ttab', 'x'.repeat(100_000)];
+        const events = texts.map((t, i) => ({
+          ...raw(i),
+          data: JSON.stringify({ t, n: i }),
+          metadata: JSON.stringify({ tenantId: 'contract', occurredAt: new Date().toISOString(), note: t.slice(0, 64) }),
+        }));
+        await store.append(s, events.slice(0, 3), 'no_stream');
+        await store.append(s, events.slice(3), 2n);
+        const read = await store.readStream(s);
+        assert.deepEqual(read.map((e) => e.data), events.map((e) => e.data));
+        assert.deepEqual(read.map((e) => e.metadata), events.map((e) => e.metadata));
+        assert.deepEqual(read.map((e) => (JSON.parse(e.data) as { t: string }).t), texts);
+        assert.equal(verifyChain(read), undefined, 'the chain was computed over the same bytes');
+      });
+
       it('orders revisions as numbers, not as text (2 before 10)', async () => {
         const s = stream();
         const events = Array.from({ length: 12 }, (_, i) => raw(i));

@@ -39,6 +39,15 @@ const COLUMNS = `position::text, stream_id, stream_revision::text, event_id::tex
 // Rows below this bound belong to finished transactions only (see schema.ts).
 const VISIBLE = `position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`;
 
+/**
+ * The payload columns go as one JSON array each, not as text[]: node-postgres escapes every element of a
+ * text[] with two regular expressions, which cost more than the seal of a codec-on event's fields
+ * (measured: 5% of the writer's CPU at concurrency 16), while JSON.stringify escapes natively and the
+ * server's JSON parser is C. Each element is a JSON text itself, so it holds no raw control character or
+ * lone surrogate for the outer JSON to choke on.
+ */
+const TEXTS_OF_JSON = (param: string) => `ARRAY(SELECT x.t FROM json_array_elements_text(${param}::json) WITH ORDINALITY AS x(t, o) ORDER BY x.o)`;
+
 const EXPECTED_CODE: Record<'no_stream' | 'any' | 'stream_exists', bigint> = { no_stream: -1n, any: -2n, stream_exists: -3n };
 
 export interface PostgresEventStoreOptions {
@@ -79,7 +88,8 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
   async function appendMany(appends: readonly PendingAppend[]): Promise<Outcome[]> {
     const flat = appends.flatMap((a) => a.events);
     const { rows } = await client.query<Outcome>(
-      `SELECT code, detail, message, next_revision, last_position FROM annals_append_many($1::text[], $2::bigint[], $3::integer[], $4::uuid[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])`,
+      `SELECT code, detail, message, next_revision, last_position FROM annals_append_many($1::text[], $2::bigint[], $3::integer[], $4::uuid[], $5::text[], $6::integer[],
+         ${TEXTS_OF_JSON('$7')}, ${TEXTS_OF_JSON('$8')}, $9::text[], $10::timestamptz[])`,
       [
         appends.map((a) => a.streamId),
         appends.map((a) => (typeof a.expected === 'bigint' ? a.expected : EXPECTED_CODE[a.expected]).toString()),
@@ -87,8 +97,8 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
         flat.map((e) => e.eventId),
         flat.map((e) => e.type),
         flat.map((e) => e.schemaVersion),
-        flat.map((e) => e.data),
-        flat.map((e) => e.metadata),
+        JSON.stringify(flat.map((e) => e.data)),
+        JSON.stringify(flat.map((e) => e.metadata)),
         flat.map(subjectOf),
         flat.map(occurredAtOf),
       ],
