@@ -23,8 +23,8 @@ export interface TreeRss {
   /** Sum of every process's high-water mark, exited ones included: an upper bound of the tree's peak. */
   readonly sumOfPeaks: number;
   readonly sampledPeak: number;
-  /** Each process's high-water mark in bytes, by pid, with its command line (for the record). */
-  readonly processes: readonly { pid: number; command: string; peakBytes: number }[];
+  /** Each process's high-water mark in bytes, by pid, with its command line; `alive`: still running at the end. */
+  readonly processes: readonly { pid: number; command: string; peakBytes: number; alive: boolean }[];
 }
 
 function children(pid: number): number[] {
@@ -76,11 +76,11 @@ export function watchTree(rootPid: number, intervalMs = 100): { stop(): TreeRss 
       sample();
       clearInterval(timer);
       const alive = new Set(tree(rootPid));
-      const processes = [...peaks.entries()].map(([pid, p]) => ({ pid, ...p }));
+      const processes = [...peaks.entries()].map(([pid, p]) => ({ pid, ...p, alive: alive.has(pid) }));
       const sum = (ps: typeof processes) => ps.reduce((n, p) => n + p.peakBytes, 0);
       return {
-        servicePeaks: sum(processes.filter((p) => alive.has(p.pid))),
-        oneShotPeak: Math.max(0, ...processes.filter((p) => !alive.has(p.pid)).map((p) => p.peakBytes)),
+        servicePeaks: sum(processes.filter((p) => p.alive)),
+        oneShotPeak: Math.max(0, ...processes.filter((p) => !p.alive).map((p) => p.peakBytes)),
         sumOfPeaks: sum(processes),
         sampledPeak,
         processes,

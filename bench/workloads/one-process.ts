@@ -29,15 +29,19 @@ export const oneProcess: ServiceWorkload = {
     try {
       if (p.start === 'restart') await underLoad(dataDir, connections, 200);
       const { load, rss } = await underLoad(dataDir, connections, commands);
+      // The budget is per service (process): npm start's service and, analytics on chDB, the chDB host it
+      // starts beside it. The launcher and the chDB host are counted in the tree's figure.
+      const largest = Math.max(...rss.processes.filter((x) => x.alive).map((x) => x.peakBytes));
       return {
-        value: rss.servicePeaks / 1024 / 1024,
-        maxRssBytes: rss.servicePeaks,
+        value: largest / 1024 / 1024,
+        maxRssBytes: largest,
         elapsedMs: load.elapsedMs,
         detail: {
+          treeMb: Math.round(rss.servicePeaks / 1024 / 1024),
           sampledPeakMb: Math.round(rss.sampledPeak / 1024 / 1024),
           // A first start initialises each PGlite database in a child process that exits before the service opens it.
           ...(rss.oneShotPeak > 0 ? { oneShotInitialiserPeakMb: Math.round(rss.oneShotPeak / 1024 / 1024) } : {}),
-          ...Object.fromEntries(rss.processes.map((x, i) => [`process${i + 1}`, `${x.command}: ${Math.round(x.peakBytes / 1024 / 1024)} MB`])),
+          ...Object.fromEntries(rss.processes.map((x, i) => [`process${i + 1}`, `${x.command}: ${Math.round(x.peakBytes / 1024 / 1024)} MB${x.alive ? '' : ' (exited)'}`])),
           commandsPerSec: Math.round(load.commandsPerSec),
           p95Ms: Math.round(load.p95Ms * 100) / 100,
         },
@@ -48,11 +52,17 @@ export const oneProcess: ServiceWorkload = {
   },
 };
 
+/** Every variable that would put a server adapter (or another key, secret or auth setting) under `annals start`. */
+export const EMBEDDED_ONLY_DROPS =
+  /^(EVENTSTORE_URL|ESDB_CONNECTION_STRING|READ_DB_URL|DATABASE_URL|RELAY_CHECKPOINT_DB_URL|KEYSTORE_URL|KAFKA_|CLICKHOUSE_|ELASTICSEARCH_|AUTH_|PII_)/;
+
 /** Starts `annals start` in `dataDir`, runs the load, stops it gracefully; the tree is watched from spawn to stop. */
 async function underLoad(dataDir: string, connections: number, commands: number): Promise<{ load: LoadResult; rss: TreeRss }> {
   const port = await freePort();
-  // Only the embedded adapters: the servers' URLs the bench itself runs with must not leak in.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(EVENTSTORE_URL|READ_DB_URL|DATABASE_URL|KAFKA_BROKERS|AUTH_|PII_MASTER_KEY)/.test(k)));
+  // Only the embedded adapters: the servers the bench itself runs with (`annals stack env`) must not leak in.
+  // CLICKHOUSE_URL and ELASTICSEARCH_URL once did: the row measured npm start on the ClickHouse server
+  // (no chDB host in the tree) whenever the caller's shell had the stack's variables.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !EMBEDDED_ONLY_DROPS.test(k)));
   const child = spawn(process.execPath, ['scripts/cli/annals.mjs', 'start'], {
     // One bench user sends more than a person would: the limiter runs, but never throttles.
     env: { ...env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_MAX_PER_WINDOW: '1000000' },
