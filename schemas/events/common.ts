@@ -21,20 +21,13 @@ import { personal } from './personal-data.js';
  *    Int64 and Float64), money at most MAX_AMOUNT_MINOR so sums of many amounts stay exact too.
  */
 
-/** True when `s` holds no U+0000 and every UTF-16 surrogate is half of a pair. A linear scan, no regex stack. */
+/**
+ * True when `s` holds no U+0000 and every UTF-16 surrogate is half of a pair. Both checks are V8 builtins
+ * (`isWellFormed`, ES2024, in Node 20): seven times faster than a charCodeAt loop, and this runs on every
+ * string of every event at append (bench/README: the append rows).
+ */
 export function isStorableText(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0) return false;
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = s.charCodeAt(i + 1); // NaN past the end
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      return false;
-    }
-  }
-  return true;
+  return s.isWellFormed() && !s.includes('\0');
 }
 
 /**
