@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SqlClient, SqlExecutor } from '../sql/client.js';
+import type { QueryOptions, SqlClient, SqlExecutor } from '../sql/client.js';
 import { migrate, type Migration } from '../sql/migrate.js';
 import { unwrapKey, wrapKey } from './cipher.js';
 import { PiiError, PiiErrorCode } from './errors.js';
@@ -183,6 +183,9 @@ const LOOKUP_SQL = `
   SELECT 'k', NULL, k.tenant_id, k.subject_id, k.wrapped_key, k.master_key_id FROM pii_data_keys k
    WHERE (k.tenant_id, k.subject_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
+/** The lookup and the creation are the codec's per-append statements: prepared once per connection. */
+const PREPARED: QueryOptions = { prepare: true };
+
 interface LookupRow {
   kind: 'e' | 't' | 'k';
   epoch: string | null;
@@ -267,7 +270,7 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
         missing.map((r) => r.tenantId),
         missing.map((r) => r.subjectId),
         epoch === undefined ? NO_EPOCH : epoch.toString(),
-      ]);
+      ], PREPARED);
       let seen: bigint | undefined;
       for (const row of rows) {
         if (row.kind === 'e') seen = BigInt(row.epoch!);
@@ -368,7 +371,7 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
       wrapped,
       options.masterKey.id,
       refs.map(lockName),
-    ]);
+    ], PREPARED);
     const inserted = new Set(rows.filter((r) => r.kind === 'i').map((r) => subjectKey({ tenantId: r.tenant_id!, subjectId: r.subject_id! })));
     const others = rows.filter((r): r is LookupRow & { kind: 't' | 'k' } => r.kind !== 'i');
     const out = new Map<string, { ok: true; key: DataKey } | { ok: false; error: unknown }>();

@@ -7,9 +7,9 @@ import type { SqlClient, SqlExecutor } from '../sql/client.js';
 export function countingClient(inner: SqlClient): { client: SqlClient; statements: string[] } {
   const statements: string[] = [];
   const wrap = (ex: SqlExecutor): SqlExecutor => ({
-    query: (sql, params) => {
+    query: (sql, params, options) => {
       statements.push(sql);
-      return ex.query(sql, params);
+      return ex.query(sql, params, options);
     },
     exec: (sql) => {
       statements.push(sql);

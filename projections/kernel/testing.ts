@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeEvent, type ConsumedMessage } from '../../platform/bus/message.js';
 import type { Bus, ConsumedBatch } from '../../platform/bus/port.js';
-import type { SqlClient, SqlExecutor } from '../../platform/sql/client.js';
+import type { QueryOptions, SqlClient, SqlExecutor } from '../../platform/sql/client.js';
 import type { RawStoredEvent } from '../../schemas/events/registry.js';
 import { pino } from 'pino';
 import { createEventStore, type EventStore } from '../../platform/event-store/event-store.js';
@@ -58,9 +58,9 @@ export function faultySql(inner: SqlClient, fault: (call: Call) => unknown): Sql
     if (error !== undefined) throw error;
   };
   const wrap = (x: SqlExecutor, inTransaction: boolean): SqlExecutor => ({
-    async query<R>(sql: string, params: readonly unknown[] = []) {
+    async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions) {
       guard({ sql, params, inTransaction });
-      return x.query<R>(sql, params);
+      return x.query<R>(sql, params, options);
     },
     async exec(sql: string) {
       guard({ sql, params: [], inTransaction });

@@ -31,9 +31,9 @@ export interface CountingSql extends SqlClient {
 export function countingSql(inner: SqlClient): CountingSql {
   const statements: string[] = [];
   const wrap = (e: SqlExecutor): SqlExecutor => ({
-    query: (sql, params) => {
+    query: (sql, params, options) => {
       statements.push(sql);
-      return e.query(sql, params);
+      return e.query(sql, params, options);
     },
     exec: (sql) => {
       statements.push(sql);

@@ -1,6 +1,6 @@
 import { appendBatcher } from '../append-batcher.js';
 import { appendSignal } from '../append-signal.js';
-import type { SqlClient } from '../../sql/client.js';
+import type { QueryOptions, SqlClient } from '../../sql/client.js';
 import { migrate } from '../../sql/migrate.js';
 import {
   DuplicateEventIdError,
@@ -47,6 +47,9 @@ const VISIBLE = `position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigi
  * lone surrogate for the outer JSON to choke on.
  */
 const TEXTS_OF_JSON = (param: string) => `ARRAY(SELECT x.t FROM json_array_elements_text(${param}::json) WITH ORDINALITY AS x(t, o) ORDER BY x.o)`;
+
+/** The hot paths' statements have fixed texts: each is prepared once per connection (platform/sql/client.ts). */
+const PREPARED: QueryOptions = { prepare: true };
 
 const EXPECTED_CODE: Record<'no_stream' | 'any' | 'stream_exists', bigint> = { no_stream: -1n, any: -2n, stream_exists: -3n };
 
@@ -102,6 +105,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
         flat.map(subjectOf),
         flat.map(occurredAtOf),
       ],
+      PREPARED,
     );
     if (rows.length !== appends.length) throw new Error(`annals_append_many answered ${rows.length} outcomes for ${appends.length} appends`);
     return rows;
@@ -146,7 +150,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
     },
   });
   async function currentRevision(streamId: string): Promise<bigint | 'no_stream'> {
-    const { rows } = await client.query<{ r: string | null }>(`SELECT max(stream_revision)::text AS r FROM annals_events WHERE stream_id = $1`, [streamId]);
+    const { rows } = await client.query<{ r: string | null }>(`SELECT max(stream_revision)::text AS r FROM annals_events WHERE stream_id = $1`, [streamId], PREPARED);
     return rows[0]?.r == null ? 'no_stream' : BigInt(rows[0].r);
   }
 
@@ -172,7 +176,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
         params.push(options.until.toISOString());
         where += ` AND occurred_at <= $${params.length}`;
       }
-      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM annals_events e WHERE ${where} ORDER BY e.stream_revision`, params);
+      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM annals_events e WHERE ${where} ORDER BY e.stream_revision`, params, PREPARED);
       return rows.map(toRecord);
     },
 
@@ -180,6 +184,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
       const { rows } = await client.query<Row>(
         `SELECT ${COLUMNS} FROM annals_events e WHERE position > $1 AND ${VISIBLE} ORDER BY e.position LIMIT $2`,
         [(options.after ?? -1n).toString(), options.maxCount ?? 1000],
+        PREPARED,
       );
       return rows.map(toRecord);
     },
@@ -200,7 +205,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
     },
 
     async headPosition() {
-      const { rows } = await client.query<{ p: string | null }>(`SELECT max(position)::text AS p FROM annals_events WHERE ${VISIBLE}`);
+      const { rows } = await client.query<{ p: string | null }>(`SELECT max(position)::text AS p FROM annals_events WHERE ${VISIBLE}`, [], PREPARED);
       return rows[0]?.p == null ? undefined : BigInt(rows[0].p);
     },
 
