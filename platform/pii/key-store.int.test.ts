@@ -109,6 +109,26 @@ describe('key store on PostgreSQL (two processes, one database)', () => {
     assert.ok(subjects.every((s) => found.get(subjectKey(s))?.state === 'live'));
   });
 
+  it('prepares key creation and not the lookup (a generic plan of a table read could keep a seq scan)', async () => {
+    const one = pgClient(db.url, { max: 1, applicationName: 'pii-test-prepared' });
+    try {
+      const store = await sqlKeyStore(one, { masterKey: master, cacheTtlMs: 0 });
+      const tenantId = `t-${randomUUID()}`;
+      for (let i = 0; i < 7; i++) {
+        const ref = { tenantId, subjectId: randomUUID() };
+        await store.getOrCreate(ref);
+        await store.lookup([ref, { tenantId, subjectId: randomUUID() }]);
+      }
+      const { rows } = await one.query<{ statement: string }>(`SELECT statement FROM pg_prepared_statements`);
+      assert.deepEqual(
+        rows.map((r) => r.statement.replace(/\(.*$/s, '')),
+        ['SELECT * FROM pii_create_keys'],
+      );
+    } finally {
+      await one.close();
+    }
+  });
+
   it('rotates while another process keeps reading with the new key and the old one as previous', async () => {
     const next = parseMasterKey(randomBytes(32).toString('hex'));
     const during = await sqlKeyStore(b, { masterKey: next, previousMasterKeys: [master], migrate: false, cacheTtlMs: 0 });

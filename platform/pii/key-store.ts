@@ -183,7 +183,10 @@ const LOOKUP_SQL = `
   SELECT 'k', NULL, k.tenant_id, k.subject_id, k.wrapped_key, k.master_key_id FROM pii_data_keys k
    WHERE (k.tenant_id, k.subject_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
-/** The lookup and the creation are the codec's per-append statements: prepared once per connection. */
+/**
+ * Key creation, the codec's one statement on a new subject's first append, is prepared once per connection: a
+ * function call, whose plan cannot go stale (the lookup reads tables, so it is not: see QueryOptions.prepare).
+ */
 const PREPARED: QueryOptions = { prepare: true };
 
 interface LookupRow {
@@ -270,7 +273,7 @@ export async function sqlKeyStore(client: SqlClient, options: SqlKeyStoreOptions
         missing.map((r) => r.tenantId),
         missing.map((r) => r.subjectId),
         epoch === undefined ? NO_EPOCH : epoch.toString(),
-      ], PREPARED);
+      ]);
       let seen: bigint | undefined;
       for (const row of rows) {
         if (row.kind === 'e') seen = BigInt(row.epoch!);

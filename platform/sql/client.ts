@@ -35,6 +35,10 @@ export interface QueryOptions {
    * catch-up read, a key lookup): on this project's server a parse of the append call cost about a tenth
    * of a lone writer's append (bench/README). The text must come from a finite set (never values spliced
    * in): each distinct text stays prepared on every connection until it closes. PGlite ignores it.
+   *
+   * Only for statements whose plan cannot go stale, such as a call of one of our functions: after five
+   * calls the server may keep a generic plan for the connection's life, and one made while a table was small
+   * would keep its sequential scan until the next ANALYZE (the PL/pgSQL finding in docs/gdpr.md).
    */
   readonly prepare?: boolean;
 }

@@ -48,7 +48,11 @@ const VISIBLE = `position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigi
  */
 const TEXTS_OF_JSON = (param: string) => `ARRAY(SELECT x.t FROM json_array_elements_text(${param}::json) WITH ORDINALITY AS x(t, o) ORDER BY x.o)`;
 
-/** The hot paths' statements have fixed texts: each is prepared once per connection (platform/sql/client.ts). */
+/**
+ * The append call is prepared once per connection (platform/sql/client.ts): a function call, so no plan of
+ * it can go stale. The reads are not: their generic plan could keep a sequential scan made while the table
+ * was small (see QueryOptions.prepare).
+ */
 const PREPARED: QueryOptions = { prepare: true };
 
 const EXPECTED_CODE: Record<'no_stream' | 'any' | 'stream_exists', bigint> = { no_stream: -1n, any: -2n, stream_exists: -3n };
@@ -150,7 +154,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
     },
   });
   async function currentRevision(streamId: string): Promise<bigint | 'no_stream'> {
-    const { rows } = await client.query<{ r: string | null }>(`SELECT max(stream_revision)::text AS r FROM annals_events WHERE stream_id = $1`, [streamId], PREPARED);
+    const { rows } = await client.query<{ r: string | null }>(`SELECT max(stream_revision)::text AS r FROM annals_events WHERE stream_id = $1`, [streamId]);
     return rows[0]?.r == null ? 'no_stream' : BigInt(rows[0].r);
   }
 
@@ -176,7 +180,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
         params.push(options.until.toISOString());
         where += ` AND occurred_at <= $${params.length}`;
       }
-      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM annals_events e WHERE ${where} ORDER BY e.stream_revision`, params, PREPARED);
+      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM annals_events e WHERE ${where} ORDER BY e.stream_revision`, params);
       return rows.map(toRecord);
     },
 
@@ -184,7 +188,6 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
       const { rows } = await client.query<Row>(
         `SELECT ${COLUMNS} FROM annals_events e WHERE position > $1 AND ${VISIBLE} ORDER BY e.position LIMIT $2`,
         [(options.after ?? -1n).toString(), options.maxCount ?? 1000],
-        PREPARED,
       );
       return rows.map(toRecord);
     },
@@ -205,7 +208,7 @@ export async function postgresEventStore(client: SqlClient, options: PostgresEve
     },
 
     async headPosition() {
-      const { rows } = await client.query<{ p: string | null }>(`SELECT max(position)::text AS p FROM annals_events WHERE ${VISIBLE}`, [], PREPARED);
+      const { rows } = await client.query<{ p: string | null }>(`SELECT max(position)::text AS p FROM annals_events WHERE ${VISIBLE}`);
       return rows[0]?.p == null ? undefined : BigInt(rows[0].p);
     },
 

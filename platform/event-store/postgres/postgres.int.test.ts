@@ -51,6 +51,22 @@ describe('PostgreSQL server: the append plan', () => {
     });
     assert.equal(scans, 0, 'sequential scans of annals_events during one append');
   });
+
+  it('prepares the append call and nothing that reads a table (a generic read plan could keep a seq scan)', async () => {
+    // One connection (max 1): pg_prepared_statements lists what this store prepared on it.
+    const store = await postgresEventStore(client);
+    for (let i = 0; i < 7; i++) await store.append(`prep-${i}`, [raw(i)], 'no_stream');
+    await store.append('prep-0', [raw(9)], 0n);
+    for (let i = 0; i < 7; i++) {
+      await store.readStream(`prep-${i}`);
+      await store.readStream(`prep-${i}`, { fromRevision: 1n, toRevision: 4n });
+      await store.readAll({ after: BigInt(i), maxCount: 3 });
+      await store.headPosition();
+    }
+    const { rows } = await client.query<{ statement: string }>(`SELECT statement FROM pg_prepared_statements ORDER BY prepare_time`);
+    assert.equal(rows.length, 1, rows.map((r) => r.statement).join('\n---\n'));
+    assert.match(rows[0]!.statement, /^SELECT code, detail, message, next_revision, last_position FROM annals_append_many\(/);
+  });
 });
 
 describe('PostgreSQL server: group commit', () => {
