@@ -7,7 +7,7 @@ import { rawDriver } from './raw-common.js';
 export async function open({ poolSize }: SystemOptions): Promise<SystemDriver> {
   const pool = new pg.Pool({ connectionString: urlFor('raw-pg'), max: poolSize, application_name: 'annals-bench' });
   return rawDriver(
-    async (sql, params) => ({ rows: (await pool.query(sql, params)).rows as Record<string, unknown>[] }),
+    async (sql, params, prepare) => ({ rows: (await pool.query(prepare ? { name: 'bench_raw_insert', text: sql, values: params } : { text: sql, values: params })).rows as Record<string, unknown>[] }),
     'postgres',
     () => pool.end(),
   );
