@@ -167,6 +167,12 @@ BEGIN
         FROM annals_events e WHERE e.stream_id = v_stream
         ORDER BY e.stream_revision DESC LIMIT 1;
       IF NOT FOUND THEN v_rev := -1; v_hash := ''; END IF;
+      -- The id probe above ran in an earlier statement, so an earlier snapshot: an identical append that
+      -- committed in between shows here as a moved revision but not there as stored ids, and would be answered
+      -- as a conflict instead of its first result. Before calling it a conflict, probe this append's ids again.
+      IF NOT (v_ids && v_stored) AND ((v_expect = -1 AND v_rev <> -1) OR (v_expect >= 0 AND v_rev <> v_expect)) THEN
+        SELECT v_stored || coalesce(array_agg(e.event_id), '{}') INTO v_stored FROM annals_events e WHERE e.event_id = ANY (v_ids);
+      END IF;
 
       v_dups := NULL;
       IF v_ids && v_stored OR v_ids && v_seen THEN
