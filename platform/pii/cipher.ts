@@ -111,8 +111,8 @@ export interface OpenField extends SealedField {
 /** The shared part of an event's v2 associated data (everything but the field list). */
 export function aadPrefixV2(b: Omit<FieldBinding, 'path'>): string {
   // JSON.stringify of the five-element array, without its closing bracket, built from a head shared by the
-  // events of one stream and subject: appends and reads come in runs of them, and stringifying the whole
-  // array per event cost about as much as the seal's own set-up (bench/pii-codec.ts).
+  // events of one stream and subject: appends and reads come in runs of them. Stringifying the whole array
+  // per event took ~2% of a concurrency-16 writer's CPU (profiled 2026-12-01; no end-to-end change measurable).
   if (b.tenantId !== lastHead.tenantId || b.subjectId !== lastHead.subjectId || b.streamId !== lastHead.streamId) {
     lastHead = { tenantId: b.tenantId, subjectId: b.subjectId, streamId: b.streamId, text: JSON.stringify(['annals-pii-v2', b.tenantId, b.subjectId, b.streamId]).slice(0, -1) };
   }
