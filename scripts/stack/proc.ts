@@ -3,9 +3,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, chownSync, renameSync } from 'node:fs';
 import { connect } from 'node:net';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheDir } from '../../platform/config/cache-dir.js';
 import { JAVA_HOME_CANDIDATES, SERVICE_USER } from './versions.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -20,10 +20,7 @@ export function stackDir(server: string): string {
   return join(dataDir(), 'stack', server);
 }
 
-export function cacheDir(...parts: string[]): string {
-  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(base, 'annals', ...parts);
-}
+export { cacheDir };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
