@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
-import { dropPgliteTemplate, pgliteTemplate } from './pglite-template.js';
+import { dropPgliteTemplate, pgliteTemplateBytes, pgliteTemplateFile, pgliteTemplatePath } from './pglite-template.js';
 
 /**
  * The little SQL surface our PostgreSQL code needs, so the very same statements run on a real server
@@ -176,12 +176,12 @@ export async function openPglite(dataDir?: string): Promise<PGlite> {
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const open = (loadDataDir?: Blob) => PGlite.create({ ...(dataDir ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}), extensions: { pg_trgm }, startParams });
   if (dataDir !== undefined) return open();
-  const template = await pgliteTemplate(startParams);
+  const template = await pgliteTemplateBytes(startParams);
   if (template === undefined) return open();
   try {
-    return await open(new Blob([template.bytes]));
+    return await open(new Blob([template]));
   } catch {
-    await dropPgliteTemplate(template.path);
+    await dropPgliteTemplate(await pgliteTemplatePath(startParams));
     return open();
   }
 }
@@ -203,7 +203,7 @@ await db.close();`;
       timeout: 120_000,
     });
   };
-  const template = (await pgliteTemplate(startParams))?.path;
+  const template = await pgliteTemplateFile(startParams);
   try {
     await build(template).catch(async (e: unknown) => {
       if (template === undefined) throw e;

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../config/cache-dir.js';
@@ -34,22 +35,28 @@ export async function pgliteTemplatePath(startParams: readonly string[], dir: st
   return join(dir, `cluster-${pkg.version}-${key}.tar`);
 }
 
-export interface PgliteTemplate {
-  readonly path: string;
-  /** The tarball, as written: its checksum verified, and shaped like a tar (PGlite's loader crashes the process on bytes that are not one). */
-  readonly bytes: Buffer;
+/**
+ * The template's tarball, for an in-memory database (PGlite's `loadDataDir` takes its bytes): built first when
+ * missing or damaged; undefined when it cannot be built (see above).
+ */
+export function pgliteTemplateBytes(startParams: readonly string[], dir?: string): Promise<Buffer | undefined> {
+  return ensure(startParams, dir, async (path) => verified(await readFile(path).catch(() => undefined)));
 }
 
 /**
- * The template for these start parameters, built first when missing or damaged; undefined when it cannot be
- * built (see above).
+ * The template's file, for a new data directory (a child process loads it): checked piece by piece, so the
+ * service making its first data directory never holds the whole file (the first-start memory row).
  */
-export async function pgliteTemplate(startParams: readonly string[], dir?: string): Promise<PgliteTemplate | undefined> {
+export function pgliteTemplateFile(startParams: readonly string[], dir?: string): Promise<string | undefined> {
+  return ensure(startParams, dir, async (path) => ((await isWholeFile(path).catch(() => false)) ? path : undefined));
+}
+
+async function ensure<T>(startParams: readonly string[], dir: string | undefined, load: (path: string) => Promise<T | undefined>): Promise<T | undefined> {
   let path: string;
   try {
     path = await pgliteTemplatePath(startParams, dir);
-    const bytes = verified(await readFile(path).catch(() => undefined));
-    if (bytes) return { path, bytes };
+    const found = await load(path);
+    if (found !== undefined) return found;
     await rm(path, { force: true });
     await mkdir(dirname(path), { recursive: true });
   } catch {
@@ -67,25 +74,54 @@ await rename(staging, process.argv[2]);`;
     await execFileAsync(process.execPath, ['--input-type=module', '-e', script, import.meta.resolve('@electric-sql/pglite'), path, JSON.stringify(startParams)], {
       timeout: 120_000,
     });
-    const bytes = verified(await readFile(path));
-    return bytes ? { path, bytes } : undefined;
+    return await load(path);
   } catch {
     return undefined;
   }
 }
 
+const DIGEST = 32;
+const TAR_END = 1024;
+
 /**
- * The tarball of a template file when its SHA-256 trailer matches and it is shaped like a POSIX tar (the
- * ustar magic of the first header, the two zero blocks that end an archive), else undefined.
+ * Whether a template file is whole: its SHA-256 trailer matches, and it is shaped like a POSIX tar (the ustar
+ * magic of the first header, the two zero blocks that end an archive). `head` is the file's first 512 bytes,
+ * `tail` its last TAR_END + DIGEST.
  */
+function whole(tarLength: number, head: Buffer, tail: Buffer, digest: Buffer): boolean {
+  return (
+    tarLength >= 512 + TAR_END &&
+    tarLength % 512 === 0 &&
+    digest.equals(tail.subarray(TAR_END)) &&
+    head.toString('latin1', 257, 262) === 'ustar' &&
+    tail.subarray(0, TAR_END).every((b) => b === 0)
+  );
+}
+
+/** The tarball of a template file's bytes when the file is whole, else undefined. */
 export function verified(file: Buffer | undefined): Buffer | undefined {
-  const DIGEST = 32;
-  const END = 1024;
-  if (!file || file.length < 512 + END + DIGEST) return undefined;
+  if (!file || file.length < DIGEST) return undefined;
   const tar = file.subarray(0, file.length - DIGEST);
-  if (!createHash('sha256').update(tar).digest().equals(file.subarray(tar.length))) return undefined;
-  const shaped = tar.length % 512 === 0 && tar.toString('latin1', 257, 262) === 'ustar' && tar.subarray(tar.length - END).every((b) => b === 0);
-  return shaped ? tar : undefined;
+  const digest = createHash('sha256').update(tar).digest();
+  return whole(tar.length, file.subarray(0, 512), file.subarray(Math.max(0, file.length - TAR_END - DIGEST)), digest) ? tar : undefined;
+}
+
+/** `verified` for a file, read in pieces. */
+export async function isWholeFile(path: string): Promise<boolean> {
+  const { size } = await stat(path);
+  if (size < DIGEST + TAR_END + 512) return false;
+  const head = Buffer.alloc(512);
+  const tail = Buffer.alloc(TAR_END + DIGEST);
+  const fh = await open(path);
+  try {
+    await fh.read(head, 0, head.length, 0);
+    await fh.read(tail, 0, tail.length, size - tail.length);
+  } finally {
+    await fh.close();
+  }
+  const hash = createHash('sha256');
+  for await (const piece of createReadStream(path, { start: 0, end: size - DIGEST - 1 })) hash.update(piece as Buffer);
+  return whole(size - DIGEST, head, tail, hash.digest());
 }
 
 /** Drops a template PGlite refused to load (a file damaged on disk), so the next new cluster builds another. */

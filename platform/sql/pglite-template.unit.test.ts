@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { openPglite, PGLITE_SHARED_BUFFERS } from './client.js';
-import { pgliteTemplate, pgliteTemplatePath, verified } from './pglite-template.js';
+import { isWholeFile, pgliteTemplateBytes, pgliteTemplateFile, pgliteTemplatePath, verified } from './pglite-template.js';
 
 // A new PGlite cluster is loaded from a per-machine template instead of an initdb (pglite-template.ts). These
 // tests point the cache at a directory of their own (XDG_CACHE_HOME, read at each call), so they build their
@@ -36,13 +36,15 @@ describe('PGlite cluster template', { timeout: 240_000 }, () => {
   });
 
   it('two processes building it at once leave one whole template; a cluster from it is the cluster initdb makes (which runs without a writable cache)', async () => {
-    const [a, b] = await Promise.all([pgliteTemplate(startParams), pgliteTemplate(startParams)]);
-    assert.ok(a && b, 'both calls return the template');
-    assert.equal(a.path, await templateFile());
-    assert.deepEqual(await readdir(join(cache, 'annals', 'pglite')), [a.path.split('/').pop()], 'no staging file left behind');
-    const built = await stat(a.path);
-    const again = await pgliteTemplate(startParams);
-    assert.equal((await stat(again!.path)).mtimeMs, built.mtimeMs, 'a whole template is reused, not rebuilt');
+    // The two entry points (in memory: the bytes; a new data directory: the file, checked piece by piece).
+    const [bytes, path] = await Promise.all([pgliteTemplateBytes(startParams), pgliteTemplateFile(startParams)]);
+    assert.ok(bytes && bytes.length > 1_000_000, 'the in-memory entry gets the tarball');
+    assert.equal(path, await templateFile());
+    assert.deepEqual(await readdir(join(cache, 'annals', 'pglite')), [path.split('/').pop()], 'no staging file left behind');
+    const built = await stat(path);
+    assert.equal(await pgliteTemplateFile(startParams), path);
+    assert.ok(await pgliteTemplateBytes(startParams));
+    assert.equal((await stat(path)).mtimeMs, built.mtimeMs, 'a whole template is reused, not rebuilt');
 
     // initdb's cluster: what openPglite makes when there is no writable cache directory, hence no template.
     const blocker = join(root, 'a-file');
@@ -50,7 +52,8 @@ describe('PGlite cluster template', { timeout: 240_000 }, () => {
     process.env.XDG_CACHE_HOME = join(blocker, 'cache');
     let fromInitdb: PGlite;
     try {
-      assert.equal(await pgliteTemplate(startParams), undefined, 'no template without a writable cache');
+      assert.equal(await pgliteTemplateBytes(startParams), undefined, 'no template without a writable cache');
+      assert.equal(await pgliteTemplateFile(startParams), undefined);
       fromInitdb = await openPglite();
     } finally {
       process.env.XDG_CACHE_HOME = cache;
@@ -115,13 +118,25 @@ describe('PGlite cluster template', { timeout: 240_000 }, () => {
     assert.equal(verified(flipped), undefined, 'one changed byte');
     await writeFile(file, flipped);
     await answers();
-    assert.ok(verified(await readFile(file)), 'rebuilt whole by the open');
+    assert.ok(verified(await readFile(file)), 'rebuilt whole by the in-memory open');
+
+    // The piece-by-piece check of a new data directory's entry refuses the same damage, and rebuilds.
+    const copy = join(root, 'copy.tar');
+    for (const [damaged, what] of [[whole.subarray(0, whole.length - 512), 'cut short by a block'], [whole.subarray(0, whole.length >> 1), 'cut in half'], [flipped, 'one changed byte']] as const) {
+      await writeFile(copy, damaged);
+      assert.equal(await isWholeFile(copy), false, what);
+    }
+    await writeFile(copy, whole);
+    assert.equal(await isWholeFile(copy), true);
+    await writeFile(file, flipped);
+    assert.equal(await pgliteTemplateFile(startParams), file);
+    assert.ok(verified(await readFile(file)), 'rebuilt whole by the data-directory entry');
   });
 
   it('a template PGlite refuses, though whole and shaped like a tar, is dropped: initdb makes the database', async () => {
     const file = await templateFile();
     // The template's first entry alone, as a complete tar with a valid checksum: PGlite loads it and fails to start.
-    const tar = (await pgliteTemplate(startParams))!.bytes;
+    const tar = (await pgliteTemplateBytes(startParams))!;
     const size = parseInt(tar.toString('latin1', 124, 136).replace(/\0.*$/, '').trim(), 8);
     const forged = Buffer.concat([tar.subarray(0, 512 + Math.ceil(size / 512) * 512), Buffer.alloc(1024)]);
     const forge = () => writeFile(file, Buffer.concat([forged, createHash('sha256').update(forged).digest()]));
