@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
-import { dropPgliteTemplate, pgliteTemplateBytes, pgliteTemplateFile, pgliteTemplatePath } from './pglite-template.js';
+import { dropPgliteTemplate, pgliteTemplateBytes, pgliteTemplateFile, pgliteTemplatePath, runPgliteChild } from './pglite-template.js';
 
 /**
  * The little SQL surface our PostgreSQL code needs, so the very same statements run on a real server
@@ -14,7 +12,6 @@ import { dropPgliteTemplate, pgliteTemplateBytes, pgliteTemplateFile, pgliteTemp
  * Values of type bigint are cast to text in SQL and parsed with BigInt(), because the two drivers
  * disagree on int8 (string vs number).
  */
-const execFileAsync = promisify(execFile);
 
 export interface SqlClient extends SqlExecutor {
   readonly dialect: 'postgres' | 'pglite';
@@ -200,9 +197,7 @@ const db = await PGlite.create({ dataDir: process.argv[2], startParams: JSON.par
 await db.close();`;
   const build = async (template: string | undefined) => {
     await rm(staging, { recursive: true, force: true });
-    await execFileAsync(process.execPath, ['--input-type=module', '-e', script, import.meta.resolve('@electric-sql/pglite'), staging, JSON.stringify(startParams), template ?? ''], {
-      timeout: 120_000,
-    });
+    await runPgliteChild(script, [staging, JSON.stringify(startParams), template ?? '']);
   };
   const template = await pgliteTemplateFile(startParams);
   try {

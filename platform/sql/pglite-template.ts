@@ -9,6 +9,14 @@ import { cacheDir } from '../config/cache-dir.js';
 const execFileAsync = promisify(execFile);
 
 /**
+ * Runs `script` (an ES module's text) in a short-lived node process, with the PGlite module's URL as
+ * `process.argv[1]` and `args` after it: initdb's WASM memory leaves with the child (see openPglite).
+ */
+export async function runPgliteChild(script: string, args: readonly string[]): Promise<void> {
+  await execFileAsync(process.execPath, ['--input-type=module', '-e', script, import.meta.resolve('@electric-sql/pglite'), ...args], { timeout: 120_000 });
+}
+
+/**
  * A new PGlite cluster made from a template instead of an initdb.
  *
  * PGlite has no initdb binary: a new cluster runs initdb inside a second WASM instance, 4–7 s of CPU on the
@@ -71,9 +79,7 @@ const staging = process.argv[2] + '.' + process.pid;
 await writeFile(staging, Buffer.concat([tar, createHash('sha256').update(tar).digest()]));
 await rename(staging, process.argv[2]);`;
   try {
-    await execFileAsync(process.execPath, ['--input-type=module', '-e', script, import.meta.resolve('@electric-sql/pglite'), path, JSON.stringify(startParams)], {
-      timeout: 120_000,
-    });
+    await runPgliteChild(script, [path, JSON.stringify(startParams)]);
     return await load(path);
   } catch {
     return undefined;
